@@ -1,0 +1,16 @@
+"""rlsuite's custom Gymnasium environments, registered under the ``rlsuite/`` namespace."""
+
+from gymnasium.envs.registration import register, registry
+
+from rlsuite.envs.recycling_robot import RecyclingRobotEnv
+from rlsuite.envs.walk_to_t import WalkToTEnv
+
+__all__ = ["RecyclingRobotEnv", "WalkToTEnv"]
+
+if "rlsuite/WalkToT-v0" not in registry:
+    register("rlsuite/WalkToT-v0", entry_point="rlsuite.envs.walk_to_t:WalkToTEnv", max_episode_steps=100)
+    register(
+        "rlsuite/RecyclingRobot-v0",
+        entry_point="rlsuite.envs.recycling_robot:RecyclingRobotEnv",
+        max_episode_steps=100,
+    )

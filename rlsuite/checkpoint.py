@@ -1,0 +1,167 @@
+"""Checkpoints without pickle: arrays in safetensors, everything else in JSON.
+
+A checkpoint is a directory holding ``tensors.safetensors`` and ``agent.json``. It is written
+under a temporary name and renamed into place, so a crash at any moment leaves the previous
+checkpoint whole. Loading never runs code that a file carries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from safetensors.numpy import load_file, save_file
+
+from rlsuite.errors import RLSuiteError
+
+FORMAT = "rlsuite-checkpoint"
+VERSION = 1
+TENSORS, META = "tensors.safetensors", "agent.json"
+
+
+def space_to_json(space: spaces.Space) -> dict[str, Any]:
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, spaces.Box):
+        return {"type": "Box", "low": space.low.tolist(), "high": space.high.tolist(), "dtype": str(space.dtype)}
+    if isinstance(space, spaces.MultiDiscrete):
+        return {"type": "MultiDiscrete", "nvec": space.nvec.tolist()}
+    if isinstance(space, spaces.MultiBinary):
+        return {"type": "MultiBinary", "n": np.asarray(space.n).tolist()}
+    if isinstance(space, spaces.Tuple):
+        return {"type": "Tuple", "spaces": [space_to_json(s) for s in space.spaces]}
+    raise RLSuiteError(f"cannot save an agent for the space {space}; wrap the env with gymnasium's FlattenObservation.")
+
+
+def space_from_json(data: dict[str, Any]) -> spaces.Space:
+    kind = data["type"]
+    if kind == "Discrete":
+        return spaces.Discrete(data["n"], start=data["start"])
+    if kind == "Box":
+        return spaces.Box(np.array(data["low"], dtype=data["dtype"]), np.array(data["high"], dtype=data["dtype"]), dtype=data["dtype"])
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(data["nvec"])
+    if kind == "MultiBinary":
+        return spaces.MultiBinary(data["n"])
+    if kind == "Tuple":
+        return spaces.Tuple([space_from_json(s) for s in data["spaces"]])
+    raise ValueError(f"unknown space type {kind!r}")
+
+
+def _atomic_write_dir(target: Path, write) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        write(tmp)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.rename(target, old)
+            os.rename(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None) -> Path:
+    """Write ``agent`` (and the loop's counters, for resuming) to the directory ``path``."""
+    from rlsuite import __version__
+    from rlsuite.envutil import env_name
+
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "rlsuite_version": __version__,
+        "agent": agent.name,
+        "env": env_name(agent.env) if agent.env is not None else None,
+        "env_kwargs": agent.env_kwargs,
+        "seed": agent.seed,
+        "hyperparameters": agent.hyperparameters(),
+        "observation_space": space_to_json(agent.observation_space),
+        "action_space": space_to_json(agent.action_space),
+        "extra_state": agent.extra_state(),
+        "loop": loop_state or {},
+    }
+    tensors = {k: np.ascontiguousarray(v) for k, v in agent.state_tensors().items()}
+
+    def write(tmp: Path) -> None:
+        save_file(tensors, str(tmp / TENSORS))
+        (tmp / META).write_text(json.dumps(meta, indent=1))
+
+    _atomic_write_dir(Path(path), write)
+    return Path(path)
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(metadata, arrays) of a checkpoint directory, with every failure as one sentence."""
+    path = Path(path)
+    if not (path / META).is_file() or not (path / TENSORS).is_file():
+        raise RLSuiteError(f"{path} is not an rlsuite checkpoint (it lacks {META} or {TENSORS}); give a model or run directory.")
+    try:
+        meta = json.loads((path / META).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RLSuiteError(f"checkpoint {path} is corrupt: {META} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc}).") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise RLSuiteError(f"{path / META} was not written by rlsuite; load a directory saved by agent.save or rlsuite train.")
+    try:
+        tensors = load_file(str(path / TENSORS))
+    except Exception as exc:  # safetensors raises its own error types for bad headers and short files
+        raise RLSuiteError(f"checkpoint {path} is corrupt or truncated: {TENSORS} does not parse ({exc}).") from None
+    return meta, tensors
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint in ``run_dir/checkpoints``, if any."""
+    ckpt_dir = Path(run_dir) / "checkpoints"
+    if not ckpt_dir.is_dir():
+        return None
+    done = sorted(p for p in ckpt_dir.glob("step_*") if (p / META).is_file())
+    return done[-1] if done else None
+
+
+def load_agent(path: str | Path):
+    """An agent from a model directory (``agent.save``) or a run directory (newest checkpoint)."""
+    from rlsuite.agents import agent_class
+
+    path = Path(path)
+    if not path.exists():
+        raise RLSuiteError(f"{path} does not exist; give a directory written by agent.save or rlsuite train.")
+    if not (path / META).exists():
+        model = path / "model"
+        found = model if (model / META).exists() else latest_checkpoint(path)
+        if found is None:
+            raise RLSuiteError(f"{path} holds no rlsuite checkpoint; give a directory written by agent.save or rlsuite train.")
+        path = found
+    meta, tensors = read_checkpoint(path)
+    try:
+        cls = agent_class(meta["agent"])
+        obs_space = space_from_json(meta["observation_space"])
+        act_space = space_from_json(meta["action_space"])
+        config = cls.make_config(meta["hyperparameters"])
+        agent = cls(obs_space, act_space, config, seed=meta["seed"], env=meta["env"], env_kwargs=meta["env_kwargs"])
+        expected = agent.state_tensors()
+        if set(expected) != set(tensors) or any(expected[k].shape != tensors[k].shape for k in expected):
+            raise RLSuiteError(
+                f"checkpoint {path} does not fit a {meta['agent']} agent for these spaces "
+                "(its arrays differ in names or shapes); it was written for another agent or env."
+            )
+        agent.load_state_tensors(tensors)
+        agent.load_extra_state(meta.get("extra_state", {}))
+    except RLSuiteError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RLSuiteError(f"checkpoint {path} is corrupt: {META} lacks or mangles {exc}.") from None
+    agent.loaded_from = path
+    agent.loop_state = meta.get("loop", {})
+    return agent

@@ -1,0 +1,39 @@
+"""Deterministic evaluation on a separate, seeded environment."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from rlsuite.envutil import EnvSpec, make_env
+from rlsuite.errors import RLSuiteError
+
+
+def evaluate(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 0, deterministic: bool = True,
+             max_steps: int = 100_000) -> tuple[float, float]:
+    """Mean and standard deviation of the return over ``episodes`` episodes.
+
+    ``env`` defaults to the agent's own env; the first reset is seeded with ``seed``, so the
+    same call gives the same numbers.
+    """
+    if episodes < 1:
+        raise RLSuiteError(f"episodes={episodes} must be at least 1.")
+    own = env is None or not isinstance(env, gym.Env)
+    env = make_env(agent.env if env is None else env, **(agent.env_kwargs if env is None else {}))
+    returns = []
+    try:
+        obs, info = env.reset(seed=seed)
+        for _ in range(episodes):
+            total, done, steps = 0.0, False, 0
+            while not done and steps < max_steps:
+                action = agent.predict(obs, deterministic=deterministic, action_mask=info.get("action_mask"))
+                obs, reward, terminated, truncated, info = env.step(action)
+                total += float(reward)
+                done = terminated or truncated
+                steps += 1
+            returns.append(total)
+            obs, info = env.reset()
+    finally:
+        if own:
+            env.close()
+    return float(np.mean(returns)), float(np.std(returns))
