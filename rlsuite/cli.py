@@ -108,6 +108,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     steps = args.steps if args.steps is not None else config.get("steps")
     if steps is None:
         steps = preset(agent_name, env).get("steps", DEFAULT_STEPS)
+    if int(steps) < 0:
+        raise RLSuiteError(f"--steps {steps} is negative; give the number of env steps to train for (>= 0).")
     loop["progress"] = not args.no_progress
     settings = LoopSettings.build(loop)
     # a config file already holds the full hyperparameters; the preset is the base only without one

@@ -251,7 +251,7 @@ def train(
     }
     if exact is not None:
         summary["q_error"] = q_error()
-    logger.hparams(agent.hyperparameters(), {"eval/mean_return": eval_mean})
+    logger.hparams(agent.hyperparameters(), {"hparam/eval_mean_return": eval_mean})
     logger.close()
     if run_dir is not None:
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))

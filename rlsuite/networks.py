@@ -1,0 +1,513 @@
+"""Network backbones and heads shared by supervised training and the agents.
+
+A backbone turns an observation batch into a feature vector of width ``out_features``; a head
+turns features into what an agent needs (Q-values, an action, a critic value). The same
+backbone class is trained on labelled data by :func:`rlsuite.supervised.fit` and used inside
+an agent through :func:`make_backbone`::
+
+    backbone = make_backbone(env.observation_space, {"net_arch": [64, 64]})
+    q_network = nn.Sequential(backbone, QHead(backbone.out_features, env.action_space.n))
+
+Every value a user can get wrong raises :class:`rlsuite.errors.RLSuiteError` with one
+sentence that names the bad value and the valid choices.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+from torch.nn import functional as F
+
+from rlsuite.errors import RLSuiteError, did_you_mean
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+    "sigmoid": nn.Sigmoid,
+    "softplus": nn.Softplus,
+}
+
+INITS: tuple[str, ...] = ("he", "kaiming", "xavier", "orthogonal")
+
+RECURRENT_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+DEFAULT_NET_ARCH: tuple[int, ...] = (64, 64)
+
+# The keys make_backbone understands; each backbone ignores the ones that do not concern it.
+SPEC_KEYS: tuple[str, ...] = ("net_arch", "activation", "init", "layer_norm", "dropout", "features")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _choose(what: str, value: Any, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+        raise RLSuiteError(
+            f"unknown {what} {value!r}{hint}; choose one of {', '.join(repr(c) for c in choices)}."
+        )
+    return value
+
+
+def check_activation(name: str) -> str:
+    """``name`` if it is a known activation, else an :class:`RLSuiteError`."""
+    return _choose("activation", name, tuple(ACTIVATIONS))
+
+
+def check_init(name: str) -> str:
+    """``name`` if it is a known weight initialisation, else an :class:`RLSuiteError`."""
+    return _choose("init", name, INITS)
+
+
+def check_net_arch(net_arch: Any) -> list[int]:
+    """``net_arch`` as a list of positive layer widths, else an :class:`RLSuiteError`."""
+    if isinstance(net_arch, (int, str)) or not isinstance(net_arch, Sequence):
+        raise RLSuiteError(f"net_arch={net_arch!r} must be a list of layer widths such as [64, 64].")
+    for width in net_arch:
+        if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+            raise RLSuiteError(
+                f"net_arch={list(net_arch)!r} holds the bad width {width!r}; widths must be positive integers."
+            )
+    return [int(width) for width in net_arch]
+
+
+def check_dropout(dropout: Any) -> float:
+    """``dropout`` as a float in [0, 1), else an :class:`RLSuiteError`."""
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise RLSuiteError(f"dropout={dropout!r} must be a probability in [0, 1).")
+    return float(dropout)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """``value`` if it is an integer ≥ 1, else an :class:`RLSuiteError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise RLSuiteError(f"{name}={value!r} must be a positive integer.")
+    return int(value)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` if it is a bool, else an :class:`RLSuiteError` naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise RLSuiteError(f"{name}={value!r} must be True or False.")
+    return bool(value)
+
+
+# --------------------------------------------------------------------------- initialisation
+
+
+def _gain_nonlinearity(activation: str) -> str:
+    # The smooth ReLU relatives (elu, gelu, softplus) keep roughly half the variance, like ReLU.
+    return activation if activation in ("relu", "leaky_relu", "tanh", "sigmoid") else "relu"
+
+
+def initialize(module: nn.Module, init: str, activation: str) -> None:
+    """Initialise the weights of every Linear and Conv2d in ``module`` and zero their biases.
+
+    ``he``/``kaiming`` draws from a normal scaled to the fan-in, ``xavier`` from a uniform scaled
+    to fan-in plus fan-out, ``orthogonal`` gives orthogonal matrices; the gain matches
+    ``activation`` so activations keep their scale through depth.
+    """
+    init = check_init(init)
+    nonlinearity = _gain_nonlinearity(check_activation(activation))
+    gain = nn.init.calculate_gain(nonlinearity)
+    for layer in module.modules():
+        if not isinstance(layer, (nn.Linear, nn.Conv2d)):
+            continue
+        if init in ("he", "kaiming"):
+            nn.init.kaiming_normal_(layer.weight, nonlinearity=nonlinearity)
+        elif init == "xavier":
+            nn.init.xavier_uniform_(layer.weight, gain=gain)
+        else:
+            nn.init.orthogonal_(layer.weight, gain=gain)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+
+
+def _as_float(x: torch.Tensor) -> torch.Tensor:
+    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+
+
+# --------------------------------------------------------------------------- backbones
+
+
+class MLP(nn.Module):
+    """Fully connected layers: Linear → [LayerNorm] → activation → [Dropout], per width.
+
+    The output is the last hidden layer, so ``out_features == net_arch[-1]``; an empty
+    ``net_arch`` is the identity with ``out_features == in_features``. Integer inputs are
+    cast to float, so a Box of ints or a MultiBinary needs no preprocessing.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        net_arch: Sequence[int] = DEFAULT_NET_ARCH,
+        activation: str = "relu",
+        init: str = "he",
+        layer_norm: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        in_features = check_positive_int("in_features", in_features)
+        widths = check_net_arch(net_arch)
+        activation_class = ACTIVATIONS[check_activation(activation)]
+        dropout = check_dropout(dropout)
+        layer_norm = check_flag("layer_norm", layer_norm)
+
+        layers: list[nn.Module] = []
+        width_in = in_features
+        for width in widths:
+            layers.append(nn.Linear(width_in, width))
+            if layer_norm:
+                layers.append(nn.LayerNorm(width))
+            layers.append(activation_class())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width_in = width
+        self.layers = nn.Sequential(*layers)
+        self.in_features = in_features
+        self.out_features = width_in
+        initialize(self, init, activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., in_features) → (..., out_features)."""
+        return self.layers(_as_float(x))
+
+
+def _conv_output_shape(stack: nn.Module, channels: int, height: int, width: int) -> torch.Size:
+    with torch.no_grad():
+        return stack(torch.zeros(1, channels, height, width)).shape
+
+
+class NatureCNN(nn.Module):
+    """The Nature-DQN convolutional stack followed by one Linear layer of ``features`` units.
+
+    Convolutions: 32 filters 8×8 stride 4, 64 filters 4×4 stride 2, 64 filters 3×3 stride 1,
+    each followed by ``activation``; then flatten → Linear → ``activation``. The flatten width
+    comes from one dummy forward pass, so any image at least 36×36 pixels works.
+
+    Images smaller than 36 pixels on a side cannot pass the Nature kernels (the stack would
+    shrink them below one pixel), so they get a small stack instead of an error: three padded
+    3×3 convolutions with 32, 64, 64 filters and strides 1, 2, 2. Padding keeps every size
+    valid down to 1×1, and the two stride-2 layers keep the flattened width (and so the Linear
+    layer) small. ``uses_small_image_stack`` says which stack was built.
+
+    Input is a batch (B, H, W, C) when ``channels_last`` else (B, C, H, W), in the layout of
+    ``observation_shape``. ``channels_last=None`` guesses it: channel-last when the last
+    dimension is ≤ 4 and the first is > 4. uint8 input is scaled to [0, 1] inside ``forward``
+    so replay buffers can store bytes; float input is used as given.
+    """
+
+    NATURE_MIN_SIZE = 36
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        channels_last: bool | None = None,
+        features: int = 512,
+        activation: str = "relu",
+        init: str = "orthogonal",
+    ) -> None:
+        super().__init__()
+        shape = tuple(int(d) for d in observation_shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise RLSuiteError(
+                f"NatureCNN needs an image shape (H, W, C) or (C, H, W), got observation_shape={shape!r}."
+            )
+        if channels_last is None:
+            channels_last = shape[-1] <= 4 and shape[0] > 4
+        self.channels_last = check_flag("channels_last", channels_last)
+        channels, height, width = (shape[2], shape[0], shape[1]) if self.channels_last else shape
+        features = check_positive_int("features", features)
+        activation_class = ACTIVATIONS[check_activation(activation)]
+
+        self.uses_small_image_stack = min(height, width) < self.NATURE_MIN_SIZE
+        if self.uses_small_image_stack:
+            kernels = [(32, 3, 1, 1), (64, 3, 2, 1), (64, 3, 2, 1)]
+        else:
+            kernels = [(32, 8, 4, 0), (64, 4, 2, 0), (64, 3, 1, 0)]
+        conv_layers: list[nn.Module] = []
+        channels_in = channels
+        for filters, kernel, stride, padding in kernels:
+            conv_layers += [nn.Conv2d(channels_in, filters, kernel, stride, padding), activation_class()]
+            channels_in = filters
+        self.convs = nn.Sequential(*conv_layers, nn.Flatten())
+        flat_width = _conv_output_shape(self.convs, channels, height, width)[1]
+        self.linear = nn.Sequential(nn.Linear(flat_width, features), activation_class())
+        self.observation_shape = shape
+        self.out_features = features
+        initialize(self, init, activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, *observation_shape) uint8 or float → (B, features)."""
+        if x.dtype == torch.uint8:
+            x = x.to(torch.get_default_dtype()) / 255.0
+        else:
+            x = _as_float(x)
+        if self.channels_last:
+            x = x.permute(0, 3, 1, 2)
+        return self.linear(self.convs(x))
+
+
+RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+class RNN(nn.Module):
+    """An LSTM or GRU over batch-first sequences.
+
+    ``forward(x, state)`` takes (B, T, input_size) and an optional state from a previous call,
+    and returns the features of every step, (B, T, hidden_size), and the new state (``(h, c)``
+    for an LSTM, ``h`` for a GRU, each (num_layers, B, hidden_size)). To classify a whole
+    sequence, put a head on ``features[:, -1]``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1) -> None:
+        super().__init__()
+        self.cell = _choose("recurrent cell", cell, tuple(RECURRENT_CELLS))
+        self.recurrent = RECURRENT_CELLS[self.cell](
+            check_positive_int("input_size", input_size),
+            check_positive_int("hidden_size", hidden_size),
+            num_layers=check_positive_int("num_layers", num_layers),
+            batch_first=True,
+        )
+        self.out_features = hidden_size
+
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> RecurrentState:
+        """The all-zero state a fresh sequence starts from."""
+        shape = (self.recurrent.num_layers, batch_size, self.out_features)
+        zeros = torch.zeros(shape, device=device)
+        return (zeros, zeros.clone()) if self.cell == "lstm" else zeros
+
+    def forward(self, x: torch.Tensor, state: RecurrentState | None = None) -> tuple[torch.Tensor, RecurrentState]:
+        """(B, T, input_size) → ((B, T, hidden_size), state)."""
+        return self.recurrent(_as_float(x), state)
+
+
+class OneHot(nn.Module):
+    """Index tensor of shape (B,) or (B, 1), int or float, → one-hot float (B, n).
+
+    ``start`` is subtracted first, matching ``gymnasium.spaces.Discrete(n, start=...)``.
+    """
+
+    def __init__(self, n: int, start: int = 0) -> None:
+        super().__init__()
+        self.n = check_positive_int("n", n)
+        self.start = int(start)
+        self.out_features = self.n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,) or (B, 1) → (B, n)."""
+        if x.dim() == 2 and x.shape[1] == 1:
+            x = x.squeeze(1)
+        indices = x.round().long() if x.is_floating_point() else x.long()
+        return F.one_hot(indices - self.start, self.n).to(torch.get_default_dtype())
+
+
+class FlattenBatch(nn.Module):
+    """(B, *shape) → (B, prod(shape)); a scalar observation (B,) becomes (B, 1)."""
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        super().__init__()
+        self.out_features = max(1, math.prod(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, *shape) → (B, out_features)."""
+        return x.reshape(x.shape[0], self.out_features)
+
+
+class Chain(nn.Sequential):
+    """Modules applied in order; ``out_features`` is the last module's."""
+
+    def __init__(self, *modules: nn.Module) -> None:
+        super().__init__(*modules)
+        self.out_features = modules[-1].out_features
+
+
+# --------------------------------------------------------------------------- make_backbone
+
+
+def _checked_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise RLSuiteError(f"backbone spec must be a dict such as {{'net_arch': [64, 64]}}, not {type(spec).__name__}.")
+    checks: dict[str, Callable[[Any], Any]] = {
+        "net_arch": check_net_arch,
+        "activation": check_activation,
+        "init": check_init,
+        "layer_norm": lambda value: check_flag("layer_norm", value),
+        "dropout": check_dropout,
+        "features": lambda value: check_positive_int("features", value),
+    }
+    checked = {}
+    for key, value in spec.items():
+        if key not in checks:
+            raise RLSuiteError(
+                f"unknown backbone spec key {key!r}{did_you_mean(str(key), SPEC_KEYS)}; "
+                f"valid keys: {', '.join(SPEC_KEYS)}."
+            )
+        checked[key] = checks[key](value)
+    return checked
+
+
+def is_image_space(space: gym.Space) -> bool:
+    """True for a 3-D uint8 Box: an image in (H, W, C) or (C, H, W) layout."""
+    return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8
+
+
+def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None = None) -> nn.Module:
+    """The backbone for ``observation_space``, configured by ``spec``.
+
+    =========================================  =====================================
+    space                                      backbone
+    =========================================  =====================================
+    1-D ``Box``                                :class:`MLP`
+    3-D ``uint8`` ``Box`` (H×W×C or C×H×W)     :class:`NatureCNN`
+    ``Discrete``                               :class:`OneHot` → :class:`MLP`
+    any other ``Box``, ``MultiBinary``         :class:`FlattenBatch` → :class:`MLP`
+    ``Dict``, ``Tuple`` and others             :class:`RLSuiteError`
+    =========================================  =====================================
+
+    ``spec`` keys (all optional): ``net_arch`` (hidden widths, default [64, 64]),
+    ``activation`` (default ``"relu"``), ``init`` (default ``"he"`` for MLPs and
+    ``"orthogonal"`` for the CNN), ``layer_norm``, ``dropout``, and ``features`` (width of the
+    CNN's last layer, default 512). One spec fits every space, so an agent can pass its
+    hyperparameters unchanged: for an image, ``net_arch`` adds MLP layers on top of the CNN
+    features only when given, and ``features`` is ignored for non-image spaces.
+
+    The returned module has ``out_features`` and takes a batch (B, *space.shape) of float or
+    uint8 values (Discrete: (B,) or (B, 1) indices).
+    """
+    options = _checked_spec(spec)
+    mlp_options = {key: options[key] for key in ("activation", "layer_norm", "dropout") if key in options}
+    mlp_options["init"] = options.get("init", "he")
+    net_arch = options.get("net_arch", list(DEFAULT_NET_ARCH))
+
+    if is_image_space(observation_space):
+        cnn = NatureCNN(
+            observation_space.shape,
+            features=options.get("features", 512),
+            activation=options.get("activation", "relu"),
+            init=options.get("init", "orthogonal"),
+        )
+        if "net_arch" not in options or not net_arch:
+            return cnn
+        return Chain(cnn, MLP(cnn.out_features, net_arch, **mlp_options))
+    if isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1:
+        return MLP(observation_space.shape[0], net_arch, **mlp_options)
+    if isinstance(observation_space, spaces.Discrete):
+        one_hot = OneHot(int(observation_space.n), start=int(observation_space.start))
+        return Chain(one_hot, MLP(one_hot.out_features, net_arch, **mlp_options))
+    if isinstance(observation_space, (spaces.Box, spaces.MultiBinary)):
+        flatten = FlattenBatch(observation_space.shape)
+        return Chain(flatten, MLP(flatten.out_features, net_arch, **mlp_options))
+    raise RLSuiteError(
+        f"no backbone for a {type(observation_space).__name__} observation space; "
+        "wrap the env in gymnasium.wrappers.FlattenObservation to turn it into a flat Box."
+    )
+
+
+# --------------------------------------------------------------------------- heads
+
+
+class QHead(nn.Module):
+    """Features (B, in_features) → Q-values (B, n_actions).
+
+    With ``dueling=True`` the head has a value stream V and an advantage stream A and returns
+    ``V + A - mean(A)``: subtracting the mean makes V and A identifiable, because any constant
+    could otherwise move between them.
+    """
+
+    def __init__(self, in_features: int, n_actions: int, dueling: bool = False) -> None:
+        super().__init__()
+        in_features = check_positive_int("in_features", in_features)
+        self.n_actions = check_positive_int("n_actions", n_actions)
+        self.dueling = check_flag("dueling", dueling)
+        self.advantage = nn.Linear(in_features, self.n_actions)
+        self.value = nn.Linear(in_features, 1) if self.dueling else None
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, in_features) → (B, n_actions)."""
+        advantage = self.advantage(features)
+        if self.value is None:
+            return advantage
+        return self.value(features) + advantage - advantage.mean(dim=-1, keepdim=True)
+
+
+def _bound_tensor(name: str, bound: Any) -> torch.Tensor:
+    values = torch.as_tensor(np.asarray(bound.cpu() if isinstance(bound, torch.Tensor) else bound, dtype=np.float64))
+    if not torch.isfinite(values).all():
+        raise RLSuiteError(f"{name}={bound!r} must be finite; a squashed actor needs a bounded action space.")
+    return values.to(torch.get_default_dtype())
+
+
+class ActorHead(nn.Module):
+    """Features (B, in_features) → a deterministic action (B, *action_shape) inside [low, high].
+
+    A Linear layer is squashed by tanh into (-1, 1) and mapped affinely onto
+    ``[action_low, action_high]``, so asymmetric bounds like [-2, 0.5] work. Bounds may be
+    scalars, numpy arrays or tensors; they are buffers, so they follow ``.to(device)`` and are
+    saved with the state dict. The last layer starts with tiny weights so that early actions
+    sit near the middle of the range, where tanh is not saturated.
+    """
+
+    def __init__(self, in_features: int, action_low: Any, action_high: Any) -> None:
+        super().__init__()
+        low, high = _bound_tensor("action_low", action_low), _bound_tensor("action_high", action_high)
+        try:
+            low, high = torch.broadcast_tensors(low, high)
+        except RuntimeError:
+            raise RLSuiteError(
+                f"action_low shape {tuple(low.shape)} and action_high shape {tuple(high.shape)} do not match."
+            ) from None
+        if (low > high).any():
+            raise RLSuiteError(f"action_low={action_low!r} exceeds action_high={action_high!r} somewhere.")
+        self.register_buffer("action_low", low.clone())
+        self.register_buffer("action_high", high.clone())
+        self.action_shape = tuple(low.shape)
+        self.linear = nn.Linear(check_positive_int("in_features", in_features), max(1, low.numel()))
+        nn.init.uniform_(self.linear.weight, -3e-3, 3e-3)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, in_features) → (B, *action_shape)."""
+        squashed = torch.tanh(self.linear(features)).reshape(features.shape[0], *self.action_shape)
+        return self.action_low + (squashed + 1.0) * 0.5 * (self.action_high - self.action_low)
+
+
+class CriticHead(nn.Module):
+    """(features (B, backbone_features), action (B, *action_shape)) → Q-value of shape (B,).
+
+    Features and the flattened action are concatenated and go through an :class:`MLP` of
+    ``net_arch`` and a final Linear to one unit; the trailing unit dimension is dropped so the
+    result lines up with reward and done vectors of shape (B,).
+    """
+
+    def __init__(
+        self,
+        backbone_features: int,
+        action_dim: int,
+        net_arch: Sequence[int] = DEFAULT_NET_ARCH,
+        activation: str = "relu",
+        init: str = "he",
+    ) -> None:
+        super().__init__()
+        self.action_dim = check_positive_int("action_dim", action_dim)
+        in_features = check_positive_int("backbone_features", backbone_features) + self.action_dim
+        self.hidden = MLP(in_features, net_arch, activation=activation, init=init)
+        self.output = nn.Linear(self.hidden.out_features, 1)
+
+    def forward(self, features: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """(B, backbone_features), (B, *action_shape) → (B,)."""
+        action = _as_float(action).reshape(action.shape[0], self.action_dim)
+        return self.output(self.hidden(torch.cat([features, action], dim=-1))).squeeze(-1)
