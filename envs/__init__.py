@@ -10,6 +10,11 @@ __all__ = ["RecyclingRobotEnv", "WalkToTEnv"]
 if "rlsuite/WalkToT-v0" not in registry:
     register("rlsuite/WalkToT-v0", entry_point="rlsuite.envs.walk_to_t:WalkToTEnv", max_episode_steps=100)
     register(
+        "rlsuite/WalkToTPixels-v0",
+        entry_point="rlsuite.envs.walk_to_t:make_pixel_walk_to_t",
+        max_episode_steps=100,
+    )
+    register(
         "rlsuite/RecyclingRobot-v0",
         entry_point="rlsuite.envs.recycling_robot:RecyclingRobotEnv",
         max_episode_steps=100,

@@ -103,3 +103,9 @@ class WalkToTEnv(gym.Env):
             image[:, self.state * px : (self.state + 1) * px] = 255
         image[:, ::px] = 0  # cell borders, so every cell is visible
         return image
+
+
+def make_pixel_walk_to_t(cell_px: int = 4, **kwargs: Any) -> gym.Env:
+    """``rlsuite/WalkToTPixels-v0``: the corridor observed through its "rgb_array" render only."""
+    env = WalkToTEnv(render_mode="rgb_array", cell_px=cell_px, **kwargs)
+    return gym.wrappers.AddRenderObservation(env, render_only=True)

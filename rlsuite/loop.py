@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import shutil
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class LoopSettings:
     keep_checkpoints: int = hp(3, low=1)
     log_interval: int = hp(1000, low=1, doc="env steps between TensorBoard writes")
     max_episodes: int = hp(0, low=0, doc="stop after this many episodes; 0 = no limit")
+    torch_threads: int = hp(1, low=0, doc="torch CPU threads; 0 = leave torch's default")
     progress: bool = hp(True)
 
     @classmethod
@@ -149,6 +151,9 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(run_config(agent, total_steps, settings), sort_keys=False))
 
+    if settings.torch_threads and "torch" in sys.modules:
+        # small networks on a CPU: more threads add synchronisation, not speed (and change results)
+        sys.modules["torch"].set_num_threads(settings.torch_threads)
     agent.begin(total_steps)
     agent.num_timesteps = start_step
     obs, infos = envs.reset(seed=agent.seed + start_step)

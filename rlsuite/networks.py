@@ -269,6 +269,10 @@ class RNN(nn.Module):
     and returns the features of every step, (B, T, hidden_size), and the new state (``(h, c)``
     for an LSTM, ``h`` for a GRU, each (num_layers, B, hidden_size)). To classify a whole
     sequence, put a head on ``features[:, -1]``.
+
+    Biases start at zero, except an LSTM's forget gate, which starts at 1: cells then keep
+    what they hold until training teaches them to forget, which lets gradients reach early
+    steps and spares long-memory tasks a plateau at chance (Jozefowicz et al., 2015).
     """
 
     def __init__(self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1) -> None:
@@ -281,6 +285,19 @@ class RNN(nn.Module):
             batch_first=True,
         )
         self.out_features = hidden_size
+        self._initialize_biases()
+
+    def _initialize_biases(self) -> None:
+        hidden = self.out_features
+        with torch.no_grad():
+            for name, bias in self.recurrent.named_parameters():
+                if not name.startswith("bias"):
+                    continue
+                bias.zero_()
+                # Gate order is (input, forget, cell, output); the two bias vectors are summed,
+                # so only one of them carries the forget offset.
+                if self.cell == "lstm" and name.startswith("bias_ih"):
+                    bias[hidden:2 * hidden] = 1.0
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> RecurrentState:
         """The all-zero state a fresh sequence starts from."""
@@ -330,7 +347,8 @@ class Chain(nn.Sequential):
 
     def __init__(self, *modules: nn.Module) -> None:
         super().__init__(*modules)
-        self.out_features = modules[-1].out_features
+        # Read back from self, not from the arguments: slicing a Sequential rebuilds it from a dict.
+        self.out_features = list(self)[-1].out_features
 
 
 # --------------------------------------------------------------------------- make_backbone
@@ -445,7 +463,9 @@ class QHead(nn.Module):
 
 
 def _bound_tensor(name: str, bound: Any) -> torch.Tensor:
-    values = torch.as_tensor(np.asarray(bound.cpu() if isinstance(bound, torch.Tensor) else bound, dtype=np.float64))
+    if isinstance(bound, torch.Tensor):
+        bound = bound.detach().cpu()
+    values = torch.as_tensor(np.asarray(bound, dtype=np.float64))
     if not torch.isfinite(values).all():
         raise RLSuiteError(f"{name}={bound!r} must be finite; a squashed actor needs a bounded action space.")
     return values.to(torch.get_default_dtype())

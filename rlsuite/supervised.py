@@ -128,11 +128,15 @@ def _make_scheduler(
         return None
     name = _choose("scheduler", name, SCHEDULERS)
     kwargs = dict(kwargs or {})
-    for key in kwargs:
-        allowed = SCHEDULER_KWARGS[name]
+    allowed = SCHEDULER_KWARGS[name]
+    for key, value in kwargs.items():
         _require(
             key in allowed,
-            f"scheduler {name!r} takes no argument {key!r}{did_you_mean(key, allowed)}; it takes {', '.join(allowed)}.",
+            f"scheduler {name!r} takes no argument {key!r}{did_you_mean(str(key), allowed)}; it takes {', '.join(allowed)}.",
+        )
+        _require(
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+            f"scheduler argument {key}={value!r} must be a finite number.",
         )
     if name == "exponential":
         gamma = float(kwargs.get("gamma", 0.9))
@@ -185,8 +189,9 @@ def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _evaluate(
-    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_function: LossFunction, with_accuracy: bool
-) -> tuple[float, float | None]:
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_function: LossFunction | None, with_accuracy: bool
+) -> tuple[float | None, float | None]:
+    """(mean loss or None without a loss function, accuracy or None), in evaluation mode."""
     device = _model_device(model)
     was_training = model.training
     model.eval()
@@ -197,13 +202,14 @@ def _evaluate(
                 x = inputs[start:start + EVALUATION_BATCH_SIZE].to(device)
                 y = targets[start:start + EVALUATION_BATCH_SIZE].to(device)
                 outputs = _outputs(model, x)
-                total_loss += float(loss_function(outputs, y)) * x.shape[0]
+                if loss_function is not None:
+                    total_loss += float(loss_function(outputs, y)) * x.shape[0]
                 if with_accuracy:
                     correct += int((outputs.argmax(dim=-1) == y.reshape(outputs.shape[:-1])).sum())
                     counted += y.numel()
     finally:
         model.train(was_training)
-    mean_loss = total_loss / inputs.shape[0]
+    mean_loss = total_loss / inputs.shape[0] if loss_function is not None else None
     return mean_loss, (correct / counted if with_accuracy else None)
 
 
@@ -214,9 +220,12 @@ def evaluate_loss(model: nn.Module, inputs: ArrayLike, targets: ArrayLike, loss:
 
 
 def accuracy(model: nn.Module, inputs: ArrayLike, targets: ArrayLike) -> float:
-    """Fraction of samples whose arg-max output (last axis) equals the integer target."""
+    """Fraction of targets equal to the arg-max of the model's output over its last axis.
+
+    Per-step outputs (B, T, C) with per-step labels (B, T) count every step.
+    """
     x, y = _as_tensor("inputs", inputs), _as_tensor("targets", targets)
-    return _evaluate(model, x, y, _cross_entropy, with_accuracy=True)[1]
+    return _evaluate(model, x, y, None, with_accuracy=True)[1]
 
 
 # --------------------------------------------------------------------------- training
@@ -310,8 +319,9 @@ def fit(
     schedule = _make_scheduler(scheduler, optim, scheduler_kwargs, epochs)
     history = History(val_accuracy=[] if classification and val_data is not None else None)
     writer = _summary_writer(log_dir)
+    device = _model_device(model)
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             _train(model, train_data, val_data, loss_function, optim, schedule, epochs, batch_size,
                    early_stopping_patience, generator, history, writer)

@@ -1,0 +1,237 @@
+"""DQN: an ε-greedy Q-network trained on minibatches from a replay buffer against a target network.
+
+    y = r + gamma * (1 - terminated) * max_a' Q_target(s', a')        (double_q: a' = argmax Q(s', ·))
+    loss = Huber(Q(s, a), y)
+
+Hyperparameters carry the names and meanings Stable-Baselines3 users know, so a config moves
+over unchanged: every ``train_freq`` env steps after ``learning_starts``, ``gradient_steps``
+Adam steps on ``batch_size`` transitions; every ``target_update_interval`` env steps the
+target moves towards the online net by ``tau`` (1 = a hard copy).
+
+A truncated transition bootstraps from its true final observation; only ``terminated``
+stops the bootstrap. Action masks (``info["action_mask"]``) restrict both the ε-greedy
+choice and the max in the target.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from torch import nn
+
+from rlsuite.agent import Agent, Transition
+from rlsuite.config import hp
+from rlsuite.errors import RLSuiteError
+from rlsuite.networks import QHead, make_backbone
+from rlsuite.replay import ReplayBuffer
+from rlsuite.schedules import linear_schedule
+from rlsuite.torchutil import load_module_arrays, load_optimizer_arrays, module_arrays, optimizer_arrays, polyak_update
+
+
+@dataclass
+class DQNConfig:
+    learning_rate: float = hp(1e-4, low=0.0, low_open=True)
+    buffer_size: int = hp(1_000_000, low=1)
+    learning_starts: int = hp(100, low=0)
+    batch_size: int = hp(32, low=1)
+    tau: float = hp(1.0, low=0.0, high=1.0, low_open=True, doc="1 = hard copy, < 1 = Polyak averaging")
+    gamma: float = hp(0.99, low=0.0, high=1.0)
+    train_freq: int = hp(4, low=1, doc="env steps between training rounds")
+    gradient_steps: int = hp(1, low=-1, doc="gradient steps per round; -1 = as many as env steps collected")
+    target_update_interval: int = hp(10_000, low=1, doc="env steps between target updates")
+    exploration_fraction: float = hp(0.1, low=0.0, high=1.0)
+    exploration_initial_eps: float = hp(1.0, low=0.0, high=1.0)
+    exploration_final_eps: float = hp(0.05, low=0.0, high=1.0)
+    max_grad_norm: float = hp(10.0, low=0.0, low_open=True)
+    net_arch: list = hp([64, 64], low=1)
+    activation: str = hp("relu", choices=("relu", "tanh", "elu", "leaky_relu", "gelu"))
+    features: int = hp(512, low=1, doc="width of the CNN's feature layer (image observations)")
+    loss: str = hp("huber", choices=("huber", "mse"))
+    double_q: bool = hp(False)
+    dueling: bool = hp(False)
+
+
+class QNetwork(nn.Module):
+    """Backbone chosen by the observation space (MLP, CNN for images, one-hot MLP) + Q head."""
+
+    def __init__(self, observation_space: gym.Space, n_actions: int, config: DQNConfig) -> None:
+        super().__init__()
+        spec = {"net_arch": config.net_arch, "activation": config.activation, "features": config.features}
+        self.backbone = make_backbone(observation_space, spec)
+        self.head = QHead(self.backbone.out_features, n_actions, dueling=config.dueling)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(obs))
+
+
+class DQN(Agent):
+    name = "dqn"
+    summary = "DQN with experience replay and a target network (double and dueling options)"
+    spaces_doc = "obs: Box (vector or image) or Discrete; actions: Discrete"
+    Config = DQNConfig
+
+    @classmethod
+    def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
+        if not isinstance(action_space, spaces.Discrete):
+            return f"DQN picks one of finitely many actions and needs a Discrete action space, not {action_space}"
+        if not isinstance(observation_space, (spaces.Box, spaces.Discrete, spaces.MultiBinary)):
+            return f"DQN needs Box or Discrete observations, not {type(observation_space).__name__} (flatten it first)"
+        return None
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config=None, seed: int = 0, **kw: Any):
+        super().__init__(observation_space, action_space, config, seed, **kw)
+        c = self.config
+        if c.batch_size > c.buffer_size:
+            raise RLSuiteError(f"dqn batch_size={c.batch_size} is larger than buffer_size={c.buffer_size}; "
+                               "make the buffer at least one batch.")
+        torch.manual_seed(self.seed)
+        self.n_actions = int(action_space.n)
+        self.q_net = QNetwork(observation_space, self.n_actions, c)
+        self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
+        self._params = list(self.q_net.parameters())
+        # fused Adam: one kernel for all parameters instead of several small ops per tensor
+        self.optimizer = torch.optim.Adam(self._params, lr=c.learning_rate, fused=True)
+        self.buffer: ReplayBuffer | None = None
+        self._uses_masks = False
+        self._act_mask: np.ndarray | None = None
+        self._env_steps_since_train = 0
+        self._n_calls = 0
+
+    # ----- acting -------------------------------------------------------------------------
+    @property
+    def exploration_rate(self) -> float:
+        c = self.config
+        return linear_schedule(c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction,
+                               self.num_timesteps, self.total_steps)
+
+    def _random_actions(self, n: int, mask: np.ndarray | None) -> np.ndarray:
+        if mask is None:
+            return self.rng.integers(0, self.n_actions, size=n)
+        return (np.asarray(mask, dtype=bool) * (1.0 + self.rng.random((n, self.n_actions)))).argmax(axis=1)
+
+    def _greedy(self, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        with torch.inference_mode():
+            q = self.q_net(torch.as_tensor(obs)).numpy()
+        if mask is not None:
+            q = np.where(np.asarray(mask, dtype=bool), q, -np.inf)
+        return q.argmax(axis=1)
+
+    def act(self, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        self._act_mask = mask  # stored with the transition, for envs that just reset
+        n = len(obs)
+        if self.num_timesteps < self.config.learning_starts:
+            return self._random_actions(n, mask)
+        explore = self.rng.random(n) < self.exploration_rate
+        if explore.all():
+            return self._random_actions(n, mask)
+        actions = self._greedy(obs, mask)
+        if explore.any():
+            actions = np.where(explore, self._random_actions(n, mask), actions)
+        return actions
+
+    def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
+        obs = np.asarray(obs)
+        single = obs.shape == (self.observation_space.shape or ())
+        batch = obs[None] if single else obs
+        mask = None if action_mask is None else np.asarray(action_mask).reshape(len(batch), -1)
+        actions = self._greedy(batch, mask)
+        if not deterministic:
+            explore = self.rng.random(len(batch)) < self.exploration_rate
+            actions = np.where(explore, self._random_actions(len(batch), mask), actions)
+        return int(actions[0]) if single else actions
+
+    # ----- learning -----------------------------------------------------------------------
+    def observe(self, batch: Transition) -> dict[str, float] | None:
+        c = self.config
+        n_envs = len(batch.reward)
+        if self.buffer is None:
+            self._uses_masks = batch.next_mask is not None
+            capacity = max(c.buffer_size // n_envs, 2)
+            self.buffer = ReplayBuffer(capacity, self.observation_space, self.action_space, n_envs,
+                                       self.n_actions if self._uses_masks else None)
+        self.buffer.add(batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated, batch.truncated,
+                        mask=self._act_mask, next_mask=batch.next_mask)
+        self.num_timesteps += n_envs
+        self._n_calls += 1
+        self._env_steps_since_train += n_envs
+        if self._n_calls % max(c.target_update_interval // n_envs, 1) == 0:
+            polyak_update(self.q_net, self.target_net, c.tau)
+        if self._n_calls % c.train_freq or self.num_timesteps <= c.learning_starts:
+            return None
+        steps = c.gradient_steps if c.gradient_steps >= 0 else self._env_steps_since_train
+        self._env_steps_since_train = 0
+        return self.train_round(steps) if steps > 0 else None
+
+    def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor,
+                   next_mask: torch.Tensor | None) -> torch.Tensor:
+        """y = r + gamma (1 − terminated) max over A(s') of Q_target(s', ·) (double_q: at argmax of Q)."""
+        with torch.no_grad():
+            next_q = self.target_net(next_obs)
+            if self.config.double_q:
+                online = self.q_net(next_obs)
+                if next_mask is not None:
+                    online = online.masked_fill(~next_mask, -torch.inf)
+                best = next_q.gather(1, online.argmax(dim=1, keepdim=True)).squeeze(1)
+            else:
+                if next_mask is not None:
+                    next_q = next_q.masked_fill(~next_mask, -torch.inf)
+                best = next_q.max(dim=1).values
+            return reward + self.config.gamma * (1.0 - terminated) * best
+
+    def train_round(self, gradient_steps: int) -> dict[str, float]:
+        """``gradient_steps`` updates on batches drawn all at once; the target net is fixed meanwhile."""
+        c = self.config
+        data = self.buffer.sample(c.batch_size * gradient_steps, self.rng)
+        obs = torch.from_numpy(data.obs)
+        actions = torch.from_numpy(data.action.astype(np.int64)).unsqueeze(1)
+        next_obs = torch.from_numpy(data.next_obs)
+        reward, terminated = torch.from_numpy(data.reward), torch.from_numpy(data.terminated)
+        next_mask = None if data.next_mask is None else torch.from_numpy(data.next_mask.astype(bool))
+        if not c.double_q:  # the target net does not change during the round: one forward for all batches
+            targets = self.td_targets(reward, next_obs, terminated, next_mask)
+        loss_fn = F.smooth_l1_loss if c.loss == "huber" else F.mse_loss
+        losses, q_means = [], []
+        for k in range(gradient_steps):
+            rows = slice(k * c.batch_size, (k + 1) * c.batch_size)
+            if c.double_q:
+                mask_k = None if next_mask is None else next_mask[rows]
+                target = self.td_targets(reward[rows], next_obs[rows], terminated[rows], mask_k)
+            else:
+                target = targets[rows]
+            q = self.q_net(obs[rows]).gather(1, actions[rows]).squeeze(1)
+            loss = loss_fn(q, target)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(self._params, c.max_grad_norm, foreach=True)
+            self.optimizer.step()
+            losses.append(loss.detach())
+            q_means.append(q.detach().mean())
+        return {"losses/td_loss": torch.stack(losses).mean().item(), "losses/q_values": torch.stack(q_means).mean().item()}
+
+    def logged_scalars(self) -> dict[str, float]:
+        return {"charts/epsilon": self.exploration_rate}
+
+    # ----- state --------------------------------------------------------------------------
+    def state_tensors(self) -> dict[str, np.ndarray]:
+        return {**module_arrays("q_net", self.q_net), **module_arrays("target_net", self.target_net),
+                **optimizer_arrays("optimizer", self.optimizer)}
+
+    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
+        load_module_arrays("q_net", self.q_net, tensors)
+        load_module_arrays("target_net", self.target_net, tensors)
+        load_optimizer_arrays("optimizer", self.optimizer, tensors)
+
+    def extra_state(self) -> dict[str, Any]:
+        return {**super().extra_state(), "n_calls": self._n_calls, "env_steps_since_train": self._env_steps_since_train}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        super().load_extra_state(state)
+        self._n_calls = int(state.get("n_calls", 0))
+        self._env_steps_since_train = int(state.get("env_steps_since_train", 0))

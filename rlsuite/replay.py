@@ -1,0 +1,118 @@
+"""A preallocated numpy ring buffer of transitions, shared by the off-policy agents.
+
+Observations keep their dtype (uint8 pixels stay uint8) and each is stored once: the next
+observation of a transition is the observation of the following slot, written ahead of time,
+except when the episode ended — then the true final observation goes to ``final_obs``. That
+array is allocated with ``np.zeros``, whose pages the OS only backs when written, so it costs
+memory only for the slots that ended an episode when observations are large (images).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+@dataclass
+class Batch:
+    obs: np.ndarray
+    action: np.ndarray
+    reward: np.ndarray
+    next_obs: np.ndarray
+    terminated: np.ndarray
+    next_mask: np.ndarray | None
+
+
+class ReplayBuffer:
+    """Holds the last ``capacity`` env steps of ``n_envs`` envs (``capacity * n_envs`` transitions)."""
+
+    def __init__(self, capacity: int, observation_space: gym.Space, action_space: gym.Space, n_envs: int = 1,
+                 n_mask_actions: int | None = None) -> None:
+        if isinstance(observation_space, (spaces.Dict, spaces.Tuple)):
+            raise ValueError(f"the replay buffer stores array observations, not {observation_space}; flatten them first.")
+        self.capacity = int(capacity)
+        self.n_envs = int(n_envs)
+        shape = (self.capacity, self.n_envs)
+        obs_shape = observation_space.shape or ()
+        self.obs = np.zeros(shape + obs_shape, dtype=observation_space.dtype)
+        self.final_obs = np.zeros_like(self.obs)
+        act_shape = action_space.shape or ()
+        self.actions = np.zeros(shape + act_shape, dtype=action_space.dtype)
+        self.rewards = np.zeros(shape, dtype=np.float32)
+        self.terminated = np.zeros(shape, dtype=np.float32)
+        self.ended = np.zeros(shape, dtype=bool)  # terminated or truncated: next obs is in final_obs
+        self.masks = None if n_mask_actions is None else np.ones(shape + (n_mask_actions,), dtype=np.int8)
+        self.final_masks = None if n_mask_actions is None else np.ones_like(self.masks)
+        self.pos = 0
+        self.full = False
+
+    def __len__(self) -> int:
+        return (self.capacity if self.full else self.pos) * self.n_envs
+
+    def add(self, obs: Any, action: Any, reward: Any, next_obs: Any, terminated: Any, truncated: Any,
+            mask: Any = None, next_mask: Any = None) -> None:
+        """Store one vector-env step; ``next_obs`` is the true next observation (final ones included)."""
+        p, nxt = self.pos, (self.pos + 1) % self.capacity
+        ended = np.logical_or(terminated, truncated)
+        self.obs[p] = obs
+        self.actions[p] = action
+        self.rewards[p] = reward
+        self.terminated[p] = terminated
+        self.ended[p] = ended
+        # Written ahead: the next slot's obs is this transition's next obs for envs that go on.
+        # Envs whose episode ended get their reset obs there with the next add.
+        if ended.any():
+            self.final_obs[p][ended] = np.asarray(next_obs)[ended]
+            self.obs[nxt][~ended] = np.asarray(next_obs)[~ended]
+        else:
+            self.obs[nxt] = next_obs
+        if self.masks is not None:
+            self.masks[p] = 1 if mask is None else mask
+            if next_mask is not None:
+                if ended.any():
+                    self.final_masks[p][ended] = np.asarray(next_mask)[ended]
+                    self.masks[nxt][~ended] = np.asarray(next_mask)[~ended]
+                else:
+                    self.masks[nxt] = next_mask
+        self.pos = nxt
+        self.full = self.full or nxt == 0
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
+        """``batch_size`` transitions drawn uniformly with replacement."""
+        if self.full:
+            # the slot at pos had its obs overwritten ahead of time: its transition is gone
+            slots = (self.pos + 1 + rng.integers(0, self.capacity - 1, size=batch_size)) % self.capacity
+        else:
+            slots = rng.integers(0, self.pos, size=batch_size)
+        envs = rng.integers(0, self.n_envs, size=batch_size) if self.n_envs > 1 else np.zeros(batch_size, dtype=np.int64)
+        ended = self.ended[slots, envs]
+        following = (slots + 1) % self.capacity
+        next_obs = self.obs[following, envs]
+        if ended.any():
+            next_obs[ended] = self.final_obs[slots[ended], envs[ended]]
+        next_mask = None
+        if self.masks is not None:
+            next_mask = self.masks[following, envs]
+            if ended.any():
+                next_mask[ended] = self.final_masks[slots[ended], envs[ended]]
+        return Batch(self.obs[slots, envs], self.actions[slots, envs], self.rewards[slots, envs], next_obs,
+                     self.terminated[slots, envs], next_mask)
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The filled part of the buffer as plain arrays (for checkpoints as .npz, no objects)."""
+        arrays = {"obs": self.obs, "final_obs": self.final_obs, "actions": self.actions, "rewards": self.rewards,
+                  "terminated": self.terminated, "ended": self.ended,
+                  "cursor": np.array([self.pos, int(self.full)], dtype=np.int64)}
+        if self.masks is not None:
+            arrays.update(masks=self.masks, final_masks=self.final_masks)
+        return arrays
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        for name in ("obs", "final_obs", "actions", "rewards", "terminated", "ended", "masks", "final_masks"):
+            if name in arrays and getattr(self, name) is not None:
+                getattr(self, name)[...] = arrays[name]
+        self.pos, self.full = int(arrays["cursor"][0]), bool(arrays["cursor"][1])

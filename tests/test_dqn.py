@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import rlsuite
+from rlsuite.errors import RLSuiteError
+from rlsuite.torchutil import polyak_update
+from tests.test_logging import scalars
+
+
+class FixedQ(nn.Module):
+    """A stand-in target network that returns the given Q-values whatever the input."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = torch.tensor(values, dtype=torch.float32)
+
+    def forward(self, obs):
+        return self.values
+
+
+def greedy_path(agent, env_id, steps=10):
+    env = rlsuite.make_env(env_id)
+    obs, info = env.reset(seed=0)
+    path = []
+    for _ in range(steps):
+        action = agent.predict(obs, action_mask=info.get("action_mask"))
+        path.append(action)
+        obs, _, terminated, _, info = env.step(action)
+        if terminated:
+            break
+    return path
+
+
+def test_td_targets_by_hand():
+    agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, gamma=0.5)
+    agent.target_net = FixedQ([[1.0, 3.0], [2.0, -1.0], [4.0, 0.0]])
+    reward = torch.tensor([1.0, 0.0, -1.0])
+    terminated = torch.tensor([0.0, 1.0, 0.0])  # the third is truncated: it still bootstraps
+    y = agent.td_targets(reward, torch.zeros(3, 4), terminated, None)
+    np.testing.assert_allclose(y.numpy(), [1 + 0.5 * 3, 0.0, -1 + 0.5 * 4])
+    mask = torch.tensor([[True, False], [True, True], [False, True]])
+    y = agent.td_targets(reward, torch.zeros(3, 4), terminated, mask)
+    np.testing.assert_allclose(y.numpy(), [1 + 0.5 * 1, 0.0, -1 + 0.5 * 0])
+
+
+def test_double_q_evaluates_the_online_argmax_with_the_target():
+    agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, gamma=0.5, double_q=True)
+    agent.target_net = FixedQ([[1.0, 3.0], [2.0, -1.0]])
+    agent.q_net = FixedQ([[5.0, 0.0], [0.0, 5.0]])
+    y = agent.td_targets(torch.zeros(2), torch.zeros(2, 4), torch.zeros(2), None)
+    np.testing.assert_allclose(y.numpy(), [0.5 * 1.0, 0.5 * -1.0])
+
+
+def test_target_is_untouched_between_updates_and_equal_after_a_hard_update():
+    agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, learning_starts=50, train_freq=1,
+                               target_update_interval=120, batch_size=16, use_preset=False)
+    before = [p.clone() for p in agent.target_net.parameters()]
+    agent.learn(110, eval_freq=10**6)
+    online_changed = any(not torch.equal(p, q) for p, q in zip(agent.q_net.parameters(), before))
+    assert online_changed
+    assert all(torch.equal(p, q) for p, q in zip(agent.target_net.parameters(), before))
+    polyak_update(agent.q_net, agent.target_net, tau=1.0)
+    assert all(torch.equal(p, q) for p, q in zip(agent.target_net.parameters(), agent.q_net.parameters()))
+
+
+def test_polyak_update_formula():
+    torch.manual_seed(0)
+    online, target = nn.Linear(3, 2), nn.Linear(3, 2)
+    old = [p.clone() for p in target.parameters()]
+    polyak_update(online, target, tau=0.1)
+    for new, o, p in zip(target.parameters(), old, online.parameters()):
+        torch.testing.assert_close(new, 0.1 * p + 0.9 * o)
+
+
+def test_solves_walk_to_t_from_one_hot_states():
+    agent = rlsuite.make_agent("dqn", "rlsuite/WalkToT-v0", seed=0)
+    result = agent.learn(3000)
+    assert result.summary["eval_mean_return"] == 1.0
+    assert greedy_path(agent, "rlsuite/WalkToT-v0") == [1] * 5
+
+
+def test_solves_walk_to_t_from_pixels():
+    env = rlsuite.make_env("rlsuite/WalkToTPixels-v0")
+    assert env.observation_space.dtype == np.uint8 and env.observation_space.shape == (4, 24, 3)
+    agent = rlsuite.make_agent("dqn", "rlsuite/WalkToTPixels-v0", seed=0)
+    assert agent.q_net.backbone.__class__.__name__ == "NatureCNN"
+    agent.learn(1500)
+    assert greedy_path(agent, "rlsuite/WalkToTPixels-v0") == [1] * 5
+
+
+def test_cartpole_smoke_run_logs_the_dqn_tags(tmp_path):
+    agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, learning_starts=200, train_freq=4,
+                               gradient_steps=1, batch_size=32, buffer_size=1000, target_update_interval=100,
+                               net_arch=[32, 32], exploration_fraction=0.8, use_preset=False)
+    result = agent.learn(1000, run_dir=tmp_path / "run", log_interval=250)
+    tags = scalars(tmp_path / "run")
+    for tag in ["losses/td_loss", "losses/q_values", "charts/epsilon", "charts/episodic_return", "eval/mean_return"]:
+        assert tag in tags, tag
+    eps = [e.value for e in tags["charts/epsilon"]]
+    assert eps[0] > eps[-1] == pytest.approx(0.05)
+    assert result.summary["steps"] == 1000
+    loaded = rlsuite.load(tmp_path / "run")
+    obs = np.zeros(4, dtype=np.float32)
+    assert loaded.predict(obs) == agent.predict(obs)
+
+
+def test_masks_are_honoured():
+    agent = rlsuite.make_agent("dqn", "rlsuite/RecyclingRobot-v0", seed=0, learning_starts=0)
+    agent.begin(100)
+    high = np.array([[1, 1, 0]], dtype=np.int8)
+    assert {int(agent.act(np.array([0]), high)[0]) for _ in range(200)} == {0, 1}
+    agent.learn(600)
+    assert all(agent.predict(0, action_mask=high[0]) != 2 for _ in range(5))
+
+
+def test_errors():
+    with pytest.raises(RLSuiteError, match="Discrete action space"):
+        rlsuite.make_agent("dqn", "Pendulum-v1")
+    with pytest.raises(RLSuiteError, match="batch_size=64 is larger than buffer_size=10"):
+        rlsuite.make_agent("dqn", "CartPole-v1", batch_size=64, buffer_size=10)
+    with pytest.raises(RLSuiteError, match="did you mean 'target_update_interval'"):
+        rlsuite.make_agent("dqn", "CartPole-v1", target_update_intervall=5)
