@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 
 from rlsuite.agent import Agent, Transition
-from rlsuite.checkpoint import latest_checkpoint, save_agent
+from rlsuite.checkpoint import latest_checkpoint, save_agent, space_to_json
 from rlsuite.config import build_config, hp
 from rlsuite.envutil import env_factory, env_name
 from rlsuite.errors import RLSuiteError
@@ -131,6 +131,12 @@ def train(
         from rlsuite.checkpoint import load_agent
 
         saved = load_agent(latest_checkpoint(run_dir))
+        for what in ("observation_space", "action_space"):
+            if space_to_json(getattr(saved, what)) != space_to_json(getattr(agent, what)):
+                raise RLSuiteError(f"cannot resume {run_dir}: its checkpoint was written for another {what.replace('_', ' ')} "
+                                   f"({getattr(saved, what)}, not {getattr(agent, what)}); resume with the run's own env.")
+        if saved.name != agent.name:
+            raise RLSuiteError(f"cannot resume {run_dir}: its checkpoint is for agent {saved.name!r}, not {agent.name!r}.")
         agent.load_state_tensors(saved.state_tensors())
         agent.load_extra_state(saved.extra_state())
         start_step = int(saved.loop_state.get("step", 0))

@@ -132,7 +132,8 @@ def _make_scheduler(
     for key, value in kwargs.items():
         _require(
             key in allowed,
-            f"scheduler {name!r} takes no argument {key!r}{did_you_mean(str(key), allowed)}; it takes {', '.join(allowed)}.",
+            f"scheduler {name!r} takes no argument {key!r}{did_you_mean(str(key), allowed)}; "
+            f"it takes {', '.join(allowed)}.",
         )
         _require(
             isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
@@ -189,7 +190,11 @@ def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _evaluate(
-    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_function: LossFunction | None, with_accuracy: bool
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_function: LossFunction | None,
+    with_accuracy: bool,
 ) -> tuple[float | None, float | None]:
     """(mean loss or None without a loss function, accuracy or None), in evaluation mode."""
     device = _model_device(model)
@@ -213,7 +218,9 @@ def _evaluate(
     return mean_loss, (correct / counted if with_accuracy else None)
 
 
-def evaluate_loss(model: nn.Module, inputs: ArrayLike, targets: ArrayLike, loss: str | LossFunction = "cross_entropy") -> float:
+def evaluate_loss(
+    model: nn.Module, inputs: ArrayLike, targets: ArrayLike, loss: str | LossFunction = "cross_entropy"
+) -> float:
     """Mean ``loss`` of ``model`` on (inputs, targets), in evaluation mode, without gradients."""
     x, y = _as_tensor("inputs", inputs), _as_tensor("targets", targets)
     return _evaluate(model, x, y, _loss_function(loss), with_accuracy=False)[0]

@@ -160,7 +160,8 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     assert len(history.val_loss) == history.best_epoch + patience + 1
     assert min(history.val_loss) == history.val_loss[history.best_epoch]
     assert history.val_loss[-1] > history.val_loss[history.best_epoch]
-    assert evaluate_loss(model, x_val, y_val, loss="mse") == pytest.approx(history.val_loss[history.best_epoch], rel=1e-6)
+    restored_loss = evaluate_loss(model, x_val, y_val, loss="mse")
+    assert restored_loss == pytest.approx(history.val_loss[history.best_epoch], rel=1e-6)
 
 
 def test_without_early_stopping_the_final_weights_stay():
