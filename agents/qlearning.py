@@ -62,15 +62,16 @@ class QLearning(Agent):
         self._starts = np.array([int(s.start) for s in spaces_])
         self.n_actions = int(action_space.n)
         self._all_actions = list(range(self.n_actions))
+        self._start = int(self._starts[0])
+        self._allowed_cache: dict[bytes, list[list[int]]] = {}
         self.py_rng = random.Random(self.seed)
         self.q_table = np.full((int(np.prod(self._dims)), self.n_actions), self.config.initial_q, dtype=np.float64)
 
     def _rows(self, obs: Any) -> list[int]:
         """Observations (batched) → row indices of the Q-table, as Python ints."""
         if len(self._dims) == 1:
-            rows = np.asarray(obs).reshape(-1).tolist()
-            start = int(self._starts[0])
-            return [r - start for r in rows] if start else rows
+            rows = (obs if isinstance(obs, np.ndarray) and obs.ndim == 1 else np.asarray(obs).reshape(-1)).tolist()
+            return [r - self._start for r in rows] if self._start else rows
         columns = [np.asarray(o, dtype=np.int64).reshape(-1) - s for o, s in zip(obs, self._starts)]
         return np.ravel_multi_index(columns, self._dims).tolist()
 
@@ -95,8 +96,15 @@ class QLearning(Agent):
     def _allowed(self, mask: np.ndarray | None, n_rows: int) -> list[list[int]]:
         if mask is None:
             return [self._all_actions] * n_rows
-        return [[a for a, m in enumerate(row) if m] or self._all_actions
-                for row in np.asarray(mask).reshape(n_rows, -1).tolist()]
+        mask = np.asarray(mask)
+        key = mask.tobytes()
+        allowed = self._allowed_cache.get(key)  # masks repeat: convert each distinct one once
+        if allowed is None:
+            allowed = [[a for a, m in enumerate(row) if m] or self._all_actions
+                       for row in mask.reshape(n_rows, -1).tolist()]
+            if len(self._allowed_cache) < 4096:
+                self._allowed_cache[key] = allowed
+        return allowed
 
     def act(self, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         rows = self._rows(obs)

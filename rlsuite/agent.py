@@ -19,7 +19,7 @@ from rlsuite.config import build_config
 from rlsuite.envutil import EnvSpec, env_name
 
 
-@dataclass
+@dataclass(slots=True)
 class Transition:
     """One vector-env step, batched over envs.
 

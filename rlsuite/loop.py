@@ -65,6 +65,8 @@ class TrainResult:
 
 def _with_final(batch: Any, dones: np.ndarray, final: np.ndarray) -> Any:
     """``batch`` with the rows of finished envs replaced by their final observations."""
+    if len(dones) == 1 and not isinstance(batch, tuple):
+        return np.asarray(final[0])[None]
     idx = np.flatnonzero(dones)
     if isinstance(batch, tuple):
         parts = tuple(np.array(p, copy=True) for p in batch)
@@ -189,15 +191,15 @@ def train(
         while step < total_steps:
             actions = agent.act(obs, mask)
             next_obs, rewards, terminated, truncated, infos = envs.step(actions)
-            dones = terminated | truncated
             real_next, next_mask = next_obs, infos.get("action_mask")
-            if dones.any():
+            if "final_obs" in infos:  # some episode ended (same-step autoreset puts its last obs here)
+                dones = infos["_final_obs"]
                 real_next = _with_final(next_obs, dones, infos["final_obs"])
                 final_info = infos["final_info"]
                 if next_mask is not None:
                     next_mask = _with_final(next_mask, dones, final_info["action_mask"])
                 episode = infos["episode"]
-                for i in np.flatnonzero(dones):
+                for i in np.flatnonzero(dones).tolist():
                     returns.append(float(episode["r"][i]))
                     lengths.append(int(episode["l"][i]))
                     recent.append(returns[-1])
@@ -241,7 +243,7 @@ def train(
         progress.close()
         envs.close()
 
-    wall = wall_before + time.perf_counter() - t0
+    wall = wall_before + time.perf_counter() - t0  # the final evaluation is not training time
     if math.isnan(eval_mean) or step % eval_freq:
         eval_mean, eval_std = evaluate(agent, eval_env, settings.eval_episodes, seed=agent.seed + 1_000_003)
         logger.write("eval/mean_return", eval_mean, step)

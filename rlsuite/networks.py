@@ -43,7 +43,8 @@ RECURRENT_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 DEFAULT_NET_ARCH: tuple[int, ...] = (64, 64)
 
-# The keys make_backbone understands; each backbone ignores the ones that do not concern it.
+# The keys make_backbone understands; each backbone ignores the ones that do not concern it,
+# so an agent can pass one spec whatever its environment's observation space.
 SPEC_KEYS: tuple[str, ...] = ("net_arch", "activation", "init", "layer_norm", "dropout", "features")
 
 
@@ -396,12 +397,16 @@ def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None =
     ``Dict``, ``Tuple`` and others             :class:`RLSuiteError`
     =========================================  =====================================
 
-    ``spec`` keys (all optional): ``net_arch`` (hidden widths, default [64, 64]),
-    ``activation`` (default ``"relu"``), ``init`` (default ``"he"`` for MLPs and
-    ``"orthogonal"`` for the CNN), ``layer_norm``, ``dropout``, and ``features`` (width of the
-    CNN's last layer, default 512). One spec fits every space, so an agent can pass its
-    hyperparameters unchanged: for an image, ``net_arch`` adds MLP layers on top of the CNN
-    features only when given, and ``features`` is ignored for non-image spaces.
+    ``spec`` keys (all optional), validated whatever the space:
+
+    * ``activation`` (default ``"relu"``) and ``init`` (default ``"he"`` for MLPs,
+      ``"orthogonal"`` for the CNN) apply to every backbone;
+    * ``net_arch`` (hidden widths, default [64, 64]), ``layer_norm`` and ``dropout`` shape the
+      MLP of non-image spaces;
+    * ``features`` (default 512) is the width of the CNN's last layer for images.
+
+    One spec fits every space, so an agent passes its hyperparameters unchanged. An image gets
+    the CNN alone, as in Nature DQN: its ``features`` go straight to the agent's head.
 
     The returned module has ``out_features`` and takes a batch (B, *space.shape) of float or
     uint8 values (Discrete: (B,) or (B, 1) indices).
@@ -412,15 +417,12 @@ def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None =
     net_arch = options.get("net_arch", list(DEFAULT_NET_ARCH))
 
     if is_image_space(observation_space):
-        cnn = NatureCNN(
+        return NatureCNN(
             observation_space.shape,
             features=options.get("features", 512),
             activation=options.get("activation", "relu"),
             init=options.get("init", "orthogonal"),
         )
-        if "net_arch" not in options or not net_arch:
-            return cnn
-        return Chain(cnn, MLP(cnn.out_features, net_arch, **mlp_options))
     if isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1:
         return MLP(observation_space.shape[0], net_arch, **mlp_options)
     if isinstance(observation_space, spaces.Discrete):

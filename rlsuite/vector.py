@@ -61,7 +61,7 @@ class SingleEnvVector(gym.vector.VectorEnv):
             episode = info.pop("episode")
             final_obs = np.empty(1, dtype=object)
             final_obs[0] = obs
-            final_info = self._add_info({}, info, 0) if info else {}
+            final_info = self._batch_info(info)
             obs, info = self.env.reset()
             infos = self._batch_info(info)
             infos.update(

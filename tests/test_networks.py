@@ -72,7 +72,8 @@ def test_every_space_kind_gives_a_batch_of_features(space, first_stage):
 
     stages = list(backbone) if isinstance(backbone, nn.Sequential) else [backbone]
     assert isinstance(stages[0], first_stage)
-    assert features.shape == (BATCH, backbone.out_features) and backbone.out_features == 16
+    assert features.shape == (BATCH, backbone.out_features)
+    assert backbone.out_features == (24 if first_stage is NatureCNN else 16)
     assert torch.isfinite(features).all()
 
 
@@ -118,14 +119,13 @@ def test_cnn_scales_uint8_but_not_float():
     assert torch.allclose(cnn(images), cnn(images.float() / 255.0))
 
 
-def test_image_backbone_accepts_float_input_and_stacks_an_mlp_only_when_asked():
+def test_image_backbone_is_the_cnn_alone_and_takes_float_input():
     space = spaces.Box(0, 255, (36, 36, 3), np.uint8)
-    plain = make_backbone(space, {"features": 16})
-    stacked = make_backbone(space, {"features": 16, "net_arch": [8]})
+    backbone = make_backbone(space, {"features": 16, "net_arch": [8], "activation": "elu"})
     images = sample_batch(space)
-    assert isinstance(plain, NatureCNN) and plain.out_features == 16
-    assert stacked.out_features == 8
-    assert stacked(images.float()).shape == (BATCH, 8)
+    assert isinstance(backbone, NatureCNN) and backbone.out_features == 16
+    assert isinstance(backbone.convs[1], nn.ELU)
+    assert torch.allclose(backbone(images), backbone(images.float() / 255.0))
 
 
 def test_discrete_observations_are_one_hot_encoded():
@@ -248,11 +248,13 @@ def test_dueling_q_values_average_to_the_state_value():
     assert torch.allclose(q - q.mean(dim=1, keepdim=True), advantage - advantage.mean(dim=1, keepdim=True), atol=1e-6)
 
 
-def test_q_network_from_backbone_and_head():
-    space = spaces.Box(-1, 1, (4,))
-    backbone = make_backbone(space, {"net_arch": [32, 32]})
-    q_network = nn.Sequential(backbone, QHead(backbone.out_features, 2, dueling=True))
-    assert q_network(sample_batch(space)).shape == (BATCH, 2)
+@pytest.mark.parametrize(
+    "space", [spaces.Box(-1, 1, (4,)), spaces.Box(0, 255, (36, 36, 4), np.uint8), spaces.Discrete(9)], ids=str
+)
+def test_q_network_from_backbone_and_head(space):
+    backbone = make_backbone(space, {"net_arch": [32, 32], "activation": "relu", "features": 64})
+    q_network = nn.Sequential(backbone, QHead(backbone.out_features, 3, dueling=True))
+    assert q_network(sample_batch(space)).shape == (BATCH, 3)
 
 
 ASYMMETRIC_LOW, ASYMMETRIC_HIGH = np.array([-2.0], np.float32), np.array([0.5], np.float32)
