@@ -13,6 +13,7 @@ from rlsuite.errors import RLSuiteError, did_you_mean
 REGISTRY: dict[str, str] = {
     "qlearning": "rlsuite.agents.qlearning:QLearning",
     "dqn": "rlsuite.agents.dqn:DQN",
+    "ddpg": "rlsuite.agents.ddpg:DDPG",
 }
 
 PRESET_DIR = Path(__file__).parent / "presets"

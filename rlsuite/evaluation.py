@@ -10,11 +10,12 @@ from rlsuite.errors import RLSuiteError
 
 
 def evaluate(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 0, deterministic: bool = True,
-             max_steps: int = 100_000) -> tuple[float, float]:
+             max_steps: int = 10_000) -> tuple[float, float]:
     """Mean and standard deviation of the return over ``episodes`` episodes.
 
     ``env`` defaults to the agent's own env; the first reset is seeded with ``seed``, so the
-    same call gives the same numbers.
+    same call gives the same numbers. An episode that neither terminates nor truncates is cut
+    after ``max_steps`` steps, so an env without a time limit cannot hang evaluation.
     """
     if episodes < 1:
         raise RLSuiteError(f"episodes={episodes} must be at least 1.")

@@ -1,0 +1,249 @@
+"""DDPG: deterministic policy gradients with deep networks, for continuous actions.
+
+    critic:  minimise (Q(s, a) − y)²,  y = r + gamma (1 − terminated) Q'(s', mu'(s'))
+    actor:   maximise Q(s, mu(s))
+    targets: theta' ← tau theta + (1 − tau) theta'   after every gradient step
+
+Exploration noise is added to the actor's action while collecting experience only — never in
+``predict(deterministic=True)``, in evaluation, or in the target action mu'(s'). Noise lives in
+the actor's normalised action range [−1, 1] (``noise_std`` is a fraction of half the range, as
+rl-zoo presets mean it), and the noisy action is clipped to the bounds. The first
+``learning_starts`` steps take uniform random actions.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from torch import nn
+
+from rlsuite.agent import Agent, Transition
+from rlsuite.config import hp
+from rlsuite.errors import RLSuiteError
+from rlsuite.networks import ActorHead, CriticHead, make_backbone
+from rlsuite.noise import NormalNoise, OrnsteinUhlenbeckNoise
+from rlsuite.replay import ReplayBuffer
+from rlsuite.schedules import linear_schedule
+from rlsuite.torchutil import load_module_arrays, load_optimizer_arrays, module_arrays, optimizer_arrays, polyak_update
+
+
+@dataclass
+class DDPGConfig:
+    learning_rate: float = hp(1e-3, low=0.0, low_open=True, doc="actor and critic rate unless set apart")
+    actor_learning_rate: float = hp(0.0, low=0.0, doc="0 = learning_rate")
+    critic_learning_rate: float = hp(0.0, low=0.0, doc="0 = learning_rate")
+    buffer_size: int = hp(1_000_000, low=1)
+    learning_starts: int = hp(100, low=0)
+    batch_size: int = hp(256, low=1)
+    tau: float = hp(0.005, low=0.0, high=1.0, low_open=True)
+    gamma: float = hp(0.99, low=0.0, high=1.0)
+    train_freq: int = hp(1, low=1)
+    gradient_steps: int = hp(1, low=-1, doc="-1 = as many as env steps collected")
+    net_arch: list = hp([400, 300], low=1)
+    activation: str = hp("relu", choices=("relu", "tanh", "elu", "leaky_relu", "gelu"))
+    noise_type: str = hp("normal", choices=("normal", "ornstein-uhlenbeck", "none"))
+    noise_std: float = hp(0.1, low=0.0)
+    noise_theta: float = hp(0.15, low=0.0)
+    noise_final_scale: float = hp(1.0, low=0.0, doc="noise multiplier at the end of the decay")
+    noise_decay_fraction: float = hp(0.0, low=0.0, high=1.0, doc="fraction of training over which noise decays; 0 = none")
+
+
+class Actor(nn.Module):
+    def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig) -> None:
+        super().__init__()
+        self.backbone = make_backbone(observation_space, {"net_arch": config.net_arch, "activation": config.activation})
+        self.head = ActorHead(self.backbone.out_features, action_space.low, action_space.high)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(obs))
+
+
+class Critic(nn.Module):
+    """Q(s, a): the observation's backbone (identity for vectors, the CNN for images), then an
+    MLP over the features concatenated with the action."""
+
+    def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig) -> None:
+        super().__init__()
+        self.backbone = make_backbone(observation_space, {"net_arch": [], "activation": config.activation})
+        self.head = CriticHead(self.backbone.out_features, int(np.prod(action_space.shape)), net_arch=config.net_arch,
+                               activation=config.activation)
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(obs), action)
+
+
+class DDPG(Agent):
+    name = "ddpg"
+    summary = "DDPG with soft target updates and exploration noise"
+    spaces_doc = "obs: Box (vector or image) or Discrete; actions: bounded Box"
+    Config = DDPGConfig
+
+    @classmethod
+    def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
+        if not isinstance(action_space, spaces.Box):
+            return f"DDPG outputs continuous actions and needs a Box action space, not {action_space}"
+        if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+            return "DDPG squashes actions into the bounds, so the action Box must be bounded"
+        if not isinstance(observation_space, (spaces.Box, spaces.Discrete, spaces.MultiBinary)):
+            return f"DDPG needs Box or Discrete observations, not {type(observation_space).__name__} (flatten it first)"
+        return None
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config=None, seed: int = 0, **kw: Any):
+        super().__init__(observation_space, action_space, config, seed, **kw)
+        c = self.config
+        if c.batch_size > c.buffer_size:
+            raise RLSuiteError(f"ddpg batch_size={c.batch_size} is larger than buffer_size={c.buffer_size}; "
+                               "make the buffer at least one batch.")
+        torch.manual_seed(self.seed)
+        self.low = action_space.low.astype(np.float64)
+        self.high = action_space.high.astype(np.float64)
+        self.actor = Actor(observation_space, action_space, c)
+        self.critic = Critic(observation_space, action_space, c)
+        self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self._actor_params, self._critic_params = list(self.actor.parameters()), list(self.critic.parameters())
+        self.actor_optimizer = torch.optim.Adam(self._actor_params, lr=c.actor_learning_rate or c.learning_rate, fused=True)
+        self.critic_optimizer = torch.optim.Adam(self._critic_params, lr=c.critic_learning_rate or c.learning_rate, fused=True)
+        self.buffer: ReplayBuffer | None = None
+        self.noise = None
+        self._n_calls = 0
+        self._env_steps_since_train = 0
+
+    # ----- acting -------------------------------------------------------------------------
+    @property
+    def noise_scale(self) -> float:
+        c = self.config
+        if c.noise_decay_fraction == 0:
+            return 1.0
+        return linear_schedule(1.0, c.noise_final_scale, c.noise_decay_fraction, self.num_timesteps, self.total_steps)
+
+    def _deterministic(self, obs: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.actor(torch.as_tensor(obs)).numpy().astype(np.float64)
+
+    def act(self, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        n = len(obs)
+        shape = (n, *self.action_space.shape)
+        if self.noise is None or self.noise.shape != shape:
+            make = OrnsteinUhlenbeckNoise if self.config.noise_type == "ornstein-uhlenbeck" else NormalNoise
+            extra = {"theta": self.config.noise_theta} if make is OrnsteinUhlenbeckNoise else {}
+            self.noise = make(self.config.noise_std, shape, self.rng, **extra)
+        if self.num_timesteps < self.config.learning_starts:
+            actions = self.rng.uniform(self.low, self.high, size=shape)
+        else:
+            actions = self._deterministic(obs)
+            if self.config.noise_type != "none":
+                half_range = (self.high - self.low) / 2
+                actions = actions + self.noise_scale * self.noise() * half_range
+        return np.clip(actions, self.low, self.high).astype(self.action_space.dtype)
+
+    def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
+        obs = np.asarray(obs)
+        single = obs.shape == (self.observation_space.shape or ())
+        batch = obs[None] if single else obs
+        if deterministic:
+            actions = np.clip(self._deterministic(batch), self.low, self.high).astype(self.action_space.dtype)
+        else:
+            actions = self.act(batch, None)
+        return actions[0] if single else actions
+
+    # ----- learning -----------------------------------------------------------------------
+    def observe(self, batch: Transition) -> dict[str, float] | None:
+        c = self.config
+        n_envs = len(batch.reward)
+        if self.buffer is None:
+            self.buffer = ReplayBuffer(max(c.buffer_size // n_envs, 2), self.observation_space, self.action_space, n_envs)
+        self.buffer.add(batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated, batch.truncated)
+        ended = np.logical_or(batch.terminated, batch.truncated)
+        if self.noise is not None and ended.any():
+            self.noise.reset(ended)  # a new episode starts its noise process afresh
+        self.num_timesteps += n_envs
+        self._n_calls += 1
+        self._env_steps_since_train += n_envs
+        if self._n_calls % c.train_freq or self.num_timesteps <= c.learning_starts:
+            return None
+        steps = c.gradient_steps if c.gradient_steps >= 0 else self._env_steps_since_train
+        self._env_steps_since_train = 0
+        return self.train_round(steps) if steps > 0 else None
+
+    def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
+        """y = r + gamma (1 − terminated) Q'(s', mu'(s')) — the target action carries no noise."""
+        with torch.no_grad():
+            next_q = self.critic_target(next_obs, self.actor_target(next_obs))
+            return reward + self.config.gamma * (1.0 - terminated) * next_q
+
+    def train_round(self, gradient_steps: int) -> dict[str, float]:
+        c = self.config
+        data = self.buffer.sample(c.batch_size * gradient_steps, self.rng)
+        obs, actions = torch.from_numpy(data.obs), torch.from_numpy(data.action.astype(np.float32))
+        next_obs = torch.from_numpy(data.next_obs)
+        reward, terminated = torch.from_numpy(data.reward), torch.from_numpy(data.terminated)
+        critic_losses, actor_losses, q_means = [], [], []
+        for k in range(gradient_steps):
+            rows = slice(k * c.batch_size, (k + 1) * c.batch_size)
+            target = self.td_targets(reward[rows], next_obs[rows], terminated[rows])
+            q = self.critic(obs[rows], actions[rows])
+            critic_loss = F.mse_loss(q, target)
+            self.critic_optimizer.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            self.critic_optimizer.step()
+
+            # the actor's gradient flows through the critic, but the critic's weights need none
+            self.critic.requires_grad_(False)
+            actor_loss = -self.critic(obs[rows], self.actor(obs[rows])).mean()
+            self.actor_optimizer.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            self.actor_optimizer.step()
+            self.critic.requires_grad_(True)
+
+            polyak_update(self.critic, self.critic_target, c.tau)
+            polyak_update(self.actor, self.actor_target, c.tau)
+            critic_losses.append(critic_loss.detach())
+            actor_losses.append(actor_loss.detach())
+            q_means.append(q.detach().mean())
+        return {"losses/critic_loss": torch.stack(critic_losses).mean().item(),
+                "losses/actor_loss": torch.stack(actor_losses).mean().item(),
+                "losses/q_values": torch.stack(q_means).mean().item()}
+
+    def logged_scalars(self) -> dict[str, float]:
+        return {"charts/noise_scale": self.noise_scale * self.config.noise_std}
+
+    # ----- state --------------------------------------------------------------------------
+    def _modules(self):
+        return {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
+                "critic_target": self.critic_target}
+
+    def state_tensors(self) -> dict[str, np.ndarray]:
+        out = {}
+        for name, module in self._modules().items():
+            out.update(module_arrays(name, module))
+        out.update(optimizer_arrays("actor_optimizer", self.actor_optimizer))
+        out.update(optimizer_arrays("critic_optimizer", self.critic_optimizer))
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
+        for name, module in self._modules().items():
+            load_module_arrays(name, module, tensors)
+        load_optimizer_arrays("actor_optimizer", self.actor_optimizer, tensors)
+        load_optimizer_arrays("critic_optimizer", self.critic_optimizer, tensors)
+
+    def extra_state(self) -> dict[str, Any]:
+        noise = None if not isinstance(self.noise, OrnsteinUhlenbeckNoise) else self.noise.state.tolist()
+        return {**super().extra_state(), "n_calls": self._n_calls, "env_steps_since_train": self._env_steps_since_train,
+                "ou_state": noise}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        super().load_extra_state(state)
+        self._n_calls = int(state.get("n_calls", 0))
+        self._env_steps_since_train = int(state.get("env_steps_since_train", 0))
+        if state.get("ou_state") is not None:
+            ou = np.asarray(state["ou_state"])
+            self.noise = OrnsteinUhlenbeckNoise(self.config.noise_std, ou.shape, self.rng, self.config.noise_theta)
+            self.noise.state[...] = ou
