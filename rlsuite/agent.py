@@ -118,6 +118,16 @@ class Agent(ABC):
         if "rng" in state:
             self.rng.bit_generator.state = state["rng"]
 
+    def replay_arrays(self) -> dict[str, np.ndarray] | None:
+        """The replay buffer's arrays for a resumable checkpoint (None for agents without one)."""
+        buffer = getattr(self, "buffer", None)
+        return None if buffer is None else buffer.state_arrays()
+
+    def load_replay_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        from rlsuite.replay import ReplayBuffer
+
+        self.buffer = ReplayBuffer.from_arrays(arrays, self.observation_space, self.action_space)
+
     def hyperparameters(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
 

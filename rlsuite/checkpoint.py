@@ -22,7 +22,7 @@ from rlsuite.errors import RLSuiteError
 
 FORMAT = "rlsuite-checkpoint"
 VERSION = 1
-TENSORS, META = "tensors.safetensors", "agent.json"
+TENSORS, META, REPLAY = "tensors.safetensors", "agent.json", "replay.npz"
 
 
 def space_to_json(space: spaces.Space) -> dict[str, Any]:
@@ -74,8 +74,11 @@ def _atomic_write_dir(target: Path, write) -> None:
         raise
 
 
-def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None) -> Path:
-    """Write ``agent`` (and the loop's counters, for resuming) to the directory ``path``."""
+def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None, with_replay: bool = False) -> Path:
+    """Write ``agent`` (and the loop's counters, for resuming) to the directory ``path``.
+
+    ``with_replay`` adds the replay buffer as ``replay.npz`` (plain arrays, no objects).
+    """
     from rlsuite import __version__
     from rlsuite.envutil import env_name
 
@@ -95,8 +98,12 @@ def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None) -> P
     }
     tensors = {k: np.ascontiguousarray(v) for k, v in agent.state_tensors().items()}
 
+    replay = agent.replay_arrays() if with_replay else None
+
     def write(tmp: Path) -> None:
         save_file(tensors, str(tmp / TENSORS))
+        if replay is not None:
+            np.savez(tmp / REPLAY, **replay)
         (tmp / META).write_text(json.dumps(meta, indent=1))
 
     _atomic_write_dir(Path(path), write)
@@ -130,6 +137,37 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return done[-1] if done else None
 
 
+def restore_into(agent, path: Path, with_replay: bool = False) -> dict[str, Any]:
+    """Load the checkpoint at ``path`` into ``agent``, which must be the same kind for the same spaces.
+
+    Returns the checkpoint's metadata (its ``loop`` entry holds the loop's counters).
+    """
+    meta, tensors = read_checkpoint(path)
+    if meta.get("agent") != agent.name:
+        raise RLSuiteError(f"checkpoint {path} is for agent {meta.get('agent')!r}, not {agent.name!r}; load it with its own agent.")
+    for what in ("observation_space", "action_space"):
+        if meta.get(what) != space_to_json(getattr(agent, what)):
+            raise RLSuiteError(f"checkpoint {path} was written for another {what.replace('_', ' ')} "
+                               f"than {getattr(agent, what)}; use it with the env it was trained on.")
+    expected = agent.state_tensors()
+    # a fresh optimiser has no state yet, so the checkpoint may hold more arrays than `expected`
+    if not set(expected) <= set(tensors) or any(expected[k].shape != tensors[k].shape for k in expected):
+        raise RLSuiteError(f"checkpoint {path} does not fit this {agent.name} agent (its arrays differ in names or "
+                           "shapes, so it was trained with other hyperparameters such as net_arch).")
+    try:
+        agent.load_state_tensors(tensors)
+        agent.load_extra_state(meta.get("extra_state", {}))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise RLSuiteError(f"checkpoint {path} is corrupt: its state does not load ({exc}).") from None
+    if with_replay and (Path(path) / REPLAY).is_file():
+        try:
+            with np.load(Path(path) / REPLAY, allow_pickle=False) as data:
+                agent.load_replay_arrays({k: data[k] for k in data.files})
+        except Exception as exc:  # zipfile and numpy raise several types for damaged files
+            raise RLSuiteError(f"checkpoint {path} is corrupt: {REPLAY} does not load ({exc}).") from None
+    return meta
+
+
 def load_agent(path: str | Path):
     """An agent from a model directory (``agent.save``) or a run directory (newest checkpoint)."""
     from rlsuite.agents import agent_class
@@ -138,31 +176,21 @@ def load_agent(path: str | Path):
     if not path.exists():
         raise RLSuiteError(f"{path} does not exist; give a directory written by agent.save or rlsuite train.")
     if not (path / META).exists():
-        model = path / "model"
-        found = model if (model / META).exists() else latest_checkpoint(path)
+        found = latest_checkpoint(path)
         if found is None:
             raise RLSuiteError(f"{path} holds no rlsuite checkpoint; give a directory written by agent.save or rlsuite train.")
         path = found
-    meta, tensors = read_checkpoint(path)
+    meta, _ = read_checkpoint(path)
     try:
         cls = agent_class(meta["agent"])
         obs_space = space_from_json(meta["observation_space"])
         act_space = space_from_json(meta["action_space"])
         config = cls.make_config(meta["hyperparameters"])
         agent = cls(obs_space, act_space, config, seed=meta["seed"], env=meta["env"], env_kwargs=meta["env_kwargs"])
-        expected = agent.state_tensors()
-        # a fresh optimiser has no state yet, so the checkpoint may hold more arrays than `expected`
-        if not set(expected) <= set(tensors) or any(expected[k].shape != tensors[k].shape for k in expected):
-            raise RLSuiteError(
-                f"checkpoint {path} does not fit a {meta['agent']} agent for these spaces "
-                "(its arrays differ in names or shapes); it was written for another agent or env."
-            )
-        agent.load_state_tensors(tensors)
-        agent.load_extra_state(meta.get("extra_state", {}))
     except RLSuiteError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise RLSuiteError(f"checkpoint {path} is corrupt: {META} lacks or mangles {exc}.") from None
+    restore_into(agent, path)
     agent.loaded_from = path
-    agent.loop_state = meta.get("loop", {})
     return agent

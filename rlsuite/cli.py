@@ -85,6 +85,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config: dict[str, Any] = {}
     if resume:
         run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise RLSuiteError(f"cannot resume {run_dir}: no such run directory; give one written by rlsuite train.")
         if not (run_dir / "config.yaml").is_file():
             raise RLSuiteError(f"cannot resume {run_dir}: it has no config.yaml; give a run directory written by rlsuite train.")
         config = _read_config(str(run_dir / "config.yaml"))
@@ -108,6 +110,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     steps = args.steps if args.steps is not None else config.get("steps")
     if steps is None:
         steps = preset(agent_name, env).get("steps", DEFAULT_STEPS)
+    if args.checkpoint_every is not None:
+        loop["checkpoint_every"] = args.checkpoint_every
     if int(steps) < 0:
         raise RLSuiteError(f"--steps {steps} is negative; give the number of env steps to train for (>= 0).")
     loop["progress"] = not args.no_progress
@@ -176,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override a hyperparameter, a loop setting, or env.KWARG (repeatable)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint")
+    train.add_argument("--checkpoint-every", type=int, metavar="N",
+                       help="checkpoint every N env steps (default: five times per run; the last 3 are kept)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
 
     ev = sub.add_parser("eval", help="evaluate a trained run deterministically")

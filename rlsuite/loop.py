@@ -24,13 +24,13 @@ import numpy as np
 import yaml
 
 from rlsuite.agent import Agent, Transition
-from rlsuite.checkpoint import latest_checkpoint, save_agent, space_to_json
+from rlsuite.checkpoint import latest_checkpoint, restore_into, save_agent
 from rlsuite.config import build_config, hp
 from rlsuite.envutil import env_factory, env_name
 from rlsuite.errors import RLSuiteError
 from rlsuite.evaluation import evaluate
 from rlsuite.logger import Progress, RunLogger
-from rlsuite.vector import make_vector_env
+from rlsuite.vector import SingleEnvVector, make_vector_env
 
 
 @dataclass
@@ -45,6 +45,7 @@ class LoopSettings:
     log_interval: int = hp(1000, low=1, doc="env steps between TensorBoard writes")
     max_episodes: int = hp(0, low=0, doc="stop after this many episodes; 0 = no limit")
     torch_threads: int = hp(1, low=0, doc="torch CPU threads; 0 = leave torch's default")
+    save_replay: bool = hp(True, doc="put the replay buffer in checkpoints, for exact resume")
     progress: bool = hp(True)
 
     @classmethod
@@ -126,24 +127,15 @@ def train(
     checkpoint_every = settings.checkpoint_every or max(total_steps // 5, 1)
     n_envs = settings.n_envs
 
-    start_step, episodes_done, wall_before = 0, 0, 0.0
+    start_step, episodes_done, wall_before, resumed = 0, 0, 0.0, {}
     if resume:
-        if run_dir is None or latest_checkpoint(run_dir) is None:
+        latest = latest_checkpoint(run_dir) if run_dir is not None else None
+        if latest is None:
             raise RLSuiteError(f"cannot resume: {run_dir} holds no checkpoint; start a new run without resume.")
-        from rlsuite.checkpoint import load_agent
-
-        saved = load_agent(latest_checkpoint(run_dir))
-        for what in ("observation_space", "action_space"):
-            if space_to_json(getattr(saved, what)) != space_to_json(getattr(agent, what)):
-                raise RLSuiteError(f"cannot resume {run_dir}: its checkpoint was written for another {what.replace('_', ' ')} "
-                                   f"({getattr(saved, what)}, not {getattr(agent, what)}); resume with the run's own env.")
-        if saved.name != agent.name:
-            raise RLSuiteError(f"cannot resume {run_dir}: its checkpoint is for agent {saved.name!r}, not {agent.name!r}.")
-        agent.load_state_tensors(saved.state_tensors())
-        agent.load_extra_state(saved.extra_state())
-        start_step = int(saved.loop_state.get("step", 0))
-        episodes_done = int(saved.loop_state.get("episodes", 0))
-        wall_before = float(saved.loop_state.get("wall_s", 0.0))
+        resumed = restore_into(agent, latest, with_replay=True).get("loop", {})
+        start_step = int(resumed.get("step", 0))
+        episodes_done = int(resumed.get("episodes", 0))
+        wall_before = float(resumed.get("wall_s", 0.0))
 
     make = env_factory(agent.env, **agent.env_kwargs)
     envs = make_vector_env(make, n_envs)
@@ -154,7 +146,8 @@ def train(
         q_star, allowed = exact
         return float(np.abs(agent.q_table - q_star)[allowed].max())
 
-    logger = RunLogger(run_dir, purge_step=start_step if resume else None)
+    # points at the checkpoint's own step were logged before it was written; later ones are replayed
+    logger = RunLogger(run_dir, purge_step=start_step + 1 if resume else None)
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(run_config(agent, total_steps, settings), sort_keys=False))
@@ -165,7 +158,9 @@ def train(
     agent.begin(total_steps)
     agent.num_timesteps = start_step
     obs, infos = envs.reset(seed=agent.seed + start_step)
-    envs.action_space.seed(agent.seed)
+    if resumed.get("rng_before_reset") is not None and isinstance(envs, SingleEnvVector):
+        # the checkpoint was taken at an episode boundary: replay that reset, so the run goes on exactly
+        obs, infos = envs.restore_reset(resumed["rng_before_reset"])
     mask = infos.get("action_mask")
 
     returns: list[float] = []
@@ -175,14 +170,24 @@ def train(
     eval_mean = eval_std = float("nan")
     step = start_step
     next_log, next_eval, next_ckpt = step + settings.log_interval, step + eval_freq, step + checkpoint_every
+    check_obs = isinstance(envs.single_observation_space, gym.spaces.Box) and envs.single_observation_space.dtype.kind == "f"
+
+    def _fault(what: str, at_step: int) -> None:
+        last = latest_checkpoint(run_dir) if run_dir is not None else None
+        kept = f"the last good checkpoint {last} is kept" if last else "no checkpoint was written yet"
+        raise RLSuiteError(f"non-finite {what} at step {at_step}: the run stopped and {kept}; "
+                           "lower the learning rate or check the env's numbers.")
+
     t0 = time.perf_counter()
     interrupted = False
+    at_boundary = False  # did the last step end the (single) env's episode?
 
     def checkpoint() -> None:
         if run_dir is None:
             return
-        loop_state = {"step": step, "episodes": episodes_done, "wall_s": wall_before + time.perf_counter() - t0}
-        save_agent(agent, run_dir / "checkpoints" / f"step_{step:012d}", loop_state)
+        loop_state = {"step": step, "episodes": episodes_done, "wall_s": wall_before + time.perf_counter() - t0,
+                      "rng_before_reset": getattr(envs, "rng_before_reset", None) if at_boundary else None}
+        save_agent(agent, run_dir / "checkpoints" / f"step_{step:012d}", loop_state, with_replay=settings.save_replay)
         old = sorted((run_dir / "checkpoints").glob("step_*"))[: -settings.keep_checkpoints]
         for path in old:
             shutil.rmtree(path, ignore_errors=True)
@@ -191,8 +196,11 @@ def train(
         while step < total_steps:
             actions = agent.act(obs, mask)
             next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+            if not np.isfinite(rewards).all():
+                _fault("reward", step + n_envs)
             real_next, next_mask = next_obs, infos.get("action_mask")
-            if "final_obs" in infos:  # some episode ended (same-step autoreset puts its last obs here)
+            at_boundary = "final_obs" in infos
+            if at_boundary:  # some episode ended (same-step autoreset puts its last obs here)
                 dones = infos["_final_obs"]
                 real_next = _with_final(next_obs, dones, infos["final_obs"])
                 final_info = infos["final_info"]
@@ -211,10 +219,15 @@ def train(
                             if not name.startswith("_") and metrics.get(f"_{name}", np.ones(n_envs, bool))[i]:
                                 logger.add(f"env/{name}", float(values[i]))
                 episodes_done += int(dones.sum())
+            if check_obs and not np.isfinite(real_next).all():
+                _fault("observation", step + n_envs)
             metrics = agent.observe(
                 Transition(obs, actions, rewards, real_next, terminated, truncated, next_mask)
             )
             if metrics:
+                for name, value in metrics.items():
+                    if not math.isfinite(value):
+                        _fault(f"{name.split('/')[-1].replace('_', ' ')} ({name})", step + n_envs)
                 logger.add_many(metrics)
             obs, mask = next_obs, infos.get("action_mask")
             step += n_envs
@@ -239,6 +252,9 @@ def train(
                 break
     except KeyboardInterrupt:
         interrupted = True
+    except RLSuiteError:
+        logger.close()  # keep what was logged; the last good checkpoint stays as it is
+        raise
     finally:
         progress.close()
         envs.close()

@@ -111,6 +111,16 @@ class ReplayBuffer:
             arrays.update(masks=self.masks, final_masks=self.final_masks)
         return arrays
 
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], observation_space: gym.Space,
+                    action_space: gym.Space) -> "ReplayBuffer":
+        """A buffer rebuilt from :meth:`state_arrays`."""
+        capacity, n_envs = arrays["rewards"].shape
+        n_mask = arrays["masks"].shape[-1] if "masks" in arrays else None
+        buffer = cls(capacity, observation_space, action_space, n_envs, n_mask)
+        buffer.load_state_arrays(arrays)
+        return buffer
+
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         for name in ("obs", "final_obs", "actions", "rewards", "terminated", "ended", "masks", "final_masks"):
             if name in arrays and getattr(self, name) is not None:

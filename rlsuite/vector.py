@@ -9,6 +9,7 @@ the cost of a toy-text env's own step.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ class SingleEnvVector(gym.vector.VectorEnv):
         self._tuple_obs = isinstance(self.single_observation_space, spaces.Tuple)
         self._true = np.ones(1, dtype=bool)
         self._false = np.zeros(1, dtype=bool)
+        self.rng_before_reset: dict[str, Any] | None = None
 
     def _batch(self, obs: Any) -> Any:
         if self._tuple_obs:
@@ -62,6 +64,8 @@ class SingleEnvVector(gym.vector.VectorEnv):
             final_obs = np.empty(1, dtype=object)
             final_obs[0] = obs
             final_info = self._batch_info(info)
+            # kept so a checkpoint taken now can replay this reset exactly on resume
+            self.rng_before_reset = copy.deepcopy(self.env.unwrapped.np_random.bit_generator.state)
             obs, info = self.env.reset()
             infos = self._batch_info(info)
             infos.update(
@@ -81,6 +85,12 @@ class SingleEnvVector(gym.vector.VectorEnv):
             self._true if truncated else self._false,
             infos,
         )
+
+    def restore_reset(self, rng_state: dict[str, Any]):
+        """Reset as the checkpointed run did at an episode boundary: same RNG state, same first obs."""
+        self.env.unwrapped.np_random.bit_generator.state = rng_state
+        obs, info = self.env.reset()
+        return self._batch(obs), self._batch_info(info)
 
     def close_extras(self, **kwargs: Any) -> None:
         self.env.close()

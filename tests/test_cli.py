@@ -69,10 +69,18 @@ def test_default_run_dir_is_under_runs(tmp_path):
     (["train", "--env", "no_such_module:Env", "--agent", "qlearning"], "does not import"),
     (["train", "--config", "broken.yaml"], "does not parse"),
     (["eval", "no/such/run"], "does not exist"),
+    (["train", "--resume", "no/such/run"], "no such run directory"),
+    (["eval", "corrupt"], "corrupt or truncated"),
+    (["train", "--env", "CartPole-v1", "--agent", "dqn", "--set", "batch_size=64", "--set", "buffer_size=8"],
+     "larger than buffer_size"),
     (["solve", "--env", "CartPole-v1"], "finite MDP"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(args, needle):
     Path("broken.yaml").write_text("env: [unclosed\n")
+    if "corrupt" in args:
+        run("train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "50", "--run-dir", "corrupt")
+        for tensors in Path("corrupt").glob("checkpoints/*/tensors.safetensors"):
+            tensors.write_bytes(b"\x00" * 5)
     proc = run(*args, check=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -98,3 +106,8 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path):
     (ckpt,) = (run_dir / "checkpoints").glob("step_*")
     assert int(ckpt.name.split("_")[1]) == summary["steps"]
     assert list(run_dir.glob("events.out.tfevents.*"))
+
+
+def test_debug_shows_the_traceback():
+    proc = run("--debug", "train", "--env", "CartPol-v1", "--agent", "qlearning", check=False)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "RLSuiteError" in proc.stderr
