@@ -48,6 +48,7 @@ class DDPGConfig:
     gradient_steps: int = hp(1, low=-1, doc="-1 = as many as env steps collected")
     net_arch: list = hp([400, 300], low=1)
     activation: str = hp("relu", choices=("relu", "tanh", "elu", "leaky_relu", "gelu"))
+    init: str = hp("torch", choices=("torch", "he", "xavier", "orthogonal"), doc="weight initialisation")
     noise_type: str = hp("normal", choices=("normal", "ornstein-uhlenbeck", "none"))
     noise_std: float = hp(0.1, low=0.0)
     noise_theta: float = hp(0.15, low=0.0)
@@ -58,7 +59,8 @@ class DDPGConfig:
 class Actor(nn.Module):
     def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig) -> None:
         super().__init__()
-        self.backbone = make_backbone(observation_space, {"net_arch": config.net_arch, "activation": config.activation})
+        spec = {"net_arch": config.net_arch, "activation": config.activation, "init": config.init}
+        self.backbone = make_backbone(observation_space, spec)
         self.head = ActorHead(self.backbone.out_features, action_space.low, action_space.high)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -71,9 +73,10 @@ class Critic(nn.Module):
 
     def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig) -> None:
         super().__init__()
-        self.backbone = make_backbone(observation_space, {"net_arch": [], "activation": config.activation})
+        spec = {"net_arch": [], "activation": config.activation, "init": config.init}
+        self.backbone = make_backbone(observation_space, spec)
         self.head = CriticHead(self.backbone.out_features, int(np.prod(action_space.shape)), net_arch=config.net_arch,
-                               activation=config.activation)
+                               activation=config.activation, init=config.init)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(obs), action)

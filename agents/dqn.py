@@ -52,6 +52,7 @@ class DQNConfig:
     max_grad_norm: float = hp(10.0, low=0.0, low_open=True)
     net_arch: list = hp([64, 64], low=1)
     activation: str = hp("relu", choices=("relu", "tanh", "elu", "leaky_relu", "gelu"))
+    init: str = hp("torch", choices=("torch", "he", "xavier", "orthogonal"), doc="weight initialisation")
     features: int = hp(512, low=1, doc="width of the CNN's feature layer (image observations)")
     loss: str = hp("huber", choices=("huber", "mse"))
     double_q: bool = hp(False)
@@ -63,7 +64,8 @@ class QNetwork(nn.Module):
 
     def __init__(self, observation_space: gym.Space, n_actions: int, config: DQNConfig) -> None:
         super().__init__()
-        spec = {"net_arch": config.net_arch, "activation": config.activation, "features": config.features}
+        spec = {"net_arch": config.net_arch, "activation": config.activation, "features": config.features,
+                "init": config.init}
         self.backbone = make_backbone(observation_space, spec)
         self.head = QHead(self.backbone.out_features, n_actions, dueling=config.dueling)
 

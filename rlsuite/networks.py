@@ -37,7 +37,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "softplus": nn.Softplus,
 }
 
-INITS: tuple[str, ...] = ("he", "kaiming", "xavier", "orthogonal")
+INITS: tuple[str, ...] = ("he", "kaiming", "xavier", "orthogonal", "torch")
 
 RECURRENT_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -116,9 +116,12 @@ def initialize(module: nn.Module, init: str, activation: str) -> None:
 
     ``he``/``kaiming`` draws from a normal scaled to the fan-in, ``xavier`` from a uniform scaled
     to fan-in plus fan-out, ``orthogonal`` gives orthogonal matrices; the gain matches
-    ``activation`` so activations keep their scale through depth.
+    ``activation`` so activations keep their scale through depth. ``torch`` keeps the layers'
+    own default initialisation (uniform in ±1/√fan-in, biases included).
     """
     init = check_init(init)
+    if init == "torch":
+        return
     nonlinearity = _gain_nonlinearity(check_activation(activation))
     gain = nn.init.calculate_gain(nonlinearity)
     for layer in module.modules():
