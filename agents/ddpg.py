@@ -31,7 +31,13 @@ from rlsuite.networks import ActorHead, CriticHead, make_backbone
 from rlsuite.noise import NormalNoise, OrnsteinUhlenbeckNoise
 from rlsuite.replay import ReplayBuffer
 from rlsuite.schedules import linear_schedule
-from rlsuite.torchutil import load_module_arrays, load_optimizer_arrays, module_arrays, optimizer_arrays, polyak_update
+from rlsuite.torchutil import (
+    load_module_arrays,
+    load_optimizer_arrays,
+    module_arrays,
+    optimizer_arrays,
+    polyak_update,
+)
 
 
 @dataclass

@@ -32,7 +32,14 @@ from rlsuite.errors import RLSuiteError
 from rlsuite.networks import QHead, make_backbone
 from rlsuite.replay import ReplayBuffer
 from rlsuite.schedules import linear_schedule
-from rlsuite.torchutil import load_module_arrays, load_optimizer_arrays, module_arrays, optimizer_arrays, polyak_update
+from rlsuite.torchutil import (
+    clip_grad_norm,
+    load_module_arrays,
+    load_optimizer_arrays,
+    module_arrays,
+    optimizer_arrays,
+    polyak_update,
+)
 
 
 @dataclass
@@ -211,7 +218,7 @@ class DQN(Agent):
             loss = loss_fn(q, target)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(self._params, c.max_grad_norm, foreach=True)
+            clip_grad_norm([p.grad for p in self._params if p.grad is not None], c.max_grad_norm)
             self.optimizer.step()
             losses.append(loss.detach())
             q_means.append(q.detach().mean())

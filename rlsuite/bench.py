@@ -70,20 +70,42 @@ def sb3_dqn(env_id: str, hyper: dict[str, Any], steps: int, seed: int):
     return wall, float(mean)
 
 
-def dqn_case(env_id: str, seeds: int, steps: int | None = None, with_sb3: bool = True) -> dict[str, Any]:
-    settings = preset("dqn", env_id)
+def sb3_ddpg(env_id: str, hyper: dict[str, Any], steps: int, seed: int):
+    from stable_baselines3 import DDPG
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    env = gym.make(env_id)
+    n = int(np.prod(env.action_space.shape))
+    names = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
+             "gradient_steps")
+    kwargs = {k: hyper[k] for k in names if k in hyper}
+    noise = NormalActionNoise(np.zeros(n), hyper.get("noise_std", 0.1) * np.ones(n))
+    model = DDPG("MlpPolicy", env_id, seed=seed, device="cpu", verbose=0, action_noise=noise,
+                 policy_kwargs={"net_arch": list(hyper.get("net_arch", [400, 300]))}, **kwargs)
+    start = time.perf_counter()
+    model.learn(steps)
+    wall = time.perf_counter() - start
+    mean, _ = evaluate_policy(model, env, n_eval_episodes=10, deterministic=True)
+    return wall, float(mean)
+
+
+def neural_case(agent_name: str, env_id: str, seeds: int, steps: int | None = None,
+                with_sb3: bool = True) -> dict[str, Any]:
+    """rlsuite and Stable-Baselines3 on the same preset, seed by seed, alternating."""
+    settings = preset(agent_name, env_id)
     hyper, steps = settings["hyperparameters"], steps or settings["steps"]
     rows = []
     for seed in range(seeds):
-        agent = rlsuite.make_agent("dqn", env_id, seed=seed)
+        agent = rlsuite.make_agent(agent_name, env_id, seed=seed)
         result = agent.learn(steps, **NO_EVAL)
         row = {"seed": seed, "ours_wall_s": result.summary["wall_s"], "ours_return": result.summary["eval_mean_return"]}
         if with_sb3:
-            wall, ret = sb3_dqn(env_id, hyper, steps, seed)
+            wall, ret = (sb3_dqn if agent_name == "dqn" else sb3_ddpg)(env_id, hyper, steps, seed)
             row.update(sb3_wall_s=round(wall, 2), sb3_return=ret, speed_ratio=round(wall / row["ours_wall_s"], 2))
         rows.append(row)
         print("   ", row, flush=True)
-    out = {"case": f"dqn {env_id}", "steps": steps, "seeds": seeds, "runs": rows,
+    out = {"case": f"{agent_name} {env_id}", "steps": steps, "seeds": seeds, "runs": rows,
            "ours_sps_median": round(steps / statistics.median(r["ours_wall_s"] for r in rows), 1),
            "ours_return_median": statistics.median(r["ours_return"] for r in rows),
            "ours_returns": [r["ours_return"] for r in rows]}
@@ -98,18 +120,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m rlsuite.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", choices=("quick", "full"), default="quick")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--only", nargs="*", help="case names to run: walk robot cartpole acrobot mountaincar")
+    parser.add_argument("--only", nargs="*",
+                        help="cases: walk robot cartpole pendulum acrobot mountaincar mountaincar-continuous")
     parser.add_argument("--out", default="bench-out")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cases = {
         "walk": lambda: tabular_case("rlsuite/WalkToT-v0", 200_000, 3, gamma=0.8),
         "robot": lambda: tabular_case("rlsuite/RecyclingRobot-v0", 200_000, 3, gamma=0.9),
-        "cartpole": lambda: dqn_case("CartPole-v1", args.seeds),
+        "cartpole": lambda: neural_case("dqn", "CartPole-v1", args.seeds),
+        "pendulum": lambda: neural_case("ddpg", "Pendulum-v1", args.seeds),
     }
     if args.suite == "full":
-        cases["acrobot"] = lambda: dqn_case("Acrobot-v1", 3, with_sb3=False)
-        cases["mountaincar"] = lambda: dqn_case("MountainCar-v0", 3, with_sb3=False)
+        cases["acrobot"] = lambda: neural_case("dqn", "Acrobot-v1", 3, with_sb3=False)
+        cases["mountaincar"] = lambda: neural_case("dqn", "MountainCar-v0", 3, with_sb3=False)
+        cases["mountaincar-continuous"] = lambda: neural_case("ddpg", "MountainCarContinuous-v0", 5, with_sb3=False)
     results = []
     for name, run in cases.items():
         if args.only and name not in args.only:
