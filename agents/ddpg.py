@@ -24,12 +24,11 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
-from rlsuite.agent import Agent, Transition
+from rlsuite.agent import Transition
 from rlsuite.config import hp
-from rlsuite.errors import RLSuiteError
 from rlsuite.networks import ActorHead, CriticHead, make_backbone
 from rlsuite.noise import NormalNoise, OrnsteinUhlenbeckNoise
-from rlsuite.replay import ReplayBuffer
+from rlsuite.offpolicy import OffPolicyAgent
 from rlsuite.schedules import linear_schedule
 from rlsuite.torchutil import (
     load_module_arrays,
@@ -88,7 +87,7 @@ class Critic(nn.Module):
         return self.head(self.backbone(obs), action)
 
 
-class DDPG(Agent):
+class DDPG(OffPolicyAgent):
     name = "ddpg"
     summary = "DDPG with soft target updates and exploration noise"
     spaces_doc = "obs: Box (vector or image) or Discrete; actions: bounded Box"
@@ -107,10 +106,6 @@ class DDPG(Agent):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config=None, seed: int = 0, **kw: Any):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
-        if c.batch_size > c.buffer_size:
-            raise RLSuiteError(f"ddpg batch_size={c.batch_size} is larger than buffer_size={c.buffer_size}; "
-                               "make the buffer at least one batch.")
-        torch.manual_seed(self.seed)
         self.low = action_space.low.astype(np.float64)
         self.high = action_space.high.astype(np.float64)
         self.actor = Actor(observation_space, action_space, c)
@@ -120,10 +115,7 @@ class DDPG(Agent):
         self._actor_params, self._critic_params = list(self.actor.parameters()), list(self.critic.parameters())
         self.actor_optimizer = torch.optim.Adam(self._actor_params, lr=c.actor_learning_rate or c.learning_rate, fused=True)
         self.critic_optimizer = torch.optim.Adam(self._critic_params, lr=c.critic_learning_rate or c.learning_rate, fused=True)
-        self.buffer: ReplayBuffer | None = None
         self.noise = None
-        self._n_calls = 0
-        self._env_steps_since_train = 0
 
     # ----- acting -------------------------------------------------------------------------
     @property
@@ -154,9 +146,7 @@ class DDPG(Agent):
         return np.clip(actions, self.low, self.high).astype(self.action_space.dtype)
 
     def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
-        obs = np.asarray(obs)
-        single = obs.shape == (self.observation_space.shape or ())
-        batch = obs[None] if single else obs
+        batch, single = self._as_batch(obs)
         if deterministic:
             actions = np.clip(self._deterministic(batch), self.low, self.high).astype(self.action_space.dtype)
         else:
@@ -164,23 +154,10 @@ class DDPG(Agent):
         return actions[0] if single else actions
 
     # ----- learning -----------------------------------------------------------------------
-    def observe(self, batch: Transition) -> dict[str, float] | None:
-        c = self.config
-        n_envs = len(batch.reward)
-        if self.buffer is None:
-            self.buffer = ReplayBuffer(max(c.buffer_size // n_envs, 2), self.observation_space, self.action_space, n_envs)
-        self.buffer.add(batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated, batch.truncated)
+    def after_step(self, batch: Transition) -> None:
         ended = np.logical_or(batch.terminated, batch.truncated)
         if self.noise is not None and ended.any():
             self.noise.reset(ended)  # a new episode starts its noise process afresh
-        self.num_timesteps += n_envs
-        self._n_calls += 1
-        self._env_steps_since_train += n_envs
-        if self._n_calls % c.train_freq or self.num_timesteps <= c.learning_starts:
-            return None
-        steps = c.gradient_steps if c.gradient_steps >= 0 else self._env_steps_since_train
-        self._env_steps_since_train = 0
-        return self.train_round(steps) if steps > 0 else None
 
     def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
         """y = r + gamma (1 − terminated) Q'(s', mu'(s')) — the target action carries no noise."""
@@ -245,13 +222,10 @@ class DDPG(Agent):
 
     def extra_state(self) -> dict[str, Any]:
         noise = None if not isinstance(self.noise, OrnsteinUhlenbeckNoise) else self.noise.state.tolist()
-        return {**super().extra_state(), "n_calls": self._n_calls, "env_steps_since_train": self._env_steps_since_train,
-                "ou_state": noise}
+        return {**super().extra_state(), "ou_state": noise}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         super().load_extra_state(state)
-        self._n_calls = int(state.get("n_calls", 0))
-        self._env_steps_since_train = int(state.get("env_steps_since_train", 0))
         if state.get("ou_state") is not None:
             ou = np.asarray(state["ou_state"])
             self.noise = OrnsteinUhlenbeckNoise(self.config.noise_std, ou.shape, self.rng, self.config.noise_theta)

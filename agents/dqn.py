@@ -26,11 +26,10 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
-from rlsuite.agent import Agent, Transition
+from rlsuite.agent import Transition
 from rlsuite.config import hp
-from rlsuite.errors import RLSuiteError
 from rlsuite.networks import QHead, make_backbone
-from rlsuite.replay import ReplayBuffer
+from rlsuite.offpolicy import OffPolicyAgent
 from rlsuite.schedules import linear_schedule
 from rlsuite.torchutil import (
     clip_grad_norm,
@@ -80,7 +79,7 @@ class QNetwork(nn.Module):
         return self.head(self.backbone(obs))
 
 
-class DQN(Agent):
+class DQN(OffPolicyAgent):
     name = "dqn"
     summary = "DQN with experience replay and a target network (double and dueling options)"
     spaces_doc = "obs: Box (vector or image) or Discrete; actions: Discrete"
@@ -97,21 +96,12 @@ class DQN(Agent):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config=None, seed: int = 0, **kw: Any):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
-        if c.batch_size > c.buffer_size:
-            raise RLSuiteError(f"dqn batch_size={c.batch_size} is larger than buffer_size={c.buffer_size}; "
-                               "make the buffer at least one batch.")
-        torch.manual_seed(self.seed)
         self.n_actions = int(action_space.n)
         self.q_net = QNetwork(observation_space, self.n_actions, c)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         self._params = list(self.q_net.parameters())
         # fused Adam: one kernel for all parameters instead of several small ops per tensor
         self.optimizer = torch.optim.Adam(self._params, lr=c.learning_rate, fused=True)
-        self.buffer: ReplayBuffer | None = None
-        self._uses_masks = False
-        self._act_mask: np.ndarray | None = None
-        self._env_steps_since_train = 0
-        self._n_calls = 0
 
     # ----- acting -------------------------------------------------------------------------
     @property
@@ -146,9 +136,7 @@ class DQN(Agent):
         return actions
 
     def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
-        obs = np.asarray(obs)
-        single = obs.shape == (self.observation_space.shape or ())
-        batch = obs[None] if single else obs
+        batch, single = self._as_batch(obs)
         mask = None if action_mask is None else np.asarray(action_mask).reshape(len(batch), -1)
         actions = self._greedy(batch, mask)
         if not deterministic:
@@ -157,26 +145,10 @@ class DQN(Agent):
         return int(actions[0]) if single else actions
 
     # ----- learning -----------------------------------------------------------------------
-    def observe(self, batch: Transition) -> dict[str, float] | None:
+    def after_step(self, batch: Transition) -> None:
         c = self.config
-        n_envs = len(batch.reward)
-        if self.buffer is None:
-            self._uses_masks = batch.next_mask is not None
-            capacity = max(c.buffer_size // n_envs, 2)
-            self.buffer = ReplayBuffer(capacity, self.observation_space, self.action_space, n_envs,
-                                       self.n_actions if self._uses_masks else None)
-        self.buffer.add(batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated, batch.truncated,
-                        mask=self._act_mask, next_mask=batch.next_mask)
-        self.num_timesteps += n_envs
-        self._n_calls += 1
-        self._env_steps_since_train += n_envs
-        if self._n_calls % max(c.target_update_interval // n_envs, 1) == 0:
+        if self._n_calls % max(c.target_update_interval // len(batch.reward), 1) == 0:
             polyak_update(self.q_net, self.target_net, c.tau)
-        if self._n_calls % c.train_freq or self.num_timesteps <= c.learning_starts:
-            return None
-        steps = c.gradient_steps if c.gradient_steps >= 0 else self._env_steps_since_train
-        self._env_steps_since_train = 0
-        return self.train_round(steps) if steps > 0 else None
 
     def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor,
                    next_mask: torch.Tensor | None) -> torch.Tensor:
@@ -236,11 +208,3 @@ class DQN(Agent):
         load_module_arrays("q_net", self.q_net, tensors)
         load_module_arrays("target_net", self.target_net, tensors)
         load_optimizer_arrays("optimizer", self.optimizer, tensors)
-
-    def extra_state(self) -> dict[str, Any]:
-        return {**super().extra_state(), "n_calls": self._n_calls, "env_steps_since_train": self._env_steps_since_train}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        super().load_extra_state(state)
-        self._n_calls = int(state.get("n_calls", 0))
-        self._env_steps_since_train = int(state.get("env_steps_since_train", 0))

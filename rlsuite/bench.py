@@ -119,7 +119,7 @@ def neural_case(agent_name: str, env_id: str, seeds: int, steps: int | None = No
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m rlsuite.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", choices=("quick", "full"), default="quick")
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", nargs="*",
                         help="cases: walk robot cartpole pendulum acrobot mountaincar mountaincar-continuous")
     parser.add_argument("--out", default="bench-out")
