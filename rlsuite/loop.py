@@ -196,7 +196,7 @@ def train(
         while step < total_steps:
             actions = agent.act(obs, mask)
             next_obs, rewards, terminated, truncated, infos = envs.step(actions)
-            if not np.isfinite(rewards).all():
+            if not all(map(math.isfinite, rewards.tolist())):  # cheaper than numpy for a handful of envs
                 _fault("reward", step + n_envs)
             real_next, next_mask = next_obs, infos.get("action_mask")
             at_boundary = "final_obs" in infos

@@ -9,7 +9,6 @@ the cost of a toy-text env's own step.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -65,7 +64,7 @@ class SingleEnvVector(gym.vector.VectorEnv):
             final_obs[0] = obs
             final_info = self._batch_info(info)
             # kept so a checkpoint taken now can replay this reset exactly on resume
-            self.rng_before_reset = copy.deepcopy(self.env.unwrapped.np_random.bit_generator.state)
+            self.rng_before_reset = self.env.unwrapped.np_random.bit_generator.state  # a fresh dict
             obs, info = self.env.reset()
             infos = self._batch_info(info)
             infos.update(
