@@ -50,7 +50,8 @@ class QLearning(Agent):
     @classmethod
     def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
         if _discrete_dims(observation_space) is None:
-            return f"tabular Q-learning needs Discrete observations, not {observation_space}"
+            shown = f"a Box of shape {observation_space.shape}" if isinstance(observation_space, spaces.Box) else observation_space
+            return f"tabular Q-learning needs Discrete observations, not {shown}"
         if not isinstance(action_space, spaces.Discrete):
             return f"tabular Q-learning needs Discrete actions, not {action_space}"
         return None
