@@ -192,5 +192,4 @@ def load_agent(path: str | Path):
     except (KeyError, TypeError, ValueError) as exc:
         raise RLSuiteError(f"checkpoint {path} is corrupt: {META} lacks or mangles {exc}.") from None
     restore_into(agent, path)
-    agent.loaded_from = path
     return agent
