@@ -28,17 +28,6 @@ from rlsuite.networks import (
 BATCH = 5
 
 
-@pytest.fixture(autouse=True)
-def seeded_single_thread():
-    # Initialising and running these small networks is several times faster on one thread
-    # than with two threads contending on a busy two-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
-
-
 def sample_batch(space: spaces.Space, seed: int = 0) -> torch.Tensor:
     space.seed(seed)
     return torch.as_tensor(np.stack([space.sample() for _ in range(BATCH)]))

@@ -15,17 +15,6 @@ from rlsuite.networks import MLP, RNN, NatureCNN
 from rlsuite.supervised import History, accuracy, evaluate_loss, fit
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    # These networks are tiny: thread hand-offs cost more than they save, many times over
-    # on a busy two-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
-
-
 def two_spirals(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved 1.5-turn spirals; the label says which arm a point lies on."""
     t = np.sqrt(rng.uniform(0, 1, n)) * 3 * np.pi
