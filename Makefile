@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m rlsuite.bench
+	$(BIN)/rlsuite bench
 
 clean:
 	rm -rf $(VENV) runs/*/ .pytest_cache

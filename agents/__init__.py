@@ -20,10 +20,15 @@ PRESET_DIR = Path(__file__).parent / "presets"
 
 
 def agent_class(name: str):
-    """The class registered under ``name``."""
+    """The class registered under ``name``; ``sb3:ALGO`` is Stable-Baselines3's ALGO (agents/sb3.py)."""
+    if name.startswith("sb3:"):
+        from rlsuite.agents.sb3 import sb3_agent_class
+
+        return sb3_agent_class(name[4:])
     if name not in REGISTRY:
         raise RLSuiteError(
-            f"unknown agent {name!r}{did_you_mean(name, REGISTRY)}; choose one of {', '.join(REGISTRY)}."
+            f"unknown agent {name!r}{did_you_mean(name, REGISTRY)}; choose one of {', '.join(REGISTRY)}, "
+            "or sb3:ALGO for a Stable-Baselines3 algorithm (e.g. sb3:PPO)."
         )
     module_name, _, cls_name = REGISTRY[name].partition(":")
     return getattr(importlib.import_module(module_name), cls_name)

@@ -50,6 +50,9 @@ class Agent(ABC):
     Config: ClassVar[type]
     summary: ClassVar[str] = ""
     spaces_doc: ClassVar[str] = ""
+    #: True for adapters of libraries that step the env themselves (agents/sb3.py); the loop then
+    #: calls ``train_itself(total_steps, run_dir, settings, resume)`` instead of act/observe.
+    collects_itself: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -1,37 +1,119 @@
-"""``make bench``: rlsuite's speed and learning figures, measured side by side.
+"""``rlsuite bench`` (``make bench``): rlsuite's speed and learning figures, measured side by side.
 
-Neural cases run rlsuite and Stable-Baselines3 with the same hyperparameters, seeds and torch
-thread count, alternating A B A B so that drift of a shared machine hits both. Tabular cases
-compare against the floor: a plain loop that steps the same env with random actions.
+Each neural case trains rlsuite's agent and its Stable-Baselines3 counterpart (through
+``sb3:ALGO``, so both get the same env handling, evaluation and TensorBoard tags) with the same
+hyperparameters, seeds and torch thread count, alternating A B A B so that drift of a shared
+machine hits both. Every run is its own process, which gives its peak memory. Tabular cases
+have no SB3 counterpart; they compare against the floor.
 
-    python -m rlsuite.bench [--suite quick|full] [--seeds N] [--out DIR]
+The floor of a case is what its work costs with nothing around it: the env stepped with random
+actions, plus the agent's updates timed alone on a filled buffer, times the number the run does.
+
+    rlsuite bench [--suite quick|full] [--seeds N] [--only CASE ...] [--out DIR]
+
+writes DIR/BENCHMARKS.md, DIR/results.csv (one row per run), DIR/results.json and
+DIR/curves/CASE.png (mean and 95 % CI band of the training return per implementation).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import platform
 import statistics
+import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
-import torch
 
-import rlsuite
-from rlsuite.agents import preset
+from rlsuite import report
 
-NO_EVAL = {"eval_freq": 10**12, "checkpoint_every": 10**12, "eval_episodes": 10}
-SB3_NAMES = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
-             "gradient_steps", "target_update_interval", "exploration_fraction", "exploration_initial_eps",
-             "exploration_final_eps", "max_grad_norm")
+RUN_SETTINGS = {"eval_freq": 10**12, "checkpoint_every": 10**12, "eval_episodes": 10, "save_replay": False,
+                "torch_threads": 1, "log_interval": 1000}
 
 
-def plain_loop_us(env_id: str, steps: int, seed: int = 0) -> float:
-    """µs per step of the floor: gym.make's env stepped with random actions, reset on episode end."""
+@dataclass
+class Case:
+    """One benchmark case: an agent on an env, and what counts as solved."""
+
+    key: str
+    agent: str
+    env: str
+    threshold: float
+    steps: int | None = None  # None: the preset's
+    sb3: str | None = None  # the SB3 algorithm beside it, if any
+    hyperparameters: dict[str, Any] = field(default_factory=dict)  # on top of the preset
+    log_interval: int = 1000
+
+
+SUITES: dict[str, list[Case]] = {
+    "quick": [
+        Case("walk", "qlearning", "rlsuite/WalkToT-v0", 0.95, 200_000, hyperparameters={"gamma": 0.8}),
+        Case("robot", "qlearning", "rlsuite/RecyclingRobot-v0", 140.0, 200_000, hyperparameters={"gamma": 0.9}),
+        Case("cartpole", "dqn", "CartPole-v1", 475.0, sb3="DQN"),
+        Case("pendulum", "ddpg", "Pendulum-v1", -200.0, sb3="DDPG"),
+    ],
+    # a few hundred steps: checks the harness itself (used by the tests)
+    "tiny": [
+        Case("walk", "qlearning", "rlsuite/WalkToT-v0", 0.95, 400, hyperparameters={"gamma": 0.8}, log_interval=100),
+        Case("walk-dqn", "dqn", "rlsuite/WalkToT-v0", 0.95, 400, sb3="DQN",
+             hyperparameters={"learning_starts": 100}, log_interval=100),
+    ],
+}
+SUITES["full"] = SUITES["quick"] + [
+    Case("acrobot", "dqn", "Acrobot-v1", -100.0, sb3="DQN"),
+    Case("mountaincar", "dqn", "MountainCar-v0", -110.0, sb3="DQN"),
+    Case("mountaincar-continuous", "ddpg", "MountainCarContinuous-v0", 90.0, sb3="DDPG"),
+]
+DEFAULT_SEEDS = {"quick": 3, "full": 5, "tiny": 2}
+
+
+# ----- one run, in its own process ------------------------------------------------------------
+def _run(impl: str, case: Case, seed: int, run_dir: str) -> dict[str, Any]:
+    """Train one implementation on one seed; runs in a fresh process (spawn) for its peak RSS."""
+    import resource
+
+    import rlsuite
+    from rlsuite.agents import agent_class, preset
+
+    if impl == "rlsuite":
+        agent = rlsuite.make_agent(case.agent, case.env, seed=seed, **case.hyperparameters)
+    else:
+        cls = agent_class(f"sb3:{impl.split(':')[1]}")
+        hyper = {**preset(case.agent, case.env).get("hyperparameters", {}), **case.hyperparameters}
+        accepted = cls.accepted_keys()  # the same hyperparameters, mapped by name
+        agent = rlsuite.make_agent(cls.name, case.env, seed=seed, use_preset=False,
+                                   **{k: v for k, v in hyper.items() if k in accepted})
+    steps = case.steps or preset(case.agent, case.env)["steps"]
+    result = agent.learn(steps, run_dir=run_dir, **{**RUN_SETTINGS, "log_interval": case.log_interval})
+    s = result.summary
+    return {
+        "case": case.key, "impl": impl, "seed": seed, "steps": s["steps"], "wall_s": s["wall_s"], "sps": s["sps"],
+        "eval_return": s["eval_mean_return"],
+        "steps_to_threshold": report.steps_to_threshold(result.episode_returns, result.episode_lengths, case.threshold),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "run_dir": run_dir,
+    }
+
+
+def run_isolated(impl: str, case: Case, seed: int, run_dir: Path) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_run, (impl, case, seed, str(run_dir)))
+
+
+# ----- the floor --------------------------------------------------------------------------------
+def env_floor_s(env_id: str, steps: int, seed: int = 0) -> float:
+    """Seconds for ``steps`` steps of the env alone: random actions, reset at episode ends."""
+    import gymnasium as gym
+
+    import rlsuite  # noqa: F401  (registers rlsuite's envs)
+
     env = gym.make(env_id)
     env.reset(seed=seed)
     env.action_space.seed(seed)
@@ -40,115 +122,237 @@ def plain_loop_us(env_id: str, steps: int, seed: int = 0) -> float:
         _, _, terminated, truncated, _ = env.step(env.action_space.sample())
         if terminated or truncated:
             env.reset()
-    return (time.perf_counter() - start) / steps * 1e6
+    env.close()
+    return time.perf_counter() - start
 
 
-def tabular_case(env_id: str, steps: int, seeds: int, **hyper: Any) -> dict[str, Any]:
-    ours, floor = [], []
-    for seed in range(seeds):
-        floor.append(plain_loop_us(env_id, steps, seed))
-        agent = rlsuite.make_agent("qlearning", env_id, seed=seed, **hyper)
-        result = agent.learn(steps, **NO_EVAL)
-        ours.append(result.summary["wall_s"] / steps * 1e6)
-    us, floor_us = statistics.median(ours), statistics.median(floor)
-    return {"case": f"qlearning {env_id}", "steps": steps, "seeds": seeds, "ours_us_per_step": round(us, 2),
-            "floor_us_per_step": round(floor_us, 2), "ours_over_floor": round(us / floor_us, 2),
-            "speedup_vs_seed_program_800us": round(800 / us, 1)}
+def _random_transitions(env_id: str, n: int, seed: int = 0):
+    import gymnasium as gym
 
-
-def sb3_dqn(env_id: str, hyper: dict[str, Any], steps: int, seed: int):
-    from stable_baselines3 import DQN
-    from stable_baselines3.common.evaluation import evaluate_policy
-
-    kwargs = {k: hyper[k] for k in SB3_NAMES if k in hyper}
-    model = DQN("MlpPolicy", env_id, seed=seed, device="cpu", verbose=0,
-                policy_kwargs={"net_arch": list(hyper.get("net_arch", [64, 64]))}, **kwargs)
-    start = time.perf_counter()
-    model.learn(steps)
-    wall = time.perf_counter() - start
-    mean, _ = evaluate_policy(model, gym.make(env_id), n_eval_episodes=10, deterministic=True)
-    return wall, float(mean)
-
-
-def sb3_ddpg(env_id: str, hyper: dict[str, Any], steps: int, seed: int):
-    from stable_baselines3 import DDPG
-    from stable_baselines3.common.evaluation import evaluate_policy
-    from stable_baselines3.common.noise import NormalActionNoise
+    from rlsuite.agent import Transition
 
     env = gym.make(env_id)
-    n = int(np.prod(env.action_space.shape))
-    names = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
-             "gradient_steps")
-    kwargs = {k: hyper[k] for k in names if k in hyper}
-    noise = NormalActionNoise(np.zeros(n), hyper.get("noise_std", 0.1) * np.ones(n))
-    model = DDPG("MlpPolicy", env_id, seed=seed, device="cpu", verbose=0, action_noise=noise,
-                 policy_kwargs={"net_arch": list(hyper.get("net_arch", [400, 300]))}, **kwargs)
-    start = time.perf_counter()
-    model.learn(steps)
-    wall = time.perf_counter() - start
-    mean, _ = evaluate_policy(model, env, n_eval_episodes=10, deterministic=True)
-    return wall, float(mean)
-
-
-def neural_case(agent_name: str, env_id: str, seeds: int, steps: int | None = None,
-                with_sb3: bool = True) -> dict[str, Any]:
-    """rlsuite and Stable-Baselines3 on the same preset, seed by seed, alternating."""
-    settings = preset(agent_name, env_id)
-    hyper, steps = settings["hyperparameters"], steps or settings["steps"]
-    rows = []
-    for seed in range(seeds):
-        agent = rlsuite.make_agent(agent_name, env_id, seed=seed)
-        result = agent.learn(steps, **NO_EVAL)
-        row = {"seed": seed, "ours_wall_s": result.summary["wall_s"], "ours_return": result.summary["eval_mean_return"]}
-        if with_sb3:
-            wall, ret = (sb3_dqn if agent_name == "dqn" else sb3_ddpg)(env_id, hyper, steps, seed)
-            row.update(sb3_wall_s=round(wall, 2), sb3_return=ret, speed_ratio=round(wall / row["ours_wall_s"], 2))
-        rows.append(row)
-        print("   ", row, flush=True)
-    out = {"case": f"{agent_name} {env_id}", "steps": steps, "seeds": seeds, "runs": rows,
-           "ours_sps_median": round(steps / statistics.median(r["ours_wall_s"] for r in rows), 1),
-           "ours_return_median": statistics.median(r["ours_return"] for r in rows),
-           "ours_returns": [r["ours_return"] for r in rows]}
-    if with_sb3:
-        out.update(sb3_sps_median=round(steps / statistics.median(r["sb3_wall_s"] for r in rows), 1),
-                   sb3_returns=[r["sb3_return"] for r in rows],
-                   speed_ratio_median=statistics.median(r["speed_ratio"] for r in rows))
+    obs, info = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    out = []
+    for _ in range(n):
+        action = env.action_space.sample()
+        next_obs, reward, terminated, truncated, info = env.step(action)
+        mask = info.get("action_mask")
+        out.append(Transition(np.asarray(obs)[None], np.asarray(action)[None], np.array([reward], np.float32),
+                              np.asarray(next_obs)[None], np.array([terminated]), np.array([truncated]),
+                              None if mask is None else np.asarray(mask)[None]))
+        obs = env.reset()[0] if terminated or truncated else next_obs
+    env.close()
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m rlsuite.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", choices=("quick", "full"), default="quick")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--only", nargs="*",
-                        help="cases: walk robot cartpole pendulum acrobot mountaincar mountaincar-continuous")
-    parser.add_argument("--out", default="bench-out")
-    args = parser.parse_args(argv)
+def gradient_steps_in_run(config: Any, steps: int) -> int:
+    """How many gradient steps the SB3-style schedule (train_freq, gradient_steps, learning_starts) takes."""
+    rounds = sum(1 for n in range(config.train_freq, steps + 1, config.train_freq) if n > config.learning_starts)
+    per_round = config.gradient_steps if config.gradient_steps >= 0 else config.train_freq
+    return rounds * per_round
+
+
+def update_floor_s(case: Case, steps: int, samples: int = 200) -> float:
+    """Seconds the run's updates cost alone (rlsuite's update, timed on a filled buffer)."""
+    import torch
+
+    import rlsuite
+
     torch.set_num_threads(1)
-    cases = {
-        "walk": lambda: tabular_case("rlsuite/WalkToT-v0", 200_000, 3, gamma=0.8),
-        "robot": lambda: tabular_case("rlsuite/RecyclingRobot-v0", 200_000, 3, gamma=0.9),
-        "cartpole": lambda: neural_case("dqn", "CartPole-v1", args.seeds),
-        "pendulum": lambda: neural_case("ddpg", "Pendulum-v1", args.seeds),
-    }
-    if args.suite == "full":
-        cases["acrobot"] = lambda: neural_case("dqn", "Acrobot-v1", 3, with_sb3=False)
-        cases["mountaincar"] = lambda: neural_case("dqn", "MountainCar-v0", 3, with_sb3=False)
-        cases["mountaincar-continuous"] = lambda: neural_case("ddpg", "MountainCarContinuous-v0", 5, with_sb3=False)
-    results = []
-    for name, run in cases.items():
-        if args.only and name not in args.only:
-            continue
-        print(f"== {name}", flush=True)
-        results.append(run())
-        print(json.dumps({k: v for k, v in results[-1].items() if k != "runs"}), flush=True)
+    agent = rlsuite.make_agent(case.agent, case.env, seed=0, **case.hyperparameters)
+    if not hasattr(agent, "train_round"):  # tabular: the update is observe() itself
+        transitions = _random_transitions(case.env, 20_000)
+        agent.begin(steps)
+        start = time.perf_counter()
+        for t in transitions:
+            agent.observe(t)
+        return (time.perf_counter() - start) / len(transitions) * steps
+    n_updates = gradient_steps_in_run(agent.config, steps)
+    filler = rlsuite.make_agent(case.agent, case.env, seed=0, **{**case.hyperparameters, "learning_starts": 10**9})
+    filler.begin(steps)
+    for t in _random_transitions(case.env, max(2 * filler.config.batch_size, 2000)):
+        filler.observe(t)
+    filler.train_round(5)  # warm-up
+    start = time.perf_counter()
+    for _ in range(samples):
+        filler.train_round(1)
+    return (time.perf_counter() - start) / samples * n_updates
+
+
+# ----- a case -----------------------------------------------------------------------------------
+def run_case(case: Case, seeds: int, out: Path, log=print) -> dict[str, Any]:
+    from rlsuite.agents import preset
+
+    steps = case.steps or preset(case.agent, case.env)["steps"]
+    impls = ["rlsuite"] + ([f"sb3:{case.sb3}"] if case.sb3 else [])
+    runs: list[dict[str, Any]] = []
+    for seed in range(seeds):
+        for impl in impls:  # A B A B: machine drift hits both
+            row = run_isolated(impl, case, seed, out / "runs" / case.key / f"{impl.replace(':', '-')}-s{seed}")
+            log(f"   {impl:<9} seed {seed}: {row['sps']:.0f} steps/s, eval return {row['eval_return']:.4g}, "
+                f"peak RSS {row['peak_rss_mb']:.0f} MB")
+            runs.append(row)
+    env_s = env_floor_s(case.env, steps)
+    update_s = update_floor_s(case, steps)
+    floor = env_s + update_s
+    for row in runs:
+        row.update(floor_s=round(floor, 3), wall_over_floor=round(row["wall_s"] / floor, 2))
+    summary = {"case": case.key, "agent": case.agent, "env": case.env, "steps": steps, "seeds": seeds,
+               "threshold": case.threshold, "floor_env_s": round(env_s, 3), "floor_update_s": round(update_s, 3),
+               "floor_s": round(floor, 3), "impls": {}}
+    for impl in impls:
+        mine = [r for r in runs if r["impl"] == impl]
+        returns = [r["eval_return"] for r in mine]
+        reached = [r["steps_to_threshold"] for r in mine if r["steps_to_threshold"] is not None]
+        point, low, high = report.iqm_ci(returns)
+        summary["impls"][impl] = {
+            "sps_median": statistics.median(r["sps"] for r in mine),
+            "wall_s_median": statistics.median(r["wall_s"] for r in mine),
+            "wall_over_floor": round(statistics.median(r["wall_s"] for r in mine) / floor, 2),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in mine),
+            "returns": returns, "iqm": point, "ci_low": low, "ci_high": high,
+            "steps_to_threshold_median": statistics.median(reached) if reached else None,
+            "reached": len(reached),
+        }
+    if case.sb3:
+        ours = {r["seed"]: r for r in runs if r["impl"] == "rlsuite"}
+        ratios = [round(r["wall_s"] / ours[r["seed"]]["wall_s"], 3) for r in runs if r["impl"] != "rlsuite"]
+        summary.update(speed_ratios=ratios, speed_ratio_median=statistics.median(ratios))
+    groups = {impl: [Path(r["run_dir"]) for r in runs if r["impl"] == impl] for impl in impls}
+    curve = report.plot_curves(groups, out / "curves" / f"{case.key}.png",
+                               f"{case.agent} on {case.env}: training return (mean, 95% CI)")
+    summary["curve"] = str(curve.relative_to(out))
+    return {"summary": summary, "runs": runs}
+
+
+# ----- the report -------------------------------------------------------------------------------
+def machine_info() -> dict[str, Any]:
+    import gymnasium
+    import stable_baselines3
+    import torch
+
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "gymnasium": gymnasium.__version__, "numpy": np.__version__,
+            "stable_baselines3": stable_baselines3.__version__, "torch_threads": 1}
+
+
+def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    rows = []
+    for res in results:
+        s = res["summary"]
+        for impl, m in s["impls"].items():
+            rows.append({
+                "case": f"{s['agent']} {s['env']}", "implementation": impl, "steps": s["steps"],
+                "steps/s": m["sps_median"],
+                "speed vs SB3": ("—" if impl != "rlsuite" or "speed_ratio_median" not in s
+                                 else f"{s['speed_ratio_median']:.2f}× ({', '.join(f'{r:.2f}' for r in s['speed_ratios'])})"),
+                "wall / floor": m["wall_over_floor"],
+                "peak RSS MB": m["peak_rss_mb"],
+                "eval return IQM [95% CI]": report.fmt_ci(m["iqm"], m["ci_low"], m["ci_high"]),
+                "per seed": ", ".join(report.fmt(r, 4) for r in m["returns"]),
+                "steps to threshold": (f"{report.fmt(m['steps_to_threshold_median'])} ({m['reached']}/{s['seeds']})"),
+            })
+    columns = list(rows[0]) if rows else []
+    floors = [{"case": f"{r['summary']['agent']} {r['summary']['env']}", "threshold": r["summary"]["threshold"],
+               "env alone s": r["summary"]["floor_env_s"], "updates alone s": r["summary"]["floor_update_s"],
+               "floor s": r["summary"]["floor_s"]} for r in results]
+    curves = "\n".join(f"![{r['summary']['case']}]({r['summary']['curve']})" for r in results)
+    m = meta["machine"]
+    return f"""# rlsuite benchmarks
+
+Measured with `{meta['command']}` on {meta['date']}.
+
+Machine: {m['cpu']}, {m['cores']} cores, {m['os']}. Python {m['python']}, torch {m['torch']}
+(CPU, {m['torch_threads']} thread), Gymnasium {m['gymnasium']}, NumPy {m['numpy']},
+Stable-Baselines3 {m['stable_baselines3']}.
+
+Each neural case trains rlsuite's agent and Stable-Baselines3's (through `--agent sb3:ALGO`)
+with the same tuned hyperparameters, seeds (0 … N−1) and one torch thread, alternating the two
+seed by seed. Every run is a fresh process.
+
+## How to read the table
+
+- **steps/s**: env steps per second of training, median over seeds (evaluation excluded).
+- **speed vs SB3**: SB3's wall time over rlsuite's for the same seed, median (per seed in brackets);
+  above 1 means rlsuite is faster.
+- **wall / floor**: median wall time over the floor, the time the same work takes with nothing
+  around it (the env stepped with random actions, plus rlsuite's own updates timed alone). 1.0
+  would be no overhead at all.
+- **peak RSS**: the largest resident memory of any seed's process, MB.
+- **eval return**: deterministic return over 10 episodes after training, per seed; the IQM
+  (interquartile mean) across seeds with its 95 % percentile-bootstrap confidence interval.
+- **steps to threshold**: the env step at which the mean of the last 10 training episodes first
+  reached the case's threshold, median over the seeds that did (how many did, in brackets).
+
+{report.markdown_table(rows, columns)}
+
+## Floors
+
+{report.markdown_table(floors, list(floors[0]) if floors else [])}
+
+## Learning curves
+
+Training episodic return from the runs' TensorBoard logs: mean across seeds with a 95 %
+bootstrap confidence band.
+
+{curves}
+
+Raw numbers: `results.csv` (one row per run) and `results.json`.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rlsuite bench", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite", choices=sorted(SUITES), default="quick",
+                        help="quick: the four headline cases; full: plus Acrobot and the MountainCars; tiny: a smoke test")
+    parser.add_argument("--seeds", type=int, help="seeds per case (default: quick 3, full 5, tiny 2)")
+    parser.add_argument("--only", nargs="*", metavar="CASE", help="run only these cases (by key, e.g. cartpole)")
+    parser.add_argument("--out", default="benchmarks", help="where to write BENCHMARKS.md, results.csv and curves/")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rlsuite.errors import RLSuiteError, did_you_mean
+
+    cases = SUITES[args.suite]
+    seeds = args.seeds if args.seeds is not None else DEFAULT_SEEDS[args.suite]
+    if seeds < 1:
+        raise RLSuiteError(f"--seeds {seeds} must be at least 1.")
+    keys = [c.key for c in cases]
+    for key in args.only or []:
+        if key not in keys:
+            raise RLSuiteError(f"--only {key!r} is not a case of the {args.suite} suite{did_you_mean(key, keys)}; "
+                               f"choose from {', '.join(keys)}.")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "torch_threads": 1, "command": "python -m rlsuite.bench " + " ".join(argv or [])}
-    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    print(f"results in {out / 'results.json'}")
+    command = f"rlsuite bench --suite {args.suite} --seeds {seeds}" + (f" --only {' '.join(args.only)}" if args.only else "")
+    results = []
+    for case in cases:
+        if args.only and case.key not in args.only:
+            continue
+        print(f"== {case.key}: {case.agent} on {case.env}", flush=True)
+        results.append(run_case(case, seeds, out, log=lambda line: print(line, flush=True)))
+    meta = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": machine_info()}
+    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str))
+    report.write_csv([row for r in results for row in r["runs"]], out / "results.csv")
+    (out / "BENCHMARKS.md").write_text(markdown(results, meta))
+    print(f"wrote {out / 'BENCHMARKS.md'}, results.csv, results.json and curves/")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""The ``rlsuite`` command: list, train, eval, solve.
+"""The ``rlsuite`` command: list, train, eval, solve, bench.
 
 Bad input is reported as one line on stderr with exit status 2; ``--debug`` shows the traceback.
 """
@@ -52,7 +52,7 @@ def _read_config(path: str) -> dict[str, Any]:
 
 def _default_run_dir(env: str, agent: str, seed: int) -> Path:
     short = env.split("/")[-1].split(":")[-1]
-    base = Path("runs") / f"{short}-{agent}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path("runs") / f"{short}-{agent.replace(':', '-')}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -163,6 +163,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rlsuite import bench
+
+    return bench.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlsuite", description="Train, evaluate and solve RL problems.")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
@@ -190,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
 
+    from rlsuite import bench
+
+    bench.add_arguments(sub.add_parser("bench", help="rlsuite beside Stable-Baselines3: speed, memory, returns, curves"))
+
     solve = sub.add_parser("solve", help="exact q*, v* and policy of an env with P")
     solve.add_argument("--env", required=True)
     solve.add_argument("--gamma", type=float, default=0.99)
@@ -199,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "solve": cmd_solve}[args.command]
+    handler = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "solve": cmd_solve, "bench": cmd_bench}[args.command]
     try:
         return handler(args)
     except RLSuiteError as exc:

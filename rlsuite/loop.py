@@ -109,6 +109,30 @@ def run_config(agent: Agent, total_steps: int, settings: LoopSettings) -> dict[s
     }
 
 
+def finish_run(agent: Agent, run_dir: Path | None, logger: RunLogger, step: int, total_steps: int, episodes: int,
+               wall: float, eval_mean: float, eval_std: float, interrupted: bool, **extra: Any) -> dict[str, Any]:
+    """Log the hyperparameters, close the logger and write ``summary.json``; return the summary."""
+    summary = {
+        "env": env_name(agent.env),
+        "agent": agent.name,
+        "seed": agent.seed,
+        "steps": step,
+        "requested_steps": int(total_steps),
+        "episodes": episodes,
+        "wall_s": round(wall, 3),
+        "sps": round(step / wall, 1) if wall > 0 else 0.0,
+        "eval_mean_return": eval_mean,
+        "eval_std_return": eval_std,
+        "interrupted": interrupted,
+        **extra,
+    }
+    logger.hparams(agent.hyperparameters(), {"hparam/eval_mean_return": eval_mean})
+    logger.close()
+    if run_dir is not None:
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
 def train(
     agent: Agent,
     total_steps: int,
@@ -123,6 +147,8 @@ def train(
     if agent.env is None:
         raise RLSuiteError("this agent has no env; build it with rlsuite.make_agent(name, env).")
     run_dir = Path(run_dir) if run_dir is not None else None
+    if agent.collects_itself:  # Stable-Baselines3 algorithms step their env themselves
+        return agent.train_itself(total_steps, run_dir, settings, resume)
     eval_freq = settings.eval_freq or max(total_steps // 10, 1)
     checkpoint_every = settings.checkpoint_every or max(total_steps // 5, 1)
     n_envs = settings.n_envs
@@ -243,8 +269,10 @@ def train(
                 progress.update(step, sps, float(np.mean(recent)) if recent else None)
             if step >= next_eval:
                 next_eval += eval_freq
+                eval_start = time.perf_counter()
                 eval_mean, eval_std = evaluate(agent, eval_env, settings.eval_episodes, seed=agent.seed + 1_000_003)
                 logger.write("eval/mean_return", eval_mean, step)
+                t0 += time.perf_counter() - eval_start  # evaluation is not training time (wall_s, SPS)
             if step >= next_ckpt:
                 next_ckpt += checkpoint_every
                 checkpoint()
@@ -259,29 +287,13 @@ def train(
         progress.close()
         envs.close()
 
-    wall = wall_before + time.perf_counter() - t0  # the final evaluation is not training time
+    wall = wall_before + time.perf_counter() - t0
     if math.isnan(eval_mean) or step % eval_freq:
         eval_mean, eval_std = evaluate(agent, eval_env, settings.eval_episodes, seed=agent.seed + 1_000_003)
         logger.write("eval/mean_return", eval_mean, step)
     eval_env.close()
     checkpoint()
-    summary = {
-        "env": env_name(agent.env),
-        "agent": agent.name,
-        "seed": agent.seed,
-        "steps": step,
-        "requested_steps": int(total_steps),
-        "episodes": episodes_done,
-        "wall_s": round(wall, 3),
-        "sps": round(step / wall, 1) if wall > 0 else 0.0,
-        "eval_mean_return": eval_mean,
-        "eval_std_return": eval_std,
-        "interrupted": interrupted,
-    }
-    if exact is not None:
-        summary["q_error"] = q_error()
-    logger.hparams(agent.hyperparameters(), {"hparam/eval_mean_return": eval_mean})
-    logger.close()
-    if run_dir is not None:
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    extra = {"q_error": q_error()} if exact is not None else {}
+    summary = finish_run(agent, run_dir, logger, step, total_steps, episodes_done, wall, eval_mean, eval_std,
+                         interrupted, **extra)
     return TrainResult(summary, returns, lengths, run_dir)
