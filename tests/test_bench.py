@@ -1,0 +1,131 @@
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rlsuite
+from rlsuite import report
+from rlsuite.errors import RLSuiteError
+from tests.test_logging import scalars
+
+CLI = [sys.executable, "-m", "rlsuite.cli"]
+
+
+# ----- statistics against hand-computed values ------------------------------------------------
+def test_iqm_is_the_mean_of_the_middle_half():
+    assert report.iqm([1, 2, 3, 4, 5, 6, 7, 8]) == pytest.approx(4.5)  # mean of 3, 4, 5, 6
+    assert report.iqm([0, 0, 10, 10, 1000, -1000, 5, 5]) == pytest.approx(5.0)  # mean of 0, 5, 5, 10
+    assert report.iqm([2.0, 4.0]) == pytest.approx(3.0)
+
+
+def test_bootstrap_ci_of_two_runs_spans_both():
+    # Resampling [0, 1] gives IQMs 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4, so the 2.5 % and
+    # 97.5 % quantiles of the bootstrap distribution are exactly 0 and 1.
+    assert report.iqm_ci([0.0, 1.0]) == (0.5, 0.0, 1.0)
+
+
+def test_bootstrap_ci_edge_cases():
+    assert report.iqm_ci([3.0, 3.0, 3.0]) == (3.0, 3.0, 3.0)
+    assert report.iqm_ci([7.0]) == (7.0, 7.0, 7.0)
+    point, low, high = report.iqm_ci([1, 2, 3, 4, 5, 6, 7, 8])
+    assert low < point < high and 1 <= low and high <= 8
+    assert all(np.isnan(report.iqm_ci([])))
+
+
+def test_steps_to_threshold_uses_the_rolling_mean_of_episodes():
+    # episodes of 10 steps; with a window of 2, the 4th episode is the first whose pair reaches 5
+    assert report.steps_to_threshold([0, 0, 5, 5, 5], [10] * 5, 5, window=2) == 40
+    assert report.steps_to_threshold([0, 0, 1], [10] * 3, 5, window=2) is None
+
+
+def test_curve_band_interpolates_onto_a_common_grid():
+    a = (np.array([0, 10]), np.array([0.0, 10.0]))
+    b = (np.array([0, 5, 10]), np.array([2.0, 7.0, 12.0]))
+    grid, mean, low, high = report.curve_band([a, b], points=3)
+    assert grid.tolist() == [0, 5, 10]
+    assert mean.tolist() == pytest.approx([1.0, 6.0, 11.0])
+    assert (low <= mean).all() and (mean <= high).all()
+
+
+# ----- Stable-Baselines3 through rlsuite's CLI ------------------------------------------------
+@pytest.mark.parametrize("algo", ["sb3:DQN", "sb3:PPO"])
+def test_sb3_agents_train_through_the_cli_with_standard_tags(tmp_path, algo):
+    run_dir = tmp_path / "run"
+    extra = ["--set", "n_steps=128", "--set", "batch_size=32"] if algo == "sb3:PPO" else ["--set", "learning_starts=50"]
+    proc = subprocess.run([*CLI, "train", "--env", "rlsuite/WalkToT-v0", "--agent", algo, "--steps", "400",
+                           "--run-dir", str(run_dir), "--no-progress", "--set", "log_interval=100",
+                           "--set", "eval_episodes=3", *extra], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["agent"] == algo and summary["steps"] >= 400 and summary["episodes"] > 0
+    tags = scalars(run_dir)
+    for tag in ["charts/episodic_return", "charts/episodic_length", "charts/SPS", "eval/mean_return"]:
+        assert tag in tags, tag
+    assert ("losses/td_loss" if algo == "sb3:DQN" else "losses/value_loss") in tags
+    assert [e.step for e in tags["charts/SPS"]][:3] == [100, 200, 300]
+    # the run directory is an ordinary one: eval and load work on it
+    ev = subprocess.run([*CLI, "eval", str(run_dir), "--episodes", "2", "--json"], capture_output=True, text=True)
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["agent"] == algo
+
+
+def test_sb3_agent_from_python_learns_the_corridor():
+    # rlsuite's DQN preset for the corridor, given to SB3's DQN by name
+    agent = rlsuite.make_agent("sb3:dqn", "rlsuite/WalkToT-v0", seed=0, learning_starts=200, learning_rate=1e-3,
+                               gamma=0.9, batch_size=32, buffer_size=5000, target_update_interval=100,
+                               exploration_fraction=0.3, exploration_final_eps=0.05, net_arch=[32])
+    result = agent.learn(3000, eval_episodes=5)
+    assert agent.name == "sb3:DQN"
+    assert result.summary["eval_mean_return"] == 1.0  # reaches T from the start, every episode
+    assert [int(agent.predict(s)) for s in range(5)] == [1] * 5  # right, towards T, from every cell before it
+
+
+def test_sb3_bad_input_is_one_sentence():
+    with pytest.raises(RLSuiteError, match="did you mean 'DQN'"):
+        rlsuite.make_agent("sb3:DQM", "CartPole-v1")
+    with pytest.raises(RLSuiteError, match="did you mean 'learning_rate'"):
+        rlsuite.make_agent("sb3:DQN", "CartPole-v1", learning_rat=1e-3)
+    with pytest.raises(RLSuiteError, match="DQN needs a Discrete action space"):
+        rlsuite.make_agent("sb3:DQN", "Pendulum-v1")
+    agent = rlsuite.make_agent("sb3:PPO", "rlsuite/WalkToT-v0")
+    with pytest.raises(RLSuiteError, match="cannot be resumed"):
+        agent.learn(10, run_dir="runs/x", resume=True)
+
+
+# ----- the harness on a tiny suite --------------------------------------------------------------
+def test_bench_tiny_suite_writes_table_csv_and_curves(tmp_path):
+    out = tmp_path / "bench"
+    proc = subprocess.run([*CLI, "bench", "--suite", "tiny", "--seeds", "2", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    with (out / "results.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    # tabular case: rlsuite only; DQN case: rlsuite and SB3, alternating seed by seed
+    assert [(r["case"], r["impl"], r["seed"]) for r in rows] == [
+        ("walk", "rlsuite", "0"), ("walk", "rlsuite", "1"),
+        ("walk-dqn", "rlsuite", "0"), ("walk-dqn", "sb3:DQN", "0"),
+        ("walk-dqn", "rlsuite", "1"), ("walk-dqn", "sb3:DQN", "1")]
+    for row in rows:
+        assert float(row["wall_s"]) > 0 and float(row["peak_rss_mb"]) > 50 and float(row["floor_s"]) > 0
+        assert float(row["eval_return"]) in (0.0, 1.0)
+    results = json.loads((out / "results.json").read_text())["results"]
+    dqn = results[1]["summary"]
+    ratios = [float(s["wall_s"]) / float(o["wall_s"]) for o, s in zip(rows[2::2], rows[3::2])]
+    assert dqn["speed_ratios"] == pytest.approx(ratios, rel=1e-2)
+    assert dqn["impls"]["rlsuite"]["iqm"] == pytest.approx(report.iqm([float(r["eval_return"]) for r in rows[2::2]]))
+    table = (out / "BENCHMARKS.md").read_text()
+    assert "| case | implementation |" in table and "sb3:DQN" in table and "rlsuite bench --suite tiny" in table
+    main_table = table.split("## Floors")[0]
+    assert main_table.count("\n| dqn rlsuite/WalkToT-v0 |") == 2 and main_table.count("\n| qlearning ") == 1
+    for name in ("walk", "walk-dqn"):
+        png = out / "curves" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"curves/{name}.png" in table
+
+
+def test_bench_rejects_an_unknown_case(tmp_path):
+    proc = subprocess.run([*CLI, "bench", "--only", "cartpol", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "did you mean 'cartpole'" in proc.stderr and proc.stderr.count("\n") == 1
