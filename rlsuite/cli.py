@@ -73,6 +73,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in REGISTRY:
         cls = agent_class(name)
         print(f"  {name:<10} {cls.summary}  [{cls.spaces_doc}]")
+    from rlsuite.agents.sb3 import algorithms
+
+    print(f"  sb3:ALGO   a Stable-Baselines3 algorithm with rlsuite's run handling: "
+          f"{', '.join('sb3:' + n for n in sorted(algorithms()))}")
     return 0
 
 
