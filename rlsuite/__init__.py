@@ -18,8 +18,9 @@ from rlsuite.envutil import EnvSpec, make_env
 from rlsuite.errors import RLSuiteError
 from rlsuite.evaluation import evaluate
 from rlsuite.solver import solve
+from rlsuite.sweep import sweep
 
-__all__ = ["RLSuiteError", "evaluate", "load", "make_agent", "make_env", "solve", "__version__"]
+__all__ = ["RLSuiteError", "evaluate", "load", "make_agent", "make_env", "solve", "sweep", "__version__"]
 
 
 def make_agent(name: str, env: EnvSpec, seed: int = 0, env_kwargs: dict[str, Any] | None = None,

@@ -1,4 +1,4 @@
-"""The ``rlsuite`` command: list, train, eval, solve, bench.
+"""The ``rlsuite`` command: list, train, eval, solve, bench, sweep.
 
 Bad input is reported as one line on stderr with exit status 2; ``--debug`` shows the traceback.
 """
@@ -32,6 +32,23 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
     return values
 
 
+def route_settings(values: dict[str, Any], hyperparameters: dict | None = None, loop: dict | None = None,
+                   env_kwargs: dict | None = None) -> tuple[dict, dict, dict]:
+    """``--set`` values on top of (hyperparameters, loop settings, env kwargs): ``env.KWARG`` goes
+    to the env, a loop setting to the loop, anything else to the agent."""
+    from rlsuite.loop import LOOP_KEYS
+
+    hyper, loop, env_kwargs = dict(hyperparameters or {}), dict(loop or {}), dict(env_kwargs or {})
+    for key, value in values.items():
+        if key.startswith("env."):
+            env_kwargs[key[4:]] = value
+        elif key in LOOP_KEYS:
+            loop[key] = value
+        else:
+            hyper[key] = value
+    return hyper, loop, env_kwargs
+
+
 def _read_config(path: str) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
@@ -50,9 +67,10 @@ def _read_config(path: str) -> dict[str, Any]:
     return data
 
 
-def _default_run_dir(env: str, agent: str, seed: int) -> Path:
+def new_run_dir(env: str, agent: str, kind: str) -> Path:
+    """A directory under runs/ that does not exist yet, e.g. ``runs/CartPole-v1-dqn-s0-20260101-120000``."""
     short = env.split("/")[-1].split(":")[-1]
-    base = Path("runs") / f"{short}-{agent.replace(':', '-')}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path("runs") / f"{short}-{agent.replace(':', '-')}-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -83,7 +101,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     import rlsuite
     from rlsuite.agents import preset
-    from rlsuite.loop import LOOP_KEYS, LoopSettings, train
+    from rlsuite.loop import LoopSettings, train
 
     resume = args.resume is not None
     config: dict[str, Any] = {}
@@ -101,16 +119,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not env or not agent_name:
         raise RLSuiteError("train needs --env and --agent (or a --config file that names them).")
     seed = args.seed if args.seed is not None else int(config.get("seed", 0))
-    hyper = dict(config.get("hyperparameters") or {})
-    loop = dict(config.get("loop") or {})
-    env_kwargs = dict(config.get("env_kwargs") or {})
-    for key, value in _parse_set(args.set or []).items():
-        if key.startswith("env."):
-            env_kwargs[key[4:]] = value
-        elif key in LOOP_KEYS:
-            loop[key] = value
-        else:
-            hyper[key] = value
+    hyper, loop, env_kwargs = route_settings(_parse_set(args.set or []), config.get("hyperparameters"),
+                                             config.get("loop"), config.get("env_kwargs"))
     steps = args.steps if args.steps is not None else config.get("steps")
     if steps is None:
         steps = preset(agent_name, env).get("steps", DEFAULT_STEPS)
@@ -123,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # a config file already holds the full hyperparameters; the preset is the base only without one
     agent = rlsuite.make_agent(agent_name, env, seed=seed, env_kwargs=env_kwargs or None,
                                use_preset=not config, **hyper)
-    run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else _default_run_dir(env, agent_name, seed)
+    run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else new_run_dir(env, agent_name, f"s{seed}")
     print(f"training {agent_name} on {env} for {int(steps)} steps -> {run_dir}", file=sys.stderr)
     result = train(agent, int(steps), run_dir=run_dir, settings=settings, resume=resume)
     s = result.summary
@@ -173,6 +183,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.run(args)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from rlsuite.sweep import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlsuite", description="Train, evaluate and solve RL problems.")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
@@ -204,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench.add_arguments(sub.add_parser("bench", help="rlsuite beside Stable-Baselines3: speed, memory, returns, curves"))
 
+    from rlsuite.sweep import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
+
     solve = sub.add_parser("solve", help="exact q*, v* and policy of an env with P")
     solve.add_argument("--env", required=True)
     solve.add_argument("--gamma", type=float, default=0.99)
@@ -213,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "solve": cmd_solve, "bench": cmd_bench}[args.command]
+    handler = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "solve": cmd_solve, "bench": cmd_bench,
+               "sweep": cmd_sweep}[args.command]
     try:
         return handler(args)
     except RLSuiteError as exc:
