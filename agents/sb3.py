@@ -187,11 +187,13 @@ class SB3Agent(Agent):
         callback = _LoopCallback(self, total_steps, run_dir, settings, logger, make())
         interrupted = False
         try:
-            model.learn(total_steps, callback=callback, log_interval=None, progress_bar=False)
+            with callback.ctrl_c:
+                model.learn(total_steps, callback=callback, log_interval=None, progress_bar=False)
         except KeyboardInterrupt:
             interrupted = True
         finally:
             model.env.close()
+        interrupted = interrupted or callback.ctrl_c.requested
         wall = time.perf_counter() - callback.t0
         step = model.num_timesteps
         callback.flush(step)  # what the last update recorded after the last logged step
@@ -212,6 +214,7 @@ class _LoopCallback(BaseCallback):
 
     def __init__(self, agent: SB3Agent, total_steps: int, run_dir: Path | None, settings, logger, eval_env) -> None:
         from rlsuite.logger import Progress
+        from rlsuite.loop import CtrlC
 
         super().__init__()
         self.agent, self.run_dir, self.settings, self.log, self.eval_env = agent, run_dir, settings, logger, eval_env
@@ -219,6 +222,7 @@ class _LoopCallback(BaseCallback):
         self.checkpoint_every = settings.checkpoint_every or max(total_steps // 5, 1)
         self.next_log, self.next_eval, self.next_ckpt = settings.log_interval, self.eval_freq, self.checkpoint_every
         self.progress = Progress(total_steps, 0, settings.progress)
+        self.ctrl_c = CtrlC()
         self.returns: list[float] = []
         self.lengths: list[int] = []
         self.episodes = 0
@@ -280,4 +284,4 @@ class _LoopCallback(BaseCallback):
         if step >= self.next_ckpt:
             self.next_ckpt += self.checkpoint_every
             self.checkpoint(step)
-        return not (self.settings.max_episodes and self.episodes >= self.settings.max_episodes)
+        return not (self.ctrl_c.requested or self.settings.max_episodes and self.episodes >= self.settings.max_episodes)

@@ -12,7 +12,9 @@ import dataclasses
 import json
 import math
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -62,6 +64,30 @@ class TrainResult:
     episode_returns: list[float] = field(default_factory=list)
     episode_lengths: list[int] = field(default_factory=list)
     run_dir: Path | None = None
+
+
+class CtrlC:
+    """While active, Ctrl-C (SIGINT) sets ``requested`` instead of raising, and the loop stops at
+    the end of the step. A KeyboardInterrupt raised inside a TensorBoard write can leave the
+    writer unable to close; a second Ctrl-C still raises at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "CtrlC":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _with_final(batch: Any, dones: np.ndarray, final: np.ndarray) -> Any:
@@ -174,9 +200,6 @@ def train(
 
     # points at the checkpoint's own step were logged before it was written; later ones are replayed
     logger = RunLogger(run_dir, purge_step=start_step + 1 if resume else None)
-    if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(run_config(agent, total_steps, settings), sort_keys=False))
 
     if settings.torch_threads and "torch" in sys.modules:
         # small networks on a CPU: more threads add synchronisation, not speed (and change results)
@@ -218,8 +241,12 @@ def train(
         for path in old:
             shutil.rmtree(path, ignore_errors=True)
 
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(run_config(agent, total_steps, settings), sort_keys=False))
+    ctrl_c = CtrlC().__enter__()  # restored in the finally below
     try:
-        while step < total_steps:
+        while step < total_steps and not ctrl_c.requested:
             actions = agent.act(obs, mask)
             next_obs, rewards, terminated, truncated, infos = envs.step(actions)
             if not all(map(math.isfinite, rewards.tolist())):  # cheaper than numpy for a handful of envs
@@ -286,6 +313,8 @@ def train(
     finally:
         progress.close()
         envs.close()
+        ctrl_c.__exit__()
+    interrupted = interrupted or ctrl_c.requested
 
     wall = wall_before + time.perf_counter() - t0
     if math.isnan(eval_mean) or step % eval_freq:

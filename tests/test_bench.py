@@ -8,6 +8,7 @@ import pytest
 
 import rlsuite
 from rlsuite import report
+from rlsuite.cli import main
 from rlsuite.errors import RLSuiteError
 from tests.test_logging import scalars
 
@@ -52,13 +53,11 @@ def test_curve_band_interpolates_onto_a_common_grid():
 
 # ----- Stable-Baselines3 through rlsuite's CLI ------------------------------------------------
 @pytest.mark.parametrize("algo", ["sb3:DQN", "sb3:PPO"])
-def test_sb3_agents_train_through_the_cli_with_standard_tags(tmp_path, algo):
+def test_sb3_agents_train_through_the_cli_with_standard_tags(tmp_path, capsys, algo):
     run_dir = tmp_path / "run"
     extra = ["--set", "n_steps=128", "--set", "batch_size=32"] if algo == "sb3:PPO" else ["--set", "learning_starts=50"]
-    proc = subprocess.run([*CLI, "train", "--env", "rlsuite/WalkToT-v0", "--agent", algo, "--steps", "400",
-                           "--run-dir", str(run_dir), "--no-progress", "--set", "log_interval=100",
-                           "--set", "eval_episodes=3", *extra], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    assert main(["train", "--env", "rlsuite/WalkToT-v0", "--agent", algo, "--steps", "400", "--run-dir", str(run_dir),
+                 "--no-progress", "--set", "log_interval=100", "--set", "eval_episodes=3", *extra]) == 0
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["agent"] == algo and summary["steps"] >= 400 and summary["episodes"] > 0
     tags = scalars(run_dir)
@@ -67,9 +66,9 @@ def test_sb3_agents_train_through_the_cli_with_standard_tags(tmp_path, algo):
     assert ("losses/td_loss" if algo == "sb3:DQN" else "losses/value_loss") in tags
     assert [e.step for e in tags["charts/SPS"]][:3] == [100, 200, 300]
     # the run directory is an ordinary one: eval and load work on it
-    ev = subprocess.run([*CLI, "eval", str(run_dir), "--episodes", "2", "--json"], capture_output=True, text=True)
-    assert ev.returncode == 0, ev.stderr
-    assert json.loads(ev.stdout)["agent"] == algo
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--episodes", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["agent"] == algo
 
 
 def test_sb3_agent_from_python_learns_the_corridor():
