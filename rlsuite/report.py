@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from scipy import stats
 
 RETURN_TAG = "charts/episodic_return"
 
 
 def iqm(values: Sequence[float]) -> float:
     """Interquartile mean: the mean after cutting the lowest and highest 25 % of the values."""
+    from scipy import stats
+
     data = np.asarray(values, dtype=float)
     if data.size == 0:
         return float("nan")
@@ -29,6 +30,8 @@ def iqm(values: Sequence[float]) -> float:
 def iqm_ci(values: Sequence[float], confidence: float = 0.95, n_resamples: int = 5000,
            seed: int = 0) -> tuple[float, float, float]:
     """(IQM, low, high): the IQM and its percentile-bootstrap confidence interval over runs."""
+    from scipy import stats
+
     data = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     if data.size == 0:
         return float("nan"), float("nan"), float("nan")
