@@ -76,8 +76,6 @@ DEFAULT_SEEDS = {"quick": 3, "full": 5, "tiny": 2}
 # ----- one run, in its own process ------------------------------------------------------------
 def _run(impl: str, case: Case, seed: int, run_dir: str) -> dict[str, Any]:
     """Train one implementation on one seed; runs in a fresh process (spawn) for its peak RSS."""
-    import resource
-
     import rlsuite
     from rlsuite.agents import agent_class, preset
 
@@ -96,9 +94,23 @@ def _run(impl: str, case: Case, seed: int, run_dir: str) -> dict[str, Any]:
         "case": case.key, "impl": impl, "seed": seed, "steps": s["steps"], "wall_s": s["wall_s"], "sps": s["sps"],
         "eval_return": s["eval_mean_return"],
         "steps_to_threshold": report.steps_to_threshold(result.episode_returns, result.episode_lengths, case.threshold),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "run_dir": run_dir,
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM belongs to the process image, whereas
+    getrusage's maximum carries over from the parent of a freshly spawned process."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def run_isolated(impl: str, case: Case, seed: int, run_dir: Path) -> dict[str, Any]:
