@@ -123,8 +123,10 @@ class SB3Agent(Agent):
         kwargs = dict(self.config)
         default_policy = "MultiInputPolicy" if isinstance(self.observation_space, gym.spaces.Dict) else "MlpPolicy"
         policy = kwargs.pop("policy", default_policy)
-        if "net_arch" in kwargs:
-            kwargs["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), "net_arch": list(kwargs.pop("net_arch"))}
+        if "net_arch" in kwargs:  # a list, or a dict such as {pi: [64], vf: [64]} for actor-critic policies
+            net_arch = kwargs.pop("net_arch")
+            kwargs["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}),
+                                       "net_arch": dict(net_arch) if isinstance(net_arch, dict) else list(net_arch)}
         noise_std, noise_type = kwargs.pop("noise_std", None), kwargs.pop("noise_type", "normal")
         if noise_std is not None and "action_noise" in inspect.signature(self.algorithm().__init__).parameters:
             from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
