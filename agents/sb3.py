@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import shutil
 import sys
 import time
 from functools import cache
@@ -242,14 +241,13 @@ class _LoopCallback(BaseCallback):
         return self.last_eval
 
     def checkpoint(self, step: int) -> None:
-        from rlsuite.checkpoint import save_agent
+        from rlsuite.checkpoint import save_checkpoint
 
         if self.run_dir is None:
             return
         self.agent.num_timesteps = step
-        save_agent(self.agent, self.run_dir / "checkpoints" / f"step_{step:012d}", {"step": step, "episodes": self.episodes})
-        for old in sorted((self.run_dir / "checkpoints").glob("step_*"))[: -self.settings.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
+        save_checkpoint(self.agent, self.run_dir, step, {"step": step, "episodes": self.episodes},
+                        self.settings.keep_checkpoints)
 
     def flush(self, step: int) -> None:
         """Write the accumulated scalars and SB3's latest training values under rlsuite's tags."""

@@ -110,6 +110,15 @@ def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None, with
     return Path(path)
 
 
+def save_checkpoint(agent, run_dir: Path, step: int, loop_state: dict[str, Any], keep: int,
+                    with_replay: bool = False) -> Path:
+    """Write ``run_dir/checkpoints/step_<step>`` and delete all but the newest ``keep``."""
+    path = save_agent(agent, run_dir / "checkpoints" / f"step_{step:012d}", loop_state, with_replay=with_replay)
+    for old in sorted((run_dir / "checkpoints").glob("step_*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
 def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(metadata, arrays) of a checkpoint directory, with every failure as one sentence."""
     path = Path(path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import shutil
 import signal
 import sys
 import threading
@@ -26,7 +25,7 @@ import numpy as np
 import yaml
 
 from rlsuite.agent import Agent, Transition
-from rlsuite.checkpoint import latest_checkpoint, restore_into, save_agent
+from rlsuite.checkpoint import latest_checkpoint, restore_into, save_checkpoint
 from rlsuite.config import build_config, hp
 from rlsuite.envutil import env_factory, env_name
 from rlsuite.errors import RLSuiteError
@@ -80,14 +79,21 @@ class CtrlC:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __enter__(self) -> "CtrlC":
-        if threading.current_thread() is threading.main_thread():
+    def install(self) -> "CtrlC":
+        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def restore(self) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def __enter__(self) -> "CtrlC":
+        return self.install()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.restore()
 
 
 def _with_final(batch: Any, dones: np.ndarray, final: np.ndarray) -> Any:
@@ -236,15 +242,12 @@ def train(
             return
         loop_state = {"step": step, "episodes": episodes_done, "wall_s": wall_before + time.perf_counter() - t0,
                       "rng_before_reset": getattr(envs, "rng_before_reset", None) if at_boundary else None}
-        save_agent(agent, run_dir / "checkpoints" / f"step_{step:012d}", loop_state, with_replay=settings.save_replay)
-        old = sorted((run_dir / "checkpoints").glob("step_*"))[: -settings.keep_checkpoints]
-        for path in old:
-            shutil.rmtree(path, ignore_errors=True)
+        save_checkpoint(agent, run_dir, step, loop_state, settings.keep_checkpoints, with_replay=settings.save_replay)
 
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(run_config(agent, total_steps, settings), sort_keys=False))
-    ctrl_c = CtrlC().__enter__()  # restored in the finally below
+    ctrl_c = CtrlC().install()  # restored in the finally below
     try:
         while step < total_steps and not ctrl_c.requested:
             actions = agent.act(obs, mask)
@@ -313,7 +316,7 @@ def train(
     finally:
         progress.close()
         envs.close()
-        ctrl_c.__exit__()
+        ctrl_c.restore()
     interrupted = interrupted or ctrl_c.requested
 
     wall = wall_before + time.perf_counter() - t0
