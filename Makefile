@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m rlsuite.demo
+	$(BIN)/python -m rlsuite.tools.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,4 +1,7 @@
-"""The agent registry: a name maps to ``module:Class``; presets live in presets/<name>.yaml."""
+"""The agent registry: a name maps to ``module:Class``; presets live in presets/<name>.yaml.
+
+Adding an algorithm is one file in this folder and one line in ``REGISTRY``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from rlsuite.errors import RLSuiteError, did_you_mean
+from rlsuite.core.envspec import EnvSpec, env_name, make_env
+from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 REGISTRY: dict[str, str] = {
     "qlearning": "rlsuite.agents.qlearning:QLearning",
@@ -20,11 +24,11 @@ PRESET_DIR = Path(__file__).parent / "presets"
 
 
 def agent_class(name: str):
-    """The class registered under ``name``; ``sb3:ALGO`` is Stable-Baselines3's ALGO (agents/sb3.py)."""
+    """The class registered under ``name``; ``sb3:ALGO`` is Stable-Baselines3's ALGO (training/sb3.py)."""
     if name.startswith("sb3:"):
-        from rlsuite.agents.sb3 import sb3_agent_class
+        from rlsuite.training.sb3 import sb3_runner_class
 
-        return sb3_agent_class(name[4:])
+        return sb3_runner_class(name[4:])
     if name not in REGISTRY:
         raise RLSuiteError(
             f"unknown agent {name!r}{did_you_mean(name, REGISTRY)}; choose one of {', '.join(REGISTRY)}, "
@@ -46,3 +50,49 @@ def preset(agent: str, env_id: str) -> dict[str, Any]:
 def agents_for(observation_space, action_space) -> list[str]:
     """Names of the registered agents that can train on these spaces."""
     return [name for name in REGISTRY if agent_class(name).supports(observation_space, action_space) is None]
+
+
+def make_agent(name: str, env: EnvSpec, seed: int = 0, env_kwargs: dict[str, Any] | None = None,
+               use_preset: bool = True, **hyperparameters: Any):
+    """Build agent ``name`` for ``env`` with validated hyperparameters.
+
+    ``env`` is a Gymnasium id, ``module:Class`` / ``module:EnvId`` or an env instance. The
+    agent's tuned preset for that env (agents/presets/NAME.yaml) is the base and the keyword
+    hyperparameters override it; ``use_preset=False`` starts from the class defaults.
+    """
+    cls = agent_class(name)
+    probe = make_env(env, **(env_kwargs or {}))
+    try:
+        reason = cls.supports(probe.observation_space, probe.action_space)
+        if reason is not None:
+            fits = agents_for(probe.observation_space, probe.action_space)
+            hint = f"use {' or '.join(repr(a) for a in fits)}" if fits else "no rlsuite agent handles these spaces"
+            raise RLSuiteError(f"agent {name!r} cannot train on {env_name(env)}: {reason}; {hint}.")
+        values = dict(preset(name, env_name(env)).get("hyperparameters", {})) if use_preset else {}
+        values.update(hyperparameters)
+        config = cls.make_config(values)
+        return cls(probe.observation_space, probe.action_space, config, seed=seed, env=env, env_kwargs=env_kwargs)
+    finally:
+        if probe is not env:
+            probe.close()
+
+
+def load(path: str | Path):
+    """An agent from a model directory (``agent.save``) or a run directory (its newest checkpoint)."""
+    from rlsuite.core.spaces import space_from_json
+    from rlsuite.training.checkpoint import find_checkpoint, read_checkpoint, restore_into
+
+    path = find_checkpoint(Path(path))
+    meta, _ = read_checkpoint(path)
+    try:
+        cls = agent_class(meta["agent"])
+        obs_space = space_from_json(meta["observation_space"])
+        act_space = space_from_json(meta["action_space"])
+        config = cls.make_config(meta["hyperparameters"])
+        agent = cls(obs_space, act_space, config, seed=meta["seed"], env=meta["env"], env_kwargs=meta["env_kwargs"])
+    except RLSuiteError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RLSuiteError(f"checkpoint {path} is corrupt: agent.json lacks or mangles {exc}.") from None
+    restore_into(agent, path)
+    return agent

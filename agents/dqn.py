@@ -26,12 +26,12 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
-from rlsuite.agent import Transition
-from rlsuite.config import hp
-from rlsuite.networks import QHead, make_backbone
-from rlsuite.offpolicy import OffPolicyAgent
-from rlsuite.schedules import linear_schedule
-from rlsuite.torchutil import (
+from rlsuite.training.agent import Transition
+from rlsuite.core.config import hp
+from rlsuite.nets import QHead, make_backbone
+from rlsuite.training.offpolicy import OffPolicyAgent
+from rlsuite.core.schedules import linear_schedule
+from rlsuite.nets.torchutil import (
     clip_grad_norm,
     load_module_arrays,
     load_optimizer_arrays,

@@ -17,9 +17,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rlsuite.agent import Agent, Transition
-from rlsuite.config import hp
-from rlsuite.schedules import linear_schedule
+from rlsuite.training.agent import Agent, Transition
+from rlsuite.core.config import hp
+from rlsuite.core.schedules import linear_schedule
 
 
 @dataclass

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import rlsuite
-from rlsuite import report
-from rlsuite.cli import main
-from rlsuite.errors import RLSuiteError
+from rlsuite.tools import report
+from rlsuite.tools.cli import main
+from rlsuite.core.errors import RLSuiteError
 from tests.test_logging import scalars
 
-CLI = [sys.executable, "-m", "rlsuite.cli"]
+CLI = [sys.executable, "-m", "rlsuite"]
 
 
 # ----- statistics against hand-computed values ------------------------------------------------

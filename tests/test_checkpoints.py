@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import rlsuite
-from rlsuite.errors import RLSuiteError
+from rlsuite.core.errors import RLSuiteError
 from tests.test_logging import scalars
 
-CLI = [sys.executable, "-m", "rlsuite.cli"]
+CLI = [sys.executable, "-m", "rlsuite"]
 SMALL_DQN = ["--set", "net_arch=[32]", "--set", "learning_starts=200", "--set", "buffer_size=5000",
              "--set", "train_freq=4", "--set", "gradient_steps=1", "--set", "batch_size=32",
              "--set", "target_update_interval=200", "--set", "log_interval=250", "--no-progress"]

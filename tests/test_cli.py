@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-CLI = [sys.executable, "-m", "rlsuite.cli"]
+CLI = [sys.executable, "-m", "rlsuite"]
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -7,9 +7,9 @@ from gymnasium.utils.env_checker import check_env
 
 import rlsuite
 from rlsuite.envs import WalkToTContinuousEnv
-from rlsuite.errors import RLSuiteError
-from rlsuite.noise import OrnsteinUhlenbeckNoise
-from rlsuite.torchutil import polyak_update
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.training.noise import OrnsteinUhlenbeckNoise
+from rlsuite.nets.torchutil import polyak_update
 from tests.test_logging import scalars
 
 

@@ -4,8 +4,8 @@ import torch
 from torch import nn
 
 import rlsuite
-from rlsuite.errors import RLSuiteError
-from rlsuite.torchutil import clip_grad_norm, polyak_update
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.nets.torchutil import clip_grad_norm, polyak_update
 from tests.test_logging import scalars
 
 

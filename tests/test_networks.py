@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from rlsuite.errors import RLSuiteError
-from rlsuite.networks import (
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.nets.networks import (
     ACTIVATIONS,
     MLP,
     RNN,

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import rlsuite
-from rlsuite.errors import RLSuiteError
+from rlsuite.core.errors import RLSuiteError
 from tests.conftest import ConstantRewardEnv
 
 

@@ -2,7 +2,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rlsuite.replay import ReplayBuffer
+from rlsuite.training.replay import ReplayBuffer
 
 
 def fill(buffer, steps, n_envs=1, end_every=3):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import rlsuite
-from rlsuite.errors import RLSuiteError
-from rlsuite.solver import policy_iteration, tabular_mdp, value_iteration
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.solver import policy_iteration, tabular_mdp, value_iteration
 
 
 def test_recycling_robot_v_star_matches_closed_form():

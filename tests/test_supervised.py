@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from rlsuite.errors import RLSuiteError
-from rlsuite.networks import MLP, RNN, NatureCNN
-from rlsuite.supervised import History, accuracy, evaluate_loss, fit
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.nets.networks import MLP, RNN, NatureCNN
+from rlsuite.nets.supervised import History, accuracy, evaluate_loss, fit
 
 
 def two_spirals(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,9 @@ import gymnasium as gym
 import pytest
 import yaml
 
-from rlsuite.errors import RLSuiteError
-from rlsuite.report import iqm_ci
-from rlsuite.sweep import add_parser, parse_grid, run, sweep
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.tools.report import iqm_ci
+from rlsuite.tools.sweep import add_parser, parse_grid, run, sweep
 
 WALK = "rlsuite/WalkToT-v0"
 TINY = {"eval_episodes": 2, "log_interval": 100}  # loop settings that keep a trial well under a second

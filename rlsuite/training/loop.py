@@ -24,14 +24,14 @@ import gymnasium as gym
 import numpy as np
 import yaml
 
-from rlsuite.agent import Agent, Transition
-from rlsuite.checkpoint import latest_checkpoint, restore_into, save_checkpoint
-from rlsuite.config import build_config, hp
-from rlsuite.envutil import env_factory, env_name
-from rlsuite.errors import RLSuiteError
-from rlsuite.evaluation import evaluate
-from rlsuite.logger import Progress, RunLogger
-from rlsuite.vector import SingleEnvVector, make_vector_env
+from rlsuite.training.agent import Agent, Transition
+from rlsuite.training.checkpoint import latest_checkpoint, restore_into, save_checkpoint
+from rlsuite.core.config import build_config, hp
+from rlsuite.core.envspec import env_factory, env_name
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.training.evaluation import evaluate
+from rlsuite.training.logger import Progress, RunLogger
+from rlsuite.training.vector import SingleEnvVector, make_vector_env
 
 
 @dataclass
@@ -117,7 +117,7 @@ def _exact_q(agent: Agent, env: gym.Env) -> tuple[np.ndarray, np.ndarray] | None
     """q* and A(s) for tabular agents on envs that carry ``P`` (for ``tabular/q_error``)."""
     if not hasattr(agent, "q_table") or getattr(env.unwrapped, "P", None) is None:
         return None
-    from rlsuite.solver import tabular_mdp, value_iteration
+    from rlsuite.core.solver import tabular_mdp, value_iteration
 
     try:
         mdp = tabular_mdp(env)

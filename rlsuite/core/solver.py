@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.errors import RLSuiteError
+from rlsuite.core.errors import RLSuiteError
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def solve(env: gym.Env | str, gamma: float = 0.99) -> tuple[np.ndarray, np.ndarr
     states × actions (entries for actions outside A(s) are their one-step values, never used in
     a max), ``policy`` the greedy action per state (lowest index on ties).
     """
-    from rlsuite.envutil import make_env
+    from rlsuite.core.envspec import make_env
 
     if not 0 <= gamma <= 1:
         raise RLSuiteError(f"gamma={gamma} is out of range; choose a discount in [0, 1].")

@@ -28,8 +28,8 @@ import numpy as np
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from rlsuite.agent import Agent
-from rlsuite.errors import RLSuiteError, did_you_mean
+from rlsuite.training.agent import Agent
+from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 EXTRA_KEYS = {"policy", "net_arch", "noise_std", "noise_type"}
 # constructor arguments the adapter sets itself
@@ -61,7 +61,7 @@ def algorithms() -> dict[str, type]:
 
 
 @cache
-def sb3_agent_class(algo: str) -> type["SB3Agent"]:
+def sb3_runner_class(algo: str) -> type["SB3Agent"]:
     """The agent class for ``sb3:ALGO`` (the name is matched case-insensitively)."""
     found = {name.lower(): name for name in algorithms()}
     if algo.lower() not in found:
@@ -145,7 +145,7 @@ class SB3Agent(Agent):
 
     def _ensure_model(self):
         if self.model is None:
-            from rlsuite.envutil import make_env
+            from rlsuite.core.envspec import make_env
 
             self.build(make_env(self.env, **self.env_kwargs))
         return self.model
@@ -171,9 +171,9 @@ class SB3Agent(Agent):
     def train_itself(self, total_steps: int, run_dir: Path | None, settings, resume: bool):
         from stable_baselines3.common.env_util import make_vec_env
 
-        from rlsuite.envutil import env_factory
-        from rlsuite.logger import RunLogger
-        from rlsuite.loop import TrainResult, finish_run, run_config
+        from rlsuite.core.envspec import env_factory
+        from rlsuite.training.logger import RunLogger
+        from rlsuite.training.loop import TrainResult, finish_run, run_config
 
         if resume:
             raise RLSuiteError(f"{self.name} runs cannot be resumed (SB3 keeps its own training state); start a new run.")
@@ -214,8 +214,8 @@ class _LoopCallback(BaseCallback):
     """Episode statistics, logging, evaluation and checkpoints at the loop's intervals."""
 
     def __init__(self, agent: SB3Agent, total_steps: int, run_dir: Path | None, settings, logger, eval_env) -> None:
-        from rlsuite.logger import Progress
-        from rlsuite.loop import CtrlC
+        from rlsuite.training.logger import Progress
+        from rlsuite.training.loop import CtrlC
 
         super().__init__()
         self.agent, self.run_dir, self.settings, self.log, self.eval_env = agent, run_dir, settings, logger, eval_env
@@ -231,7 +231,7 @@ class _LoopCallback(BaseCallback):
         self.t0 = time.perf_counter()
 
     def evaluate(self, step: int) -> tuple[float, float]:
-        from rlsuite.evaluation import evaluate
+        from rlsuite.training.evaluation import evaluate
 
         start = time.perf_counter()
         self.last_eval = evaluate(self.agent, self.eval_env, self.settings.eval_episodes, seed=self.agent.seed + 1_000_003)
@@ -241,7 +241,7 @@ class _LoopCallback(BaseCallback):
         return self.last_eval
 
     def checkpoint(self, step: int) -> None:
-        from rlsuite.checkpoint import save_checkpoint
+        from rlsuite.training.checkpoint import save_checkpoint
 
         if self.run_dir is None:
             return

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-import rlsuite
-from rlsuite.solver import tabular_mdp
+from rlsuite.agents import make_agent
+from rlsuite.core.envspec import make_env
+from rlsuite.core.solver import solve, tabular_mdp
 
 RUNS = Path("runs")
 
@@ -20,7 +21,7 @@ def fresh(name: str) -> Path:
 
 
 def show_policy(env_id: str, policy: np.ndarray, exact: np.ndarray) -> None:
-    mdp = tabular_mdp(rlsuite.make_env(env_id))
+    mdp = tabular_mdp(make_env(env_id))
     print(f"  {'state':<6} {'learned':<9} exact")
     for s, name in enumerate(mdp.state_names):
         print(f"  {name:<6} {mdp.action_names[policy[s]]:<9} {mdp.action_names[exact[s]]}")
@@ -29,14 +30,14 @@ def show_policy(env_id: str, policy: np.ndarray, exact: np.ndarray) -> None:
 def main() -> None:
     print("== The recycling robot, solved exactly (gamma = 0.9) ==")
     robot = "rlsuite/RecyclingRobot-v0"
-    q_star, v_star, exact = rlsuite.solve(robot, gamma=0.9)
-    mdp = tabular_mdp(rlsuite.make_env(robot))
+    q_star, v_star, exact = solve(robot, gamma=0.9)
+    mdp = tabular_mdp(make_env(robot))
     for s, name in enumerate(mdp.state_names):
         print(f"  v*({name}) = {v_star[s]:.3f}   best action: {mdp.action_names[exact[s]]}")
 
     print("\n== The seed's walk-to-T experiment: Q-learning, 13 episodes, eps 0.1, alpha 0.1, gamma 0.8 ==")
     walk = "rlsuite/WalkToT-v0"
-    agent = rlsuite.make_agent("qlearning", walk, seed=3, learning_rate=0.1, gamma=0.8, epsilon=0.1)
+    agent = make_agent("qlearning", walk, seed=3, learning_rate=0.1, gamma=0.8, epsilon=0.1)
     result = agent.learn(10_000, run_dir=fresh("demo-walktot-qlearning"), max_episodes=13, log_interval=10)
     print("  episode lengths:", result.episode_lengths)
     print("  Q-table (left, right); the seed printed right = 0.002646, 0.017490, 0.085685 for cells 0-2:")
@@ -44,15 +45,15 @@ def main() -> None:
         print(f"    {s}  {row[0]:.6f}  {row[1]:.6f}")
 
     print("\n== Q-learning on the recycling robot (20,000 steps, gamma 0.9) ==")
-    agent = rlsuite.make_agent("qlearning", robot, seed=0, gamma=0.9)
+    agent = make_agent("qlearning", robot, seed=0, gamma=0.9)
     result = agent.learn(20_000, run_dir=fresh("demo-robot-qlearning"))
     print(f"  max |Q - q*| = {result.summary['q_error']:.3f} (q* ranges up to {np.abs(q_star).max():.1f})")
     show_policy(robot, np.where(mdp.allowed, agent.q_table, -np.inf).argmax(axis=1), exact)
 
     print("\n== DQN on the corridor's one-hot states (3,000 steps) ==")
-    agent = rlsuite.make_agent("dqn", walk, seed=0)
+    agent = make_agent("dqn", walk, seed=0)
     result = agent.learn(3_000, run_dir=fresh("demo-walktot-dqn"))
-    env = rlsuite.make_env(walk, render_mode="ansi")
+    env = make_env(walk, render_mode="ansi")
     obs, info = env.reset(seed=0)
     print("  greedy walk:", env.render())
     for _ in range(10):
@@ -63,10 +64,10 @@ def main() -> None:
     print(f"  eval return {result.summary['eval_mean_return']:.2f} at {result.summary['sps']:.0f} steps/s")
 
     print("\n== DDPG on the continuous corridor (2,500 steps) ==")
-    agent = rlsuite.make_agent("ddpg", "rlsuite/WalkToTContinuous-v0", seed=0)
+    agent = make_agent("ddpg", "rlsuite/WalkToTContinuous-v0", seed=0)
     result = agent.learn(2_500, run_dir=fresh("demo-walktot-continuous-ddpg"))
     positions = [0.0]
-    env = rlsuite.make_env("rlsuite/WalkToTContinuous-v0")
+    env = make_env("rlsuite/WalkToTContinuous-v0")
     obs, _ = env.reset(seed=0)
     for _ in range(10):
         obs, _, terminated, _, _ = env.step(agent.predict(obs))

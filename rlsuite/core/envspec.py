@@ -9,7 +9,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlsuite.errors import RLSuiteError, did_you_mean
+from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 EnvSpec = str | gym.Env
 
@@ -59,8 +59,6 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
 
 def make_env(env: EnvSpec, **kwargs: Any) -> gym.Env:
     """A fresh env from a Gymnasium id, ``module:Class`` / ``module:EnvId`` or an env instance."""
-    import rlsuite.envs  # noqa: F401  (registers rlsuite's ids)
-
     if isinstance(env, gym.Env):
         return env
     if not isinstance(env, str):

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.config import build_config
-from rlsuite.envutil import EnvSpec, env_name
+from rlsuite.core.config import build_config
+from rlsuite.core.envspec import EnvSpec, env_name
 
 
 @dataclass(slots=True)
@@ -41,7 +41,7 @@ class Transition:
 class Agent(ABC):
     """Base class: spaces, validated hyperparameters (``self.config``) and a seeded RNG.
 
-    Subclasses set ``name``, ``Config`` (a dataclass of :func:`rlsuite.config.hp` fields) and
+    Subclasses set ``name``, ``Config`` (a dataclass of :func:`rlsuite.core.config.hp` fields) and
     implement :meth:`supports`, :meth:`act`, :meth:`predict`, :meth:`observe`,
     :meth:`state_tensors` and :meth:`load_state_tensors`.
     """
@@ -127,7 +127,7 @@ class Agent(ABC):
         return None if buffer is None else buffer.state_arrays()
 
     def load_replay_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        from rlsuite.replay import ReplayBuffer
+        from rlsuite.training.replay import ReplayBuffer
 
         self.buffer = ReplayBuffer.from_arrays(arrays, self.observation_space, self.action_space)
 
@@ -144,7 +144,7 @@ class Agent(ABC):
         **loop_settings: Any,
     ):
         """Train for ``total_steps`` env steps; logs, checkpoints and a summary go to ``run_dir``."""
-        from rlsuite.loop import LoopSettings, train
+        from rlsuite.training.loop import LoopSettings, train
 
         settings = LoopSettings.build(loop_settings)
         settings.progress = progress
@@ -152,7 +152,7 @@ class Agent(ABC):
 
     def save(self, path: str | Path) -> Path:
         """Write the agent to the directory ``path`` (safetensors + JSON, no pickle)."""
-        from rlsuite.checkpoint import save_agent
+        from rlsuite.training.checkpoint import save_agent
 
         return save_agent(self, Path(path))
 

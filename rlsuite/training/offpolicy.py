@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlsuite.agent import Agent, Transition
-from rlsuite.errors import RLSuiteError
-from rlsuite.replay import ReplayBuffer
+from rlsuite.training.agent import Agent, Transition
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.training.replay import ReplayBuffer
 
 
 class OffPolicyAgent(Agent):

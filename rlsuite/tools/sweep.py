@@ -1,7 +1,7 @@
-"""Sweeps over seeds and hyperparameters: ``rlsuite sweep`` and ``rlsuite.sweep(...)``.
+"""Sweeps over seeds and hyperparameters: ``rlsuite sweep`` and ``rlsuite.tools.sweep(...)``.
 
 rlsuite does not schedule anything itself. A sweep is a list of trials (one configuration,
-one seed); each trial is an ordinary ``rlsuite.loop.train`` run written to
+one seed); each trial is an ordinary ``rlsuite.training.loop.train`` run written to
 ``<sweep dir>/<configuration>/seed_<s>``, so TensorBoard pointed at the sweep directory shows
 every trial side by side and every other rlsuite command works on a trial's run directory.
 
@@ -46,7 +46,7 @@ from typing import Any, Callable
 
 import yaml
 
-from rlsuite.errors import RLSuiteError, did_you_mean
+from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 DEFAULT_STEPS = 10_000
 SPEC_KEYS = ("env", "agent", "steps", "seeds", "grid", "search", "trials", "metric", "direction",
@@ -68,9 +68,9 @@ def run_trial(trial: dict[str, Any]) -> dict[str, Any]:
     try:
         import torch
 
-        import rlsuite
-        from rlsuite.checkpoint import latest_checkpoint
-        from rlsuite.loop import LoopSettings, train
+        from rlsuite.agents import make_agent
+        from rlsuite.training.checkpoint import latest_checkpoint
+        from rlsuite.training.loop import LoopSettings, train
 
         torch.set_num_threads(1)  # the workers share the cores; one thread each is fastest and exact
         run_dir = Path(trial["run_dir"])
@@ -80,7 +80,7 @@ def run_trial(trial: dict[str, Any]) -> dict[str, Any]:
         if run_dir.exists() and not resume:
             shutil.rmtree(run_dir)
         settings = LoopSettings.build({**trial["loop"], "progress": False, "torch_threads": 1})
-        agent = rlsuite.make_agent(trial["agent"], trial["env"], seed=trial["seed"],
+        agent = make_agent(trial["agent"], trial["env"], seed=trial["seed"],
                                    env_kwargs=trial["env_kwargs"] or None, **trial["hyperparameters"])
         summary = train(agent, trial["steps"], run_dir=run_dir, settings=settings, resume=resume).summary
         status = "interrupted" if summary["interrupted"] else "done"
@@ -151,7 +151,7 @@ def _parse_range(key: str, text: str) -> tuple[str, float, float]:
 
 def _check_grid(grid: dict[str, Any], search: str | None, agent: str) -> dict[str, Any]:
     from rlsuite.agents import agent_class
-    from rlsuite.loop import LOOP_KEYS
+    from rlsuite.training.loop import LOOP_KEYS
 
     cls = agent_class(agent)
     known = (cls.accepted_keys() if hasattr(cls, "accepted_keys")  # sb3:ALGO
@@ -176,7 +176,7 @@ def _check_grid(grid: dict[str, Any], search: str | None, agent: str) -> dict[st
 
 def _route(params: dict[str, Any], spec: dict[str, Any]) -> tuple[dict, dict, dict]:
     """A configuration's (hyperparameters, loop settings, env kwargs), fixed values overridden by params."""
-    from rlsuite.cli import route_settings
+    from rlsuite.tools.cli import route_settings
 
     return route_settings(params, spec["hyperparameters"], spec["loop"], spec["env_kwargs"])
 
@@ -542,7 +542,7 @@ def _objective(state: _State, name: str) -> float | None:
 # ---------------------------------------------------------------------------------------------
 
 def _rows(state: _State) -> list[dict[str, Any]]:
-    from rlsuite.report import iqm_ci
+    from rlsuite.tools.report import iqm_ci
 
     rows = []
     for name, params in state.configs.items():
@@ -578,7 +578,7 @@ def _best(state: _State, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def write_report(state: _State, interrupted: bool = False) -> tuple[list[dict], dict | None]:
     """sweep.md, sweep.csv and curves.png from the trials' summaries and event files."""
-    from rlsuite.report import fmt, fmt_ci, markdown_table, plot_curves, write_csv
+    from rlsuite.tools.report import fmt, fmt_ci, markdown_table, plot_curves, write_csv
 
     rows = _rows(state)
     best = _best(state, rows)
@@ -619,10 +619,10 @@ def write_report(state: _State, interrupted: bool = False) -> tuple[list[dict], 
 
 def _build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric, direction,
                 env_kwargs, loop, hyperparameters, optuna_seed) -> dict[str, Any]:
-    import rlsuite
+    from rlsuite.agents import make_agent
     from rlsuite.agents import preset
-    from rlsuite.envutil import env_name
-    from rlsuite.loop import LoopSettings
+    from rlsuite.core.envspec import env_name
+    from rlsuite.training.loop import LoopSettings
 
     if not isinstance(env, str):
         raise RLSuiteError("a sweep needs the env as a Gymnasium id or module:Class string, "
@@ -649,7 +649,7 @@ def _build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metri
     loop = dict(loop or {})
     LoopSettings.build({**loop, "progress": False})  # misspelled or out-of-range loop settings fail here, once
     # the agent, the env and the fixed hyperparameters are checked once here rather than failing every trial
-    probe = rlsuite.make_agent(agent, env, seed=seed_values[0], env_kwargs=env_kwargs or None, **(hyperparameters or {}))
+    probe = make_agent(agent, env, seed=seed_values[0], env_kwargs=env_kwargs or None, **(hyperparameters or {}))
     del probe
     return {"env": env_name(env), "agent": agent, "steps": int(steps), "seeds": seed_values, "grid": grid,
             "search": search, "trials": int(trials) if search else None, "metric": metric,
@@ -704,7 +704,7 @@ def sweep(
             raise RLSuiteError("a sweep needs --env and --agent.")
         spec = _build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric, direction,
                            env_kwargs, loop, hyperparameters, optuna_seed)
-        from rlsuite.cli import new_run_dir
+        from rlsuite.tools.cli import new_run_dir
 
         out = Path(out) if out is not None else new_run_dir(spec["env"], agent, "sweep")
         if (out / "sweep.json").exists():
@@ -883,7 +883,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """The ``sweep`` subcommand; returns the exit status."""
-    from rlsuite.cli import _parse_set, route_settings
+    from rlsuite.tools.cli import _parse_set, route_settings
 
     hyper, loop, env_kwargs = route_settings(_parse_set(args.set or []))
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from rlsuite.errors import RLSuiteError
+from rlsuite.core.errors import RLSuiteError
 
 DEFAULT_STEPS = 10_000
 
@@ -36,7 +36,7 @@ def route_settings(values: dict[str, Any], hyperparameters: dict | None = None, 
                    env_kwargs: dict | None = None) -> tuple[dict, dict, dict]:
     """``--set`` values on top of (hyperparameters, loop settings, env kwargs): ``env.KWARG`` goes
     to the env, a loop setting to the loop, anything else to the agent."""
-    from rlsuite.loop import LOOP_KEYS
+    from rlsuite.training.loop import LOOP_KEYS
 
     hyper, loop, env_kwargs = dict(hyperparameters or {}), dict(loop or {}), dict(env_kwargs or {})
     for key, value in values.items():
@@ -81,7 +81,6 @@ def new_run_dir(env: str, agent: str, kind: str) -> Path:
 def cmd_list(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
-    import rlsuite  # noqa: F401
     from rlsuite.agents import REGISTRY, agent_class
 
     print("environments (rlsuite's own; any Gymnasium id or module:Class works too):")
@@ -91,7 +90,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in REGISTRY:
         cls = agent_class(name)
         print(f"  {name:<10} {cls.summary}  [{cls.spaces_doc}]")
-    from rlsuite.agents.sb3 import algorithms
+    from rlsuite.training.sb3 import algorithms
 
     print(f"  sb3:ALGO   a Stable-Baselines3 algorithm with rlsuite's run handling: "
           f"{', '.join('sb3:' + n for n in sorted(algorithms()))}")
@@ -99,9 +98,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import rlsuite
-    from rlsuite.agents import preset
-    from rlsuite.loop import LoopSettings, train
+    from rlsuite.agents import make_agent, preset
+    from rlsuite.training.loop import LoopSettings, train
 
     resume = args.resume is not None
     config: dict[str, Any] = {}
@@ -131,7 +129,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     loop["progress"] = not args.no_progress
     settings = LoopSettings.build(loop)
     # a config file already holds the full hyperparameters; the preset is the base only without one
-    agent = rlsuite.make_agent(agent_name, env, seed=seed, env_kwargs=env_kwargs or None,
+    agent = make_agent(agent_name, env, seed=seed, env_kwargs=env_kwargs or None,
                                use_preset=not config, **hyper)
     run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else new_run_dir(env, agent_name, f"s{seed}")
     print(f"training {agent_name} on {env} for {int(steps)} steps -> {run_dir}", file=sys.stderr)
@@ -145,12 +143,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import rlsuite
+    from rlsuite.agents import load
+    from rlsuite.training.evaluation import evaluate
 
-    agent = rlsuite.load(args.run_dir)
+    agent = load(args.run_dir)
     if agent.env is None:
         raise RLSuiteError(f"{args.run_dir} does not record its env, so it cannot be evaluated from the command line.")
-    mean, std = rlsuite.evaluate(agent, episodes=args.episodes, seed=args.seed)
+    mean, std = evaluate(agent, episodes=args.episodes, seed=args.seed)
     result = {"run_dir": str(args.run_dir), "env": agent.env, "agent": agent.name, "episodes": args.episodes,
               "seed": args.seed, "mean_return": mean, "std_return": std}
     print(json.dumps(result) if args.json else f"{agent.name} on {agent.env}: mean return {mean:.3f} ± {std:.3f} over {args.episodes} episodes")
@@ -158,12 +157,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    import rlsuite
-    from rlsuite.solver import tabular_mdp, value_iteration
+    from rlsuite.core.envspec import make_env
+    from rlsuite.core.solver import tabular_mdp, value_iteration
 
     if not 0 <= args.gamma <= 1:
         raise RLSuiteError(f"--gamma {args.gamma} is out of range; choose a discount in [0, 1].")
-    env = rlsuite.make_env(args.env)
+    env = make_env(args.env)
     mdp = tabular_mdp(env)
     q, v = value_iteration(mdp, args.gamma)
     policy = mdp.greedy(q)
@@ -178,13 +177,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from rlsuite import bench
+    from rlsuite.tools import bench
 
     return bench.run(args)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from rlsuite.sweep import run
+    from rlsuite.tools.sweep import run
 
     return run(args)
 
@@ -216,11 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
 
-    from rlsuite import bench
+    from rlsuite.tools import bench
 
     bench.add_arguments(sub.add_parser("bench", help="rlsuite beside Stable-Baselines3: speed, memory, returns, curves"))
 
-    from rlsuite.sweep import add_parser as add_sweep_parser
+    from rlsuite.tools.sweep import add_parser as add_sweep_parser
 
     add_sweep_parser(sub)
 

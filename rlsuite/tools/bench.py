@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite import report
+from rlsuite.tools import report
 
 RUN_SETTINGS = {"eval_freq": 10**12, "checkpoint_every": 10**12, "eval_episodes": 10, "save_replay": False,
                 "torch_threads": 1, "log_interval": 1000}
@@ -76,16 +76,15 @@ DEFAULT_SEEDS = {"quick": 3, "full": 5, "tiny": 2}
 # ----- one run, in its own process ------------------------------------------------------------
 def _run(impl: str, case: Case, seed: int, run_dir: str) -> dict[str, Any]:
     """Train one implementation on one seed; runs in a fresh process (spawn) for its peak RSS."""
-    import rlsuite
-    from rlsuite.agents import agent_class, preset
+    from rlsuite.agents import agent_class, make_agent, preset
 
     if impl == "rlsuite":
-        agent = rlsuite.make_agent(case.agent, case.env, seed=seed, **case.hyperparameters)
+        agent = make_agent(case.agent, case.env, seed=seed, **case.hyperparameters)
     else:
         cls = agent_class(f"sb3:{impl.split(':')[1]}")
         hyper = {**preset(case.agent, case.env).get("hyperparameters", {}), **case.hyperparameters}
         accepted = cls.accepted_keys()  # the same hyperparameters, mapped by name
-        agent = rlsuite.make_agent(cls.name, case.env, seed=seed, use_preset=False,
+        agent = make_agent(cls.name, case.env, seed=seed, use_preset=False,
                                    **{k: v for k, v in hyper.items() if k in accepted})
     steps = case.steps or preset(case.agent, case.env)["steps"]
     result = agent.learn(steps, run_dir=run_dir, **{**RUN_SETTINGS, "log_interval": case.log_interval})
@@ -124,8 +123,6 @@ def env_floor_s(env_id: str, steps: int, seed: int = 0) -> float:
     """Seconds for ``steps`` steps of the env alone: random actions, reset at episode ends."""
     import gymnasium as gym
 
-    import rlsuite  # noqa: F401  (registers rlsuite's envs)
-
     env = gym.make(env_id)
     env.reset(seed=seed)
     env.action_space.seed(seed)
@@ -141,7 +138,7 @@ def env_floor_s(env_id: str, steps: int, seed: int = 0) -> float:
 def _random_transitions(env_id: str, n: int, seed: int = 0):
     import gymnasium as gym
 
-    from rlsuite.agent import Transition
+    from rlsuite.training.agent import Transition
 
     env = gym.make(env_id)
     obs, info = env.reset(seed=seed)
@@ -170,10 +167,10 @@ def update_floor_s(case: Case, steps: int, samples: int = 200) -> float:
     """Seconds the run's updates cost alone (rlsuite's update, timed on a filled buffer)."""
     import torch
 
-    import rlsuite
+    from rlsuite.agents import make_agent
 
     torch.set_num_threads(1)
-    agent = rlsuite.make_agent(case.agent, case.env, seed=0, **case.hyperparameters)
+    agent = make_agent(case.agent, case.env, seed=0, **case.hyperparameters)
     if not hasattr(agent, "train_round"):  # tabular: the update is observe() itself
         transitions = _random_transitions(case.env, 20_000)
         agent.begin(steps)
@@ -182,7 +179,7 @@ def update_floor_s(case: Case, steps: int, samples: int = 200) -> float:
             agent.observe(t)
         return (time.perf_counter() - start) / len(transitions) * steps
     n_updates = gradient_steps_in_run(agent.config, steps)
-    filler = rlsuite.make_agent(case.agent, case.env, seed=0, **{**case.hyperparameters, "learning_starts": 10**9})
+    filler = make_agent(case.agent, case.env, seed=0, **{**case.hyperparameters, "learning_starts": 10**9})
     filler.begin(steps)
     for t in _random_transitions(case.env, max(2 * filler.config.batch_size, 2000)):
         filler.observe(t)
@@ -339,7 +336,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlsuite.errors import RLSuiteError, did_you_mean
+    from rlsuite.core.errors import RLSuiteError, did_you_mean
 
     cases = SUITES[args.suite]
     seeds = args.seeds if args.seeds is not None else DEFAULT_SEEDS[args.suite]

@@ -2,13 +2,13 @@
 
 A backbone turns an observation batch into a feature vector of width ``out_features``; a head
 turns features into what an agent needs (Q-values, an action, a critic value). The same
-backbone class is trained on labelled data by :func:`rlsuite.supervised.fit` and used inside
+backbone class is trained on labelled data by :func:`rlsuite.nets.supervised.fit` and used inside
 an agent through :func:`make_backbone`::
 
     backbone = make_backbone(env.observation_space, {"net_arch": [64, 64]})
     q_network = nn.Sequential(backbone, QHead(backbone.out_features, env.action_space.n))
 
-Every value a user can get wrong raises :class:`rlsuite.errors.RLSuiteError` with one
+Every value a user can get wrong raises :class:`rlsuite.core.errors.RLSuiteError` with one
 sentence that names the bad value and the valid choices.
 """
 
@@ -25,7 +25,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from rlsuite.errors import RLSuiteError, did_you_mean
+from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,

@@ -3,7 +3,7 @@
 An agent declares ``Config``, a dataclass whose fields are made with :func:`hp`. Building it
 from user input checks names (suggesting the closest for a typo), coerces types (a YAML or
 ``--set`` value of 1e3 becomes the int 1000 where an int is expected) and checks ranges, each
-failure as one :class:`~rlsuite.errors.RLSuiteError` sentence.
+failure as one :class:`~rlsuite.core.errors.RLSuiteError` sentence.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import dataclasses
 import math
 from typing import Any, TypeVar
 
-from rlsuite.errors import RLSuiteError, did_you_mean
+from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 C = TypeVar("C")
 

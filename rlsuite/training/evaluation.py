@@ -5,8 +5,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.envutil import EnvSpec, make_env
-from rlsuite.errors import RLSuiteError
+from rlsuite.core.envspec import EnvSpec, make_env
+from rlsuite.core.errors import RLSuiteError
 
 
 def evaluate(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 0, deterministic: bool = True,

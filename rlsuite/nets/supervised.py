@@ -1,6 +1,6 @@
 """Supervised training of any network on arrays: the mini-batch loop, schedules and early stopping.
 
-    from rlsuite.networks import MLP
+    from rlsuite.nets.networks import MLP
     model = nn.Sequential(MLP(2, [64, 64]), nn.Linear(64, 2))
     history = fit(model, x, y, loss="cross_entropy", epochs=50, early_stopping_patience=5)
     print(history.val_accuracy[history.best_epoch])
@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.optim import lr_scheduler
 
-from rlsuite.errors import RLSuiteError, did_you_mean
+from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 ArrayLike = np.ndarray | torch.Tensor
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -264,7 +264,7 @@ def fit(
     uint8 images pass unchanged (the network scales them). ``loss`` is ``"cross_entropy"``
     (the model returns logits with classes on the last axis, targets are class indices),
     ``"mse"`` or a callable ``loss(outputs, targets) -> scalar``. A model that returns a tuple,
-    such as :class:`rlsuite.networks.RNN`, is judged on its first element.
+    such as :class:`rlsuite.nets.networks.RNN`, is judged on its first element.
 
     ``optimizer`` is ``"adam"``, ``"sgd"`` (with ``momentum``) or ``"rmsprop"``;
     ``weight_decay`` is an L2 penalty on all parameters. ``scheduler`` changes the rate once

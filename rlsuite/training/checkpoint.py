@@ -15,43 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 from safetensors.numpy import load_file, save_file
 
-from rlsuite.errors import RLSuiteError
+from rlsuite.core import __version__
+from rlsuite.core.envspec import env_name
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.spaces import space_to_json
 
 FORMAT = "rlsuite-checkpoint"
 VERSION = 1
 TENSORS, META, REPLAY = "tensors.safetensors", "agent.json", "replay.npz"
-
-
-def space_to_json(space: spaces.Space) -> dict[str, Any]:
-    if isinstance(space, spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
-    if isinstance(space, spaces.Box):
-        return {"type": "Box", "low": space.low.tolist(), "high": space.high.tolist(), "dtype": str(space.dtype)}
-    if isinstance(space, spaces.MultiDiscrete):
-        return {"type": "MultiDiscrete", "nvec": space.nvec.tolist()}
-    if isinstance(space, spaces.MultiBinary):
-        return {"type": "MultiBinary", "n": np.asarray(space.n).tolist()}
-    if isinstance(space, spaces.Tuple):
-        return {"type": "Tuple", "spaces": [space_to_json(s) for s in space.spaces]}
-    raise RLSuiteError(f"cannot save an agent for the space {space}; wrap the env with gymnasium's FlattenObservation.")
-
-
-def space_from_json(data: dict[str, Any]) -> spaces.Space:
-    kind = data["type"]
-    if kind == "Discrete":
-        return spaces.Discrete(data["n"], start=data["start"])
-    if kind == "Box":
-        return spaces.Box(np.array(data["low"], dtype=data["dtype"]), np.array(data["high"], dtype=data["dtype"]), dtype=data["dtype"])
-    if kind == "MultiDiscrete":
-        return spaces.MultiDiscrete(data["nvec"])
-    if kind == "MultiBinary":
-        return spaces.MultiBinary(data["n"])
-    if kind == "Tuple":
-        return spaces.Tuple([space_from_json(s) for s in data["spaces"]])
-    raise ValueError(f"unknown space type {kind!r}")
 
 
 def _atomic_write_dir(target: Path, write) -> None:
@@ -79,8 +52,6 @@ def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None, with
 
     ``with_replay`` adds the replay buffer as ``replay.npz`` (plain arrays, no objects).
     """
-    from rlsuite import __version__
-    from rlsuite.envutil import env_name
 
     meta = {
         "format": FORMAT,
@@ -177,28 +148,13 @@ def restore_into(agent, path: Path, with_replay: bool = False) -> dict[str, Any]
     return meta
 
 
-def load_agent(path: str | Path):
-    """An agent from a model directory (``agent.save``) or a run directory (newest checkpoint)."""
-    from rlsuite.agents import agent_class
-
-    path = Path(path)
+def find_checkpoint(path: Path) -> Path:
+    """``path`` itself if it is a checkpoint, else the newest checkpoint of the run directory ``path``."""
     if not path.exists():
         raise RLSuiteError(f"{path} does not exist; give a directory written by agent.save or rlsuite train.")
-    if not (path / META).exists():
-        found = latest_checkpoint(path)
-        if found is None:
-            raise RLSuiteError(f"{path} holds no rlsuite checkpoint; give a directory written by agent.save or rlsuite train.")
-        path = found
-    meta, _ = read_checkpoint(path)
-    try:
-        cls = agent_class(meta["agent"])
-        obs_space = space_from_json(meta["observation_space"])
-        act_space = space_from_json(meta["action_space"])
-        config = cls.make_config(meta["hyperparameters"])
-        agent = cls(obs_space, act_space, config, seed=meta["seed"], env=meta["env"], env_kwargs=meta["env_kwargs"])
-    except RLSuiteError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RLSuiteError(f"checkpoint {path} is corrupt: {META} lacks or mangles {exc}.") from None
-    restore_into(agent, path)
-    return agent
+    if (path / META).exists():
+        return path
+    found = latest_checkpoint(path)
+    if found is None:
+        raise RLSuiteError(f"{path} holds no rlsuite checkpoint; give a directory written by agent.save or rlsuite train.")
+    return found
