@@ -24,19 +24,13 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
-from rlsuite.training.agent import Transition
 from rlsuite.core.config import hp
+from rlsuite.core.schedules import linear_schedule
+from rlsuite.core.transition import Transition
 from rlsuite.nets import ActorHead, CriticHead, make_backbone
+from rlsuite.nets.torchutil import polyak_update
 from rlsuite.training.noise import NormalNoise, OrnsteinUhlenbeckNoise
 from rlsuite.training.offpolicy import OffPolicyAgent
-from rlsuite.core.schedules import linear_schedule
-from rlsuite.nets.torchutil import (
-    load_module_arrays,
-    load_optimizer_arrays,
-    module_arrays,
-    optimizer_arrays,
-    polyak_update,
-)
 
 
 @dataclass
@@ -87,11 +81,10 @@ class Critic(nn.Module):
         return self.head(self.backbone(obs), action)
 
 
-class DDPG(OffPolicyAgent):
+class DDPG(OffPolicyAgent[DDPGConfig]):
     name = "ddpg"
     summary = "DDPG with soft target updates and exploration noise"
     spaces_doc = "obs: Box (vector or image) or Discrete; actions: bounded Box"
-    Config = DDPGConfig
 
     @classmethod
     def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
@@ -103,7 +96,8 @@ class DDPG(OffPolicyAgent):
             return f"DDPG needs Box or Discrete observations, not {type(observation_space).__name__} (flatten it first)"
         return None
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config=None, seed: int = 0, **kw: Any):
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DDPGConfig | None = None,
+                 seed: int = 0, **kw: Any):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
         self.low = action_space.low.astype(np.float64)
@@ -129,7 +123,10 @@ class DDPG(OffPolicyAgent):
         with torch.inference_mode():
             return self.actor(torch.as_tensor(obs)).numpy().astype(np.float64)
 
-    def act(self, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
+        """mu(s), plus exploration noise while exploring; uniformly random until ``learning_starts``."""
+        if not explore:
+            return np.clip(self._deterministic(obs), self.low, self.high).astype(self.action_space.dtype)
         n = len(obs)
         shape = (n, *self.action_space.shape)
         if self.noise is None or self.noise.shape != shape:
@@ -145,14 +142,6 @@ class DDPG(OffPolicyAgent):
                 actions = actions + self.noise_scale * self.noise() * half_range
         return np.clip(actions, self.low, self.high).astype(self.action_space.dtype)
 
-    def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
-        batch, single = self._as_batch(obs)
-        if deterministic:
-            actions = np.clip(self._deterministic(batch), self.low, self.high).astype(self.action_space.dtype)
-        else:
-            actions = self.act(batch, None)
-        return actions[0] if single else actions
-
     # ----- learning -----------------------------------------------------------------------
     def after_step(self, batch: Transition) -> None:
         ended = np.logical_or(batch.terminated, batch.truncated)
@@ -167,15 +156,11 @@ class DDPG(OffPolicyAgent):
 
     def train_round(self, gradient_steps: int) -> dict[str, float]:
         c = self.config
-        data = self.buffer.sample(c.batch_size * gradient_steps, self.rng)
-        obs, actions = torch.from_numpy(data.obs), torch.from_numpy(data.action.astype(np.float32))
-        next_obs = torch.from_numpy(data.next_obs)
-        reward, terminated = torch.from_numpy(data.reward), torch.from_numpy(data.terminated)
         critic_losses, actor_losses, q_means = [], [], []
-        for k in range(gradient_steps):
-            rows = slice(k * c.batch_size, (k + 1) * c.batch_size)
-            target = self.td_targets(reward[rows], next_obs[rows], terminated[rows])
-            q = self.critic(obs[rows], actions[rows])
+        for batch in self.buffer.sample_batches(gradient_steps, c.batch_size, self.rng):
+            obs, actions = batch.obs, batch.action.float()
+            target = self.td_targets(batch.reward, batch.next_obs, batch.terminated)
+            q = self.critic(obs, actions)
             critic_loss = F.mse_loss(q, target)
             self.critic_optimizer.zero_grad(set_to_none=True)
             critic_loss.backward()
@@ -183,7 +168,7 @@ class DDPG(OffPolicyAgent):
 
             # the actor's gradient flows through the critic, but the critic's weights need none
             self.critic.requires_grad_(False)
-            actor_loss = -self.critic(obs[rows], self.actor(obs[rows])).mean()
+            actor_loss = -self.critic(obs, self.actor(obs)).mean()
             self.actor_optimizer.zero_grad(set_to_none=True)
             actor_loss.backward()
             self.actor_optimizer.step()
@@ -202,23 +187,10 @@ class DDPG(OffPolicyAgent):
         return {"charts/noise_scale": self.noise_scale * self.config.noise_std}
 
     # ----- state --------------------------------------------------------------------------
-    def _modules(self):
+    def state_parts(self) -> dict[str, Any]:
         return {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
-                "critic_target": self.critic_target}
-
-    def state_tensors(self) -> dict[str, np.ndarray]:
-        out = {}
-        for name, module in self._modules().items():
-            out.update(module_arrays(name, module))
-        out.update(optimizer_arrays("actor_optimizer", self.actor_optimizer))
-        out.update(optimizer_arrays("critic_optimizer", self.critic_optimizer))
-        return out
-
-    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
-        for name, module in self._modules().items():
-            load_module_arrays(name, module, tensors)
-        load_optimizer_arrays("actor_optimizer", self.actor_optimizer, tensors)
-        load_optimizer_arrays("critic_optimizer", self.critic_optimizer, tensors)
+                "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
+                "critic_optimizer": self.critic_optimizer}
 
     def extra_state(self) -> dict[str, Any]:
         noise = None if not isinstance(self.noise, OrnsteinUhlenbeckNoise) else self.noise.state.tolist()

@@ -26,19 +26,13 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
 
-from rlsuite.training.agent import Transition
 from rlsuite.core.config import hp
-from rlsuite.nets import QHead, make_backbone
-from rlsuite.training.offpolicy import OffPolicyAgent
+from rlsuite.core.exploration import epsilon_greedy
 from rlsuite.core.schedules import linear_schedule
-from rlsuite.nets.torchutil import (
-    clip_grad_norm,
-    load_module_arrays,
-    load_optimizer_arrays,
-    module_arrays,
-    optimizer_arrays,
-    polyak_update,
-)
+from rlsuite.core.transition import Transition
+from rlsuite.nets import QHead, make_backbone
+from rlsuite.nets.torchutil import clip_grad_norm, polyak_update
+from rlsuite.training.offpolicy import OffPolicyAgent
 
 
 @dataclass
@@ -79,11 +73,10 @@ class QNetwork(nn.Module):
         return self.head(self.backbone(obs))
 
 
-class DQN(OffPolicyAgent):
+class DQN(OffPolicyAgent[DQNConfig]):
     name = "dqn"
     summary = "DQN with experience replay and a target network (double and dueling options)"
     spaces_doc = "obs: Box (vector or image) or Discrete; actions: Discrete"
-    Config = DQNConfig
 
     @classmethod
     def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
@@ -93,7 +86,8 @@ class DQN(OffPolicyAgent):
             return f"DQN needs Box or Discrete observations, not {type(observation_space).__name__} (flatten it first)"
         return None
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config=None, seed: int = 0, **kw: Any):
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DQNConfig | None = None,
+                 seed: int = 0, **kw: Any):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
         self.n_actions = int(action_space.n)
@@ -110,39 +104,16 @@ class DQN(OffPolicyAgent):
         return linear_schedule(c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction,
                                self.num_timesteps, self.total_steps)
 
-    def _random_actions(self, n: int, mask: np.ndarray | None) -> np.ndarray:
-        if mask is None:
-            return self.rng.integers(0, self.n_actions, size=n)
-        return (np.asarray(mask, dtype=bool) * (1.0 + self.rng.random((n, self.n_actions)))).argmax(axis=1)
-
-    def _greedy(self, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            q = self.q_net(torch.as_tensor(obs)).numpy()
-        if mask is not None:
-            q = np.where(np.asarray(mask, dtype=bool), q, -np.inf)
-        return q.argmax(axis=1)
+            return self.q_net(torch.as_tensor(obs)).numpy()
 
-    def act(self, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        self._act_mask = mask  # stored with the transition, for envs that just reset
-        n = len(obs)
-        if self.num_timesteps < self.config.learning_starts:
-            return self._random_actions(n, mask)
-        explore = self.rng.random(n) < self.exploration_rate
-        if explore.all():
-            return self._random_actions(n, mask)
-        actions = self._greedy(obs, mask)
-        if explore.any():
-            actions = np.where(explore, self._random_actions(n, mask), actions)
-        return actions
-
-    def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
-        batch, single = self._as_batch(obs)
-        mask = None if action_mask is None else np.asarray(action_mask).reshape(len(batch), -1)
-        actions = self._greedy(batch, mask)
-        if not deterministic:
-            explore = self.rng.random(len(batch)) < self.exploration_rate
-            actions = np.where(explore, self._random_actions(len(batch), mask), actions)
-        return int(actions[0]) if single else actions
+    def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
+        """ε-greedy on Q(s, ·) over A(s); uniformly random until ``learning_starts``."""
+        epsilon = 0.0
+        if explore:
+            epsilon = 1.0 if self.num_timesteps < self.config.learning_starts else self.exploration_rate
+        return epsilon_greedy(lambda: self.q_values(obs), self.n_actions, len(obs), epsilon, self.rng, mask)
 
     # ----- learning -----------------------------------------------------------------------
     def after_step(self, batch: Transition) -> None:
@@ -167,26 +138,13 @@ class DQN(OffPolicyAgent):
             return reward + self.config.gamma * (1.0 - terminated) * best
 
     def train_round(self, gradient_steps: int) -> dict[str, float]:
-        """``gradient_steps`` updates on batches drawn all at once; the target net is fixed meanwhile."""
+        """``gradient_steps`` updates; the target net stays fixed during the round."""
         c = self.config
-        data = self.buffer.sample(c.batch_size * gradient_steps, self.rng)
-        obs = torch.from_numpy(data.obs)
-        actions = torch.from_numpy(data.action.astype(np.int64)).unsqueeze(1)
-        next_obs = torch.from_numpy(data.next_obs)
-        reward, terminated = torch.from_numpy(data.reward), torch.from_numpy(data.terminated)
-        next_mask = None if data.next_mask is None else torch.from_numpy(data.next_mask.astype(bool))
-        if not c.double_q:  # the target net does not change during the round: one forward for all batches
-            targets = self.td_targets(reward, next_obs, terminated, next_mask)
         loss_fn = F.smooth_l1_loss if c.loss == "huber" else F.mse_loss
         losses, q_means = [], []
-        for k in range(gradient_steps):
-            rows = slice(k * c.batch_size, (k + 1) * c.batch_size)
-            if c.double_q:
-                mask_k = None if next_mask is None else next_mask[rows]
-                target = self.td_targets(reward[rows], next_obs[rows], terminated[rows], mask_k)
-            else:
-                target = targets[rows]
-            q = self.q_net(obs[rows]).gather(1, actions[rows]).squeeze(1)
+        for batch in self.buffer.sample_batches(gradient_steps, c.batch_size, self.rng):
+            target = self.td_targets(batch.reward, batch.next_obs, batch.terminated, batch.next_mask)
+            q = self.q_net(batch.obs).gather(1, batch.action.long().unsqueeze(1)).squeeze(1)
             loss = loss_fn(q, target)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -199,12 +157,5 @@ class DQN(OffPolicyAgent):
     def logged_scalars(self) -> dict[str, float]:
         return {"charts/epsilon": self.exploration_rate}
 
-    # ----- state --------------------------------------------------------------------------
-    def state_tensors(self) -> dict[str, np.ndarray]:
-        return {**module_arrays("q_net", self.q_net), **module_arrays("target_net", self.target_net),
-                **optimizer_arrays("optimizer", self.optimizer)}
-
-    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
-        load_module_arrays("q_net", self.q_net, tensors)
-        load_module_arrays("target_net", self.target_net, tensors)
-        load_optimizer_arrays("optimizer", self.optimizer, tensors)
+    def state_parts(self) -> dict[str, Any]:
+        return {"q_net": self.q_net, "target_net": self.target_net, "optimizer": self.optimizer}

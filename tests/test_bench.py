@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rlsuite
-from rlsuite.tools import report
+from rlsuite.tools import bench, report
 from rlsuite.tools.cli import main
 from rlsuite.core.errors import RLSuiteError
 from tests.test_logging import scalars
@@ -122,6 +122,32 @@ def test_bench_tiny_suite_writes_table_csv_and_curves(tmp_path):
     for name in ("walk", "walk-dqn"):
         png = out / "curves" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"curves/{name}.png" in table
+
+
+def test_a_malformed_suites_file_is_one_sentence_naming_file_and_case(tmp_path):
+    good = ("tiny:\n  seeds: 2\n  help: a smoke test\n  cases:\n"
+            "    - {key: walk, agent: qlearning, env: rlsuite/WalkToT-v0, threshold: 0.95}\n")
+    path = tmp_path / "suites.yaml"
+    path.write_text(good)
+    assert [c.key for c in bench.load_suites(path)["tiny"].cases] == ["walk"]
+    for text, message in [
+        (good.replace("threshold: 0.95", "treshold: 0.95"),
+         r"suite 'tiny', case 'walk' has an unknown key 'treshold' \(did you mean 'threshold'\?\); use only key, "),
+        (good.replace(", threshold: 0.95", ""), "suite 'tiny', case 'walk' lacks threshold; add it"),
+        (good.replace("{key: walk, ", "{"), "suite 'tiny', case #1 lacks key; add it"),
+        (good.replace("threshold: 0.95", "threshold: high"), "case 'walk' has threshold: 'high'; make it a number"),
+        (good.replace("seeds: 2", "seeds: 0"), "suite 'tiny' has seeds: 0; make it a positive whole number"),
+        (good + "  colour: red\n", "suite 'tiny' has an unknown key 'colour'"),
+        (good + "    - {key: walk, agent: dqn, env: CartPole-v1, threshold: 1}\n", "case 'walk' has the key of another"),
+        ("tiny: [\n", "does not parse as YAML at line 2; fix the syntax there"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(RLSuiteError, match=message) as error:
+            bench.load_suites(path)
+        sentence = str(error.value)
+        assert sentence.startswith(f"bench suites file {path}") and sentence.endswith(".") and "\n" not in sentence
+    # the shipped file: the suites the CLI offers
+    assert {"quick", "full", "tiny"} <= set(bench.load_suites())
 
 
 def test_bench_rejects_an_unknown_case(tmp_path):

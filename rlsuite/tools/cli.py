@@ -8,74 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rlsuite.core.errors import RLSuiteError
-
-DEFAULT_STEPS = 10_000
-
-
-def _parse_set(items: list[str]) -> dict[str, Any]:
-    values = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise RLSuiteError(f"--set {item!r} is not key=value; write it like --set learning_rate=0.05.")
-        try:
-            values[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            values[key.strip()] = raw
-    return values
-
-
-def route_settings(values: dict[str, Any], hyperparameters: dict | None = None, loop: dict | None = None,
-                   env_kwargs: dict | None = None) -> tuple[dict, dict, dict]:
-    """``--set`` values on top of (hyperparameters, loop settings, env kwargs): ``env.KWARG`` goes
-    to the env, a loop setting to the loop, anything else to the agent."""
-    from rlsuite.training.loop import LOOP_KEYS
-
-    hyper, loop, env_kwargs = dict(hyperparameters or {}), dict(loop or {}), dict(env_kwargs or {})
-    for key, value in values.items():
-        if key.startswith("env."):
-            env_kwargs[key[4:]] = value
-        elif key in LOOP_KEYS:
-            loop[key] = value
-        else:
-            hyper[key] = value
-    return hyper, loop, env_kwargs
-
-
-def _read_config(path: str) -> dict[str, Any]:
-    file = Path(path)
-    if not file.is_file():
-        raise RLSuiteError(f"config file {path} does not exist; give the path of a YAML file such as a run's config.yaml.")
-    try:
-        data = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise RLSuiteError(f"config file {path} does not parse as YAML{where}; fix the syntax there.") from None
-    if not isinstance(data, dict):
-        raise RLSuiteError(f"config file {path} must be a YAML mapping with keys env, agent, hyperparameters, ...")
-    unknown = set(data) - {"env", "env_kwargs", "agent", "seed", "steps", "hyperparameters", "loop"}
-    if unknown:
-        raise RLSuiteError(f"config file {path} has unknown keys {sorted(unknown)}; allowed: env, env_kwargs, agent, seed, steps, hyperparameters, loop.")
-    return data
-
-
-def new_run_dir(env: str, agent: str, kind: str) -> Path:
-    """A directory under runs/ that does not exist yet, e.g. ``runs/CartPole-v1-dqn-s0-20260101-120000``."""
-    short = env.split("/")[-1].split(":")[-1]
-    base = Path("runs") / f"{short}-{agent.replace(':', '-')}-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+from rlsuite.tools.runargs import DEFAULT_STEPS, new_run_dir, parse_set, read_config, route_settings
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -99,7 +36,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from rlsuite.agents import make_agent, preset
-    from rlsuite.training.loop import LoopSettings, train
+    from rlsuite.training.loop import LoopSettings
 
     resume = args.resume is not None
     config: dict[str, Any] = {}
@@ -109,15 +46,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise RLSuiteError(f"cannot resume {run_dir}: no such run directory; give one written by rlsuite train.")
         if not (run_dir / "config.yaml").is_file():
             raise RLSuiteError(f"cannot resume {run_dir}: it has no config.yaml; give a run directory written by rlsuite train.")
-        config = _read_config(str(run_dir / "config.yaml"))
+        config = read_config(str(run_dir / "config.yaml"))
     elif args.config:
-        config = _read_config(args.config)
+        config = read_config(args.config)
     env = args.env or config.get("env")
     agent_name = args.agent or config.get("agent")
     if not env or not agent_name:
         raise RLSuiteError("train needs --env and --agent (or a --config file that names them).")
     seed = args.seed if args.seed is not None else int(config.get("seed", 0))
-    hyper, loop, env_kwargs = route_settings(_parse_set(args.set or []), config.get("hyperparameters"),
+    hyper, loop, env_kwargs = route_settings(parse_set(args.set or []), config.get("hyperparameters"),
                                              config.get("loop"), config.get("env_kwargs"))
     steps = args.steps if args.steps is not None else config.get("steps")
     if steps is None:
@@ -133,7 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                use_preset=not config, **hyper)
     run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else new_run_dir(env, agent_name, f"s{seed}")
     print(f"training {agent_name} on {env} for {int(steps)} steps -> {run_dir}", file=sys.stderr)
-    result = train(agent, int(steps), run_dir=run_dir, settings=settings, resume=resume)
+    result = agent.learn(int(steps), run_dir=run_dir, resume=resume, **vars(settings))
     s = result.summary
     state = "interrupted" if s["interrupted"] else "done"
     print(f"{state}: {s['steps']} steps in {s['wall_s']:.1f} s ({s['sps']:.0f} steps/s), "

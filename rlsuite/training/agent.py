@@ -1,160 +1,199 @@
-"""The agent interface the training loop drives.
+"""The agent base class: what the loop calls, what a checkpoint holds, and the user's API.
 
 An agent turns observations into actions and transitions into updates; it never steps an
-environment and never writes a log. It returns metrics, and the loop logs them.
+environment and never writes a log. It returns metrics, and the loop logs them. A subclass
+declares its hyperparameters as the type argument (``class DQN(OffPolicyAgent[DQNConfig])``),
+the state a checkpoint must hold in :meth:`~Trainable.state_parts`, and writes :meth:`Agent.act`
+and :meth:`Agent.observe`; everything else here is shared.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import gymnasium as gym
 import numpy as np
 
 from rlsuite.core.config import build_config
 from rlsuite.core.envspec import EnvSpec, env_name
+from rlsuite.core.transition import Transition
+
+ConfigT = TypeVar("ConfigT")
 
 
-@dataclass(slots=True)
-class Transition:
-    """One vector-env step, batched over envs.
-
-    ``next_obs`` is the true next observation, also for envs whose episode just ended (the
-    loop takes it from ``final_obs``), so a truncated transition can bootstrap from it;
-    ``terminated`` says when not to bootstrap. ``next_mask`` is the action mask of
-    ``next_obs`` when the env gives masks.
-    """
-
-    obs: np.ndarray
-    action: np.ndarray
-    reward: np.ndarray
-    next_obs: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    next_mask: np.ndarray | None = None
-
-
-class Agent(ABC):
-    """Base class: spaces, validated hyperparameters (``self.config``) and a seeded RNG.
-
-    Subclasses set ``name``, ``Config`` (a dataclass of :func:`rlsuite.core.config.hp` fields) and
-    implement :meth:`supports`, :meth:`act`, :meth:`predict`, :meth:`observe`,
-    :meth:`state_tensors` and :meth:`load_state_tensors`.
-    """
+class Trainable(ABC):
+    """What rlsuite trains, checkpoints and evaluates: an rlsuite :class:`Agent`, or a
+    Stable-Baselines3 algorithm run through rlsuite (training/sb3.py). A checkpoint holds its
+    :meth:`state_parts` (arrays) and :meth:`extra_state` (JSON); saving and loading are generic."""
 
     name: ClassVar[str]
-    Config: ClassVar[type]
     summary: ClassVar[str] = ""
     spaces_doc: ClassVar[str] = ""
-    #: True for adapters of libraries that step the env themselves (agents/sb3.py); the loop then
-    #: calls ``train_itself(total_steps, run_dir, settings, resume)`` instead of act/observe.
-    collects_itself: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        observation_space: gym.Space,
-        action_space: gym.Space,
-        config: Any = None,
-        seed: int = 0,
-        env: EnvSpec | None = None,
-        env_kwargs: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, seed: int = 0,
+                 env: EnvSpec | None = None, env_kwargs: dict[str, Any] | None = None) -> None:
         self.observation_space = observation_space
         self.action_space = action_space
-        self.config = config if config is not None else self.Config()
         self.seed = int(seed)
         self.env = env
         self.env_kwargs = dict(env_kwargs or {})
-        self.rng = np.random.default_rng(self.seed)
         self.num_timesteps = 0
-        self.total_steps = 1
 
-    # ----- what the loop calls -------------------------------------------------------------
     @classmethod
     @abstractmethod
     def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
-        """None if the agent handles these spaces, else a short reason why not."""
+        """None if this handles these spaces, else a short reason why not."""
 
     @classmethod
+    @abstractmethod
     def make_config(cls, values: dict[str, Any]) -> Any:
-        return build_config(cls.Config, values, owner=cls.name)
-
-    def begin(self, total_steps: int) -> None:
-        """Called once before training, with the number of env steps the run will take."""
-        self.total_steps = max(int(total_steps), 1)
+        """The validated hyperparameters from a user's ``values``."""
 
     @abstractmethod
-    def act(self, obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        """Exploratory actions for a batch of observations (one per env)."""
-
-    @abstractmethod
-    def observe(self, batch: Transition) -> dict[str, float] | None:
-        """Learn from one batched transition; return metrics to log, or None."""
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters as plain values (config.yaml, checkpoints, TensorBoard)."""
 
     @abstractmethod
     def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
         """The action for one observation (or a batch), as Stable-Baselines3's predict returns it."""
 
+    @abstractmethod
+    def learn(self, total_steps: int, run_dir: str | Path | None = None, resume: bool = False,
+              progress: bool = False, **loop_settings: Any):
+        """Train for ``total_steps`` env steps; logs, checkpoints and a summary go to ``run_dir``."""
+
     def logged_scalars(self) -> dict[str, float]:
-        """Scalars the loop logs at every logging interval (e.g. the exploration rate)."""
+        """Scalars logged at every logging interval (the exploration rate, an error against the
+        exact solution, ...)."""
+        return {}
+
+    def summary_metrics(self) -> dict[str, float]:
+        """Figures of its own for the run's ``summary.json``."""
         return {}
 
     # ----- persistence ----------------------------------------------------------------------
     @abstractmethod
-    def state_tensors(self) -> dict[str, np.ndarray]:
-        """Every array the agent needs to continue (weights, tables, optimiser moments)."""
+    def state_parts(self) -> dict[str, Any]:
+        """What a checkpoint holds, by name: torch modules, torch optimizers and numpy arrays
+        (restored in place). Saving and loading are generic from this."""
 
-    @abstractmethod
+    def state_tensors(self) -> dict[str, np.ndarray]:
+        """Every array of :meth:`state_parts` by name."""
+        from rlsuite.training.checkpoint import parts_to_arrays
+
+        return parts_to_arrays(self.state_parts())
+
     def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
-        """Restore what :meth:`state_tensors` returned."""
+        from rlsuite.training.checkpoint import load_parts
+
+        load_parts(self.state_parts(), tensors)
 
     def extra_state(self) -> dict[str, Any]:
         """JSON-serialisable state besides the arrays (counters, RNG states)."""
-        return {"num_timesteps": self.num_timesteps, "rng": self.rng.bit_generator.state}
+        return {"num_timesteps": self.num_timesteps}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self.num_timesteps = int(state.get("num_timesteps", 0))
-        if "rng" in state:
-            self.rng.bit_generator.state = state["rng"]
 
     def replay_arrays(self) -> dict[str, np.ndarray] | None:
-        """The replay buffer's arrays for a resumable checkpoint (None for agents without one)."""
-        buffer = getattr(self, "buffer", None)
-        return None if buffer is None else buffer.state_arrays()
+        """The replay buffer's arrays for a resumable checkpoint (None without one)."""
+        return None
 
     def load_replay_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        from rlsuite.training.replay import ReplayBuffer
+        """Restore what :meth:`replay_arrays` returned."""
 
-        self.buffer = ReplayBuffer.from_arrays(arrays, self.observation_space, self.action_space)
+    def save(self, path: str | Path) -> Path:
+        """Write to the directory ``path`` (safetensors + JSON, no pickle)."""
+        from rlsuite.training.checkpoint import save_agent
+
+        return save_agent(self, Path(path))
+
+    def __repr__(self) -> str:
+        env = env_name(self.env) if self.env is not None else "?"
+        return f"{type(self).__name__}(env={env!r}, seed={self.seed}, {self.hyperparameters()})"
+
+
+class Agent(Trainable, Generic[ConfigT]):
+    """An rlsuite algorithm: validated hyperparameters (``self.config``), a seeded RNG, and the
+    hooks the loop calls."""
+
+    Config: ClassVar[type]  # taken from the type argument: Agent[QLearningConfig] -> QLearningConfig
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            args = typing.get_args(base)
+            if args and dataclasses.is_dataclass(args[0]):
+                cls.Config = args[0]
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ConfigT | None = None,
+                 seed: int = 0, env: EnvSpec | None = None, env_kwargs: dict[str, Any] | None = None) -> None:
+        super().__init__(observation_space, action_space, seed, env, env_kwargs)
+        self.config: ConfigT = config if config is not None else self.Config()
+        self.rng = np.random.default_rng(self.seed)
+        self.total_steps = 1
+
+    # ----- what the loop calls -------------------------------------------------------------
+    @classmethod
+    def make_config(cls, values: dict[str, Any]) -> ConfigT:
+        return build_config(cls.Config, values, owner=cls.name)
 
     def hyperparameters(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
 
+    def begin(self, total_steps: int, env: gym.Env | None = None) -> None:
+        """Called once before training with the run's length and an env like the training envs
+        (for agents that compare themselves against something the env knows, such as its ``P``)."""
+        self.total_steps = max(int(total_steps), 1)
+
+    @abstractmethod
+    def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
+        """Actions for a batch of observations (one per env): exploratory while training
+        (``explore``), the learned policy's otherwise. ``mask`` (one row per observation) marks
+        the allowed actions."""
+
+    @abstractmethod
+    def observe(self, batch: Transition) -> dict[str, float] | None:
+        """Learn from one batched transition; return metrics to log, or None."""
+
     # ----- the user's API -------------------------------------------------------------------
-    def learn(
-        self,
-        total_steps: int,
-        run_dir: str | Path | None = None,
-        resume: bool = False,
-        progress: bool = False,
-        **loop_settings: Any,
-    ):
-        """Train for ``total_steps`` env steps; logs, checkpoints and a summary go to ``run_dir``."""
+    def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
+        batch, single = self._as_batch(obs)
+        n = len(batch[0]) if isinstance(batch, tuple) else len(batch)
+        mask = None if action_mask is None else np.asarray(action_mask).reshape(n, -1)
+        actions = self.act(batch, mask, explore=not deterministic)
+        if not single:
+            return actions
+        return actions[0].item() if np.ndim(actions[0]) == 0 else actions[0]
+
+    def _as_batch(self, obs: Any) -> tuple[Any, bool]:
+        """(a batch of observations, whether ``obs`` was a single one)."""
+        if isinstance(self.observation_space, gym.spaces.Tuple):
+            single = np.ndim(obs[0]) == 0
+            return (tuple(np.array([o]) for o in obs) if single else obs), single
+        obs = np.asarray(obs)
+        single = obs.shape == (self.observation_space.shape or ())
+        return (obs[None] if single else obs), single
+
+    def learn(self, total_steps: int, run_dir: str | Path | None = None, resume: bool = False,
+              progress: bool = False, **loop_settings: Any):
         from rlsuite.training.loop import LoopSettings, train
 
-        settings = LoopSettings.build(loop_settings)
-        settings.progress = progress
+        settings = LoopSettings.build({**loop_settings, "progress": progress})
         return train(self, total_steps, run_dir=run_dir, settings=settings, resume=resume)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the agent to the directory ``path`` (safetensors + JSON, no pickle)."""
-        from rlsuite.training.checkpoint import save_agent
+    # ----- persistence ----------------------------------------------------------------------
+    def extra_state(self) -> dict[str, Any]:
+        return {**super().extra_state(), "rng": self.rng.bit_generator.state}
 
-        return save_agent(self, Path(path))
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        super().load_extra_state(state)
+        if "rng" in state:
+            self.rng.bit_generator.state = state["rng"]
 
     def __repr__(self) -> str:
         env = env_name(self.env) if self.env is not None else "?"

@@ -27,6 +27,46 @@ VERSION = 1
 TENSORS, META, REPLAY = "tensors.safetensors", "agent.json", "replay.npz"
 
 
+def parts_to_arrays(parts: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Named arrays of an agent's state parts: a module's state dict, an optimizer's per-parameter
+    state (e.g. Adam's moments and step), a numpy array as it is."""
+    out: dict[str, np.ndarray] = {}
+    for name, part in parts.items():
+        if isinstance(part, np.ndarray):
+            out[name] = part
+            continue
+        import torch
+
+        if isinstance(part, torch.nn.Module):
+            out.update({f"{name}.{k}": v.detach().cpu().numpy().copy() for k, v in part.state_dict().items()})
+        else:  # an optimizer
+            for index, state in part.state_dict()["state"].items():
+                for key, value in state.items():
+                    out[f"{name}.{index}.{key}"] = torch.as_tensor(value).detach().cpu().numpy().copy()
+    return out
+
+
+def load_parts(parts: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Put what :func:`parts_to_arrays` returned back into ``parts`` (arrays in place)."""
+    for name, part in parts.items():
+        if isinstance(part, np.ndarray):
+            part[...] = arrays[name]
+            continue
+        import torch
+
+        mine = {k[len(name) + 1:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(name + ".")}
+        if isinstance(part, torch.nn.Module):
+            part.load_state_dict(mine)
+        else:
+            state_dict = part.state_dict()
+            state: dict[int, dict[str, Any]] = {}
+            for key, value in mine.items():
+                index, field = key.split(".", 1)
+                state.setdefault(int(index), {})[field] = value
+            state_dict["state"] = state
+            part.load_state_dict(state_dict)
+
+
 def _atomic_write_dir(target: Path, write) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))

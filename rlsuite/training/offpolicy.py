@@ -16,16 +16,18 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rlsuite.training.agent import Agent, Transition
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.transition import Transition
+from rlsuite.training.agent import Agent, ConfigT
 from rlsuite.training.replay import ReplayBuffer
 
 
-class OffPolicyAgent(Agent):
-    """Base for replay-based agents; their ``Config`` has buffer_size, batch_size, learning_starts,
+class OffPolicyAgent(Agent[ConfigT]):
+    """Base for replay-based agents; their config has buffer_size, batch_size, learning_starts,
     train_freq and gradient_steps."""
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config=None, seed: int = 0, **kw: Any):
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ConfigT | None = None,
+                 seed: int = 0, **kw: Any):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
         if c.batch_size > c.buffer_size:
@@ -33,7 +35,6 @@ class OffPolicyAgent(Agent):
                                "make the buffer at least one batch.")
         torch.manual_seed(self.seed)  # network initialisation draws from torch's global generator
         self.buffer: ReplayBuffer | None = None
-        self._act_mask: np.ndarray | None = None  # the mask act() saw, stored with the transition
         self._n_calls = 0
         self._env_steps_since_train = 0
 
@@ -47,7 +48,7 @@ class OffPolicyAgent(Agent):
                                        n_envs, n_mask)
         masks = self.buffer.masks is not None
         self.buffer.add(batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated, batch.truncated,
-                        mask=self._act_mask if masks else None, next_mask=batch.next_mask if masks else None)
+                        mask=batch.mask if masks else None, next_mask=batch.next_mask if masks else None)
         self.num_timesteps += n_envs
         self._n_calls += 1
         self._env_steps_since_train += n_envs
@@ -65,12 +66,6 @@ class OffPolicyAgent(Agent):
     def train_round(self, gradient_steps: int) -> dict[str, float]:
         """Run ``gradient_steps`` updates on replayed batches; return the metrics to log."""
 
-    def _as_batch(self, obs: Any) -> tuple[np.ndarray, bool]:
-        """(a batch of observations, whether ``obs`` was a single one)."""
-        obs = np.asarray(obs)
-        single = obs.shape == (self.observation_space.shape or ())
-        return (obs[None] if single else obs), single
-
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "n_calls": self._n_calls, "env_steps_since_train": self._env_steps_since_train}
 
@@ -78,3 +73,9 @@ class OffPolicyAgent(Agent):
         super().load_extra_state(state)
         self._n_calls = int(state.get("n_calls", 0))
         self._env_steps_since_train = int(state.get("env_steps_since_train", 0))
+
+    def replay_arrays(self) -> dict[str, np.ndarray] | None:
+        return None if self.buffer is None else self.buffer.state_arrays()
+
+    def load_replay_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.buffer = ReplayBuffer.from_arrays(arrays, self.observation_space, self.action_space)

@@ -16,15 +16,34 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlsuite.core.errors import RLSuiteError
+
 
 @dataclass
 class Batch:
-    obs: np.ndarray
-    action: np.ndarray
-    reward: np.ndarray
-    next_obs: np.ndarray
-    terminated: np.ndarray
-    next_mask: np.ndarray | None
+    """Sampled transitions, as numpy arrays or (after :meth:`as_tensors`) torch tensors."""
+
+    obs: Any
+    action: Any
+    reward: Any
+    next_obs: Any
+    terminated: Any
+    next_mask: Any | None
+
+    def as_tensors(self) -> "Batch":
+        """The same transitions as torch tensors sharing the arrays' memory (masks as bool)."""
+        import torch
+
+        mask = None if self.next_mask is None else torch.from_numpy(self.next_mask.astype(bool))
+        return Batch(torch.from_numpy(self.obs), torch.from_numpy(self.action), torch.from_numpy(self.reward),
+                     torch.from_numpy(self.next_obs), torch.from_numpy(self.terminated), mask)
+
+    def split(self, size: int) -> list["Batch"]:
+        """Consecutive minibatches of ``size`` transitions (views, no copies)."""
+        n = len(self.reward)
+        return [Batch(*(None if v is None else v[k:k + size] for v in (self.obs, self.action, self.reward,
+                                                                       self.next_obs, self.terminated, self.next_mask)))
+                for k in range(0, n, size)]
 
 
 class ReplayBuffer:
@@ -33,7 +52,8 @@ class ReplayBuffer:
     def __init__(self, capacity: int, observation_space: gym.Space, action_space: gym.Space, n_envs: int = 1,
                  n_mask_actions: int | None = None) -> None:
         if isinstance(observation_space, (spaces.Dict, spaces.Tuple)):
-            raise ValueError(f"the replay buffer stores array observations, not {observation_space}; flatten them first.")
+            raise RLSuiteError(f"the replay buffer stores array observations, not {observation_space}; "
+                               "wrap the env with gymnasium.wrappers.FlattenObservation first.")
         self.capacity = int(capacity)
         self.n_envs = int(n_envs)
         shape = (self.capacity, self.n_envs)
@@ -80,6 +100,11 @@ class ReplayBuffer:
                     self.masks[nxt] = next_mask
         self.pos = nxt
         self.full = self.full or nxt == 0
+
+    def sample_batches(self, n_batches: int, batch_size: int, rng: np.random.Generator) -> list[Batch]:
+        """``n_batches`` minibatches for one training round, drawn at once: one index draw and one
+        gather for the round instead of one per gradient step."""
+        return self.sample(n_batches * batch_size, rng).as_tensors().split(batch_size)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         """``batch_size`` transitions drawn uniformly with replacement."""

@@ -1,10 +1,11 @@
-"""Stable-Baselines3 algorithms as rlsuite agents: ``--agent sb3:DQN``, ``sb3:PPO``, ``sb3:SAC``, ...
+"""Stable-Baselines3 algorithms trained through rlsuite's run handling: ``--agent sb3:DQN``, ``sb3:PPO``, ...
 
-Stable-Baselines3 steps its environment itself, so this adapter hands it rlsuite's env and runs
-``model.learn``. A callback does what rlsuite's loop does for its own agents: the same
-TensorBoard tags, periodic evaluation with :func:`rlsuite.evaluate`, checkpoints (the policy's
-weights as safetensors, no pickle), the progress display and ``summary.json``. Users can so put
-an SB3 algorithm beside an rlsuite one on their own env and compare like with like.
+Stable-Baselines3 steps its environment itself, so it does not go through rlsuite's loop; this
+runner hands it rlsuite's env, runs ``model.learn``, and a callback feeds the same
+:class:`~rlsuite.training.run.Run` the loop feeds: the same schedule, TensorBoard tags,
+evaluation (:func:`rlsuite.evaluate`), checkpoints (the policy's weights as safetensors, no
+pickle), progress display and ``summary.json``. Users can so put an SB3 algorithm beside an
+rlsuite one on their own env and compare like with like.
 
 Hyperparameters are the algorithm's own constructor arguments (``--set learning_rate=1e-3``),
 plus ``policy`` (default ``MlpPolicy``, ``MultiInputPolicy`` for dict observations),
@@ -16,20 +17,19 @@ takes them, for algorithms that have ``action_noise``.
 from __future__ import annotations
 
 import inspect
-import math
-import sys
-import time
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from rlsuite.training.agent import Agent
+from rlsuite.core.envspec import env_factory, make_env
 from rlsuite.core.errors import RLSuiteError, did_you_mean
+from rlsuite.training.agent import Trainable
+from rlsuite.training.loop import set_torch_threads
+from rlsuite.training.run import CtrlC, LoopSettings, Run, TrainResult
 
 EXTRA_KEYS = {"policy", "net_arch", "noise_std", "noise_type"}
 # constructor arguments the adapter sets itself
@@ -61,26 +61,27 @@ def algorithms() -> dict[str, type]:
 
 
 @cache
-def sb3_runner_class(algo: str) -> type["SB3Agent"]:
-    """The agent class for ``sb3:ALGO`` (the name is matched case-insensitively)."""
+def sb3_runner_class(algo: str) -> type["SB3Runner"]:
+    """The runner class for ``sb3:ALGO`` (the name is matched case-insensitively)."""
     found = {name.lower(): name for name in algorithms()}
     if algo.lower() not in found:
         raise RLSuiteError(f"unknown Stable-Baselines3 algorithm {algo!r}{did_you_mean(algo, found.values())}; "
                            f"choose one of {', '.join('sb3:' + n for n in sorted(found.values()))}.")
     name = found[algo.lower()]
-    return type(f"SB3{name}", (SB3Agent,), {"algo": name, "name": f"sb3:{name}",
+    return type(f"SB3{name}", (SB3Runner,), {"algo": name, "name": f"sb3:{name}",
                                              "summary": f"Stable-Baselines3's {name}, trained through rlsuite's run handling"})
 
 
-class SB3Agent(Agent):
-    """One Stable-Baselines3 algorithm (``algo``) behind rlsuite's agent interface."""
+class SB3Runner(Trainable):
+    """One Stable-Baselines3 algorithm (``algo``) with rlsuite's run directory, tags and checkpoints."""
 
     algo = "DQN"
-    collects_itself = True
     spaces_doc = "the spaces the Stable-Baselines3 algorithm accepts"
 
-    def __init__(self, observation_space, action_space, config=None, seed=0, env=None, env_kwargs=None) -> None:
-        super().__init__(observation_space, action_space, config if config is not None else {}, seed, env, env_kwargs)
+    def __init__(self, observation_space, action_space, config: dict[str, Any] | None = None, seed: int = 0,
+                 env=None, env_kwargs=None) -> None:
+        super().__init__(observation_space, action_space, seed, env, env_kwargs)
+        self.config = dict(config or {})
         self.model = None
 
     # ----- configuration ----------------------------------------------------------------------
@@ -115,13 +116,8 @@ class SB3Agent(Agent):
         return None
 
     # ----- the model ----------------------------------------------------------------------------
-    def build(self, env) -> Any:
-        """The SB3 model on ``env`` (an env or SB3 VecEnv), with this agent's hyperparameters."""
-        from stable_baselines3.common.logger import Logger
-
-        kwargs = dict(self.config)
-        default_policy = "MultiInputPolicy" if isinstance(self.observation_space, gym.spaces.Dict) else "MlpPolicy"
-        policy = kwargs.pop("policy", default_policy)
+    def _policy_kwargs(self, kwargs: dict[str, Any]) -> None:
+        """rlsuite's spellings (net_arch, noise_std, noise_type) as SB3's constructor arguments."""
         if "net_arch" in kwargs:  # a list, or a dict such as {pi: [64], vf: [64]} for actor-critic policies
             net_arch = kwargs.pop("net_arch")
             kwargs["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}),
@@ -135,18 +131,25 @@ class SB3Agent(Agent):
                 raise RLSuiteError(f"{self.name} noise_type={noise_type!r} is unknown; use normal or ornstein-uhlenbeck.")
             n = int(np.prod(self.action_space.shape))
             kwargs["action_noise"] = noises[noise_type](np.zeros(n), float(noise_std) * np.ones(n))
+
+    def build(self, env) -> Any:
+        """The SB3 model on ``env`` (an env or SB3 VecEnv), with this runner's hyperparameters."""
+        from stable_baselines3.common.logger import Logger
+
+        kwargs = dict(self.config)
+        default_policy = "MultiInputPolicy" if isinstance(self.observation_space, gym.spaces.Dict) else "MlpPolicy"
+        policy = kwargs.pop("policy", default_policy)
+        self._policy_kwargs(kwargs)
         try:
             model = self.algorithm()(policy, env, seed=self.seed, device="cpu", verbose=0, **kwargs)
         except (AssertionError, ValueError, TypeError, KeyError) as exc:
             raise RLSuiteError(f"{self.name} rejected its settings: {exc}") from None
-        model.set_logger(Logger(folder=None, output_formats=[]))  # values are read by the callback
+        model.set_logger(Logger(folder=None, output_formats=[]))  # values are read by logged_scalars
         self.model = model
         return model
 
     def _ensure_model(self):
         if self.model is None:
-            from rlsuite.core.envspec import make_env
-
             self.build(make_env(self.env, **self.env_kwargs))
         return self.model
 
@@ -154,134 +157,60 @@ class SB3Agent(Agent):
         action, _ = self._ensure_model().predict(obs, deterministic=deterministic)
         return action
 
-    def act(self, obs, mask):
-        raise RLSuiteError(f"{self.name} collects its own experience; train it with learn() or rlsuite train.")
+    def state_parts(self) -> dict[str, Any]:
+        return {"policy": self._ensure_model().policy}
 
-    observe = act
-
-    def state_tensors(self) -> dict[str, np.ndarray]:
-        return {k: v.detach().cpu().numpy() for k, v in self._ensure_model().policy.state_dict().items()}
-
-    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
-        import torch
-
-        self._ensure_model().policy.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
+    def logged_scalars(self) -> dict[str, float]:
+        """SB3's latest training values under rlsuite's tags."""
+        out = {}
+        for key, value in self._ensure_model().logger.name_to_value.items():
+            if key in SKIPPED or not isinstance(value, (int, float)):
+                continue
+            tag = TAGS.get(key) or ("losses/td_loss" if key == "train/loss" and self.algo == "DQN"
+                                    else key.replace("train/", "losses/", 1))
+            out[tag] = float(value)
+        return out
 
     # ----- training -----------------------------------------------------------------------------
-    def train_itself(self, total_steps: int, run_dir: Path | None, settings, resume: bool):
+    def learn(self, total_steps: int, run_dir: str | Path | None = None, resume: bool = False,
+              progress: bool = False, **loop_settings: Any) -> TrainResult:
         from stable_baselines3.common.env_util import make_vec_env
-
-        from rlsuite.core.envspec import env_factory
-        from rlsuite.training.logger import RunLogger
-        from rlsuite.training.loop import TrainResult, finish_run, run_config
 
         if resume:
             raise RLSuiteError(f"{self.name} runs cannot be resumed (SB3 keeps its own training state); start a new run.")
-        make = env_factory(self.env, **self.env_kwargs)
-        model = self.build(make_vec_env(make, n_envs=settings.n_envs, seed=self.seed))
-        if settings.torch_threads and "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(settings.torch_threads)
-        if run_dir is not None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.yaml").write_text(yaml.safe_dump(run_config(self, total_steps, settings), sort_keys=False))
-        logger = RunLogger(run_dir)
-        callback = _LoopCallback(self, total_steps, run_dir, settings, logger, make())
+        settings = LoopSettings.build({**loop_settings, "progress": progress})
+        model = self.build(make_vec_env(env_factory(self.env, **self.env_kwargs), n_envs=settings.n_envs, seed=self.seed))
+        set_torch_threads(settings.torch_threads)
+        run = Run(self, total_steps, Path(run_dir) if run_dir is not None else None, settings)
+        callback = _RunCallback(run)
+        ctrl_c = callback.ctrl_c.install()
         interrupted = False
         try:
-            with callback.ctrl_c:
-                model.learn(total_steps, callback=callback, log_interval=None, progress_bar=False)
+            model.learn(total_steps, callback=callback, log_interval=None, progress_bar=False)
         except KeyboardInterrupt:
             interrupted = True
         finally:
             model.env.close()
-        interrupted = interrupted or callback.ctrl_c.requested
-        wall = time.perf_counter() - callback.t0
-        step = model.num_timesteps
-        callback.flush(step)  # what the last update recorded after the last logged step
-        callback.progress.close()
-        self.num_timesteps = step
-        eval_mean, eval_std = callback.last_eval
-        if math.isnan(eval_mean) or step != callback.last_eval_step:
-            eval_mean, eval_std = callback.evaluate(step)
-        callback.eval_env.close()
-        callback.checkpoint(step)
-        summary = finish_run(self, run_dir, logger, step, total_steps, callback.episodes, wall, eval_mean, eval_std,
-                             interrupted)
-        return TrainResult(summary, callback.returns, callback.lengths, run_dir)
+            ctrl_c.restore()
+        self.num_timesteps = run.step = model.num_timesteps
+        return run.finish(interrupted or ctrl_c.requested)
 
 
-class _LoopCallback(BaseCallback):
-    """Episode statistics, logging, evaluation and checkpoints at the loop's intervals."""
+class _RunCallback(BaseCallback):
+    """Feeds SB3's finished episodes and step count to the run, which logs, evaluates and
+    checkpoints on its schedule."""
 
-    def __init__(self, agent: SB3Agent, total_steps: int, run_dir: Path | None, settings, logger, eval_env) -> None:
-        from rlsuite.training.logger import Progress
-        from rlsuite.training.loop import CtrlC
-
+    def __init__(self, run: Run) -> None:
         super().__init__()
-        self.agent, self.run_dir, self.settings, self.log, self.eval_env = agent, run_dir, settings, logger, eval_env
-        self.eval_freq = settings.eval_freq or max(total_steps // 10, 1)
-        self.checkpoint_every = settings.checkpoint_every or max(total_steps // 5, 1)
-        self.next_log, self.next_eval, self.next_ckpt = settings.log_interval, self.eval_freq, self.checkpoint_every
-        self.progress = Progress(total_steps, 0, settings.progress)
+        self.run = run
         self.ctrl_c = CtrlC()
-        self.returns: list[float] = []
-        self.lengths: list[int] = []
-        self.episodes = 0
-        self.last_eval, self.last_eval_step = (float("nan"), float("nan")), -1
-        self.t0 = time.perf_counter()
-
-    def evaluate(self, step: int) -> tuple[float, float]:
-        from rlsuite.training.evaluation import evaluate
-
-        start = time.perf_counter()
-        self.last_eval = evaluate(self.agent, self.eval_env, self.settings.eval_episodes, seed=self.agent.seed + 1_000_003)
-        self.t0 += time.perf_counter() - start  # evaluation is not training time, as in rlsuite's loop
-        self.last_eval_step = step
-        self.log.write("eval/mean_return", self.last_eval[0], step)
-        return self.last_eval
-
-    def checkpoint(self, step: int) -> None:
-        from rlsuite.training.checkpoint import save_checkpoint
-
-        if self.run_dir is None:
-            return
-        self.agent.num_timesteps = step
-        save_checkpoint(self.agent, self.run_dir, step, {"step": step, "episodes": self.episodes},
-                        self.settings.keep_checkpoints)
-
-    def flush(self, step: int) -> None:
-        """Write the accumulated scalars and SB3's latest training values under rlsuite's tags."""
-        sps = step / max(time.perf_counter() - self.t0, 1e-9)
-        self.log.add("charts/SPS", sps)
-        for key, value in self.model.logger.name_to_value.items():
-            if key in SKIPPED or not isinstance(value, (int, float)):
-                continue
-            tag = TAGS.get(key) or ("losses/td_loss" if key == "train/loss" and self.agent.algo == "DQN"
-                                    else key.replace("train/", "losses/", 1))
-            self.log.add(tag, float(value))
-        self.log.flush(step)
-        self.progress.update(step, sps, float(np.mean(self.returns[-20:])) if self.returns else None)
 
     def _on_step(self) -> bool:
         for info in self.locals["infos"]:
             episode = info.get("episode")
-            if episode is None:
-                continue
-            self.returns.append(float(episode["r"]))
-            self.lengths.append(int(episode["l"]))
-            self.episodes += 1
-            self.log.add("charts/episodic_return", self.returns[-1])
-            self.log.add("charts/episodic_length", self.lengths[-1])
-            for name, value in (info.get("metrics") or {}).items():
-                self.log.add(f"env/{name}", float(value))
-        step = self.num_timesteps
-        if step >= self.next_log:
-            self.next_log += self.settings.log_interval
-            self.flush(step)
-        if step >= self.next_eval:
-            self.next_eval += self.eval_freq
-            self.evaluate(step)
-        if step >= self.next_ckpt:
-            self.next_ckpt += self.checkpoint_every
-            self.checkpoint(step)
-        return not (self.ctrl_c.requested or self.settings.max_episodes and self.episodes >= self.settings.max_episodes)
+            if episode is not None:
+                metrics = {name: float(value) for name, value in (info.get("metrics") or {}).items()}
+                self.run.add_episode(float(episode["r"]), int(episode["l"]), metrics)
+        self.run.agent.num_timesteps = self.num_timesteps
+        self.run.after_step(self.num_timesteps)
+        return not (self.ctrl_c.requested or self.run.episode_limit_reached)

@@ -1,9 +1,8 @@
-"""Network backbones and heads shared by supervised training and the agents.
+"""Backbones: modules that turn an observation batch into a feature vector of width ``out_features``.
 
-A backbone turns an observation batch into a feature vector of width ``out_features``; a head
-turns features into what an agent needs (Q-values, an action, a critic value). The same
-backbone class is trained on labelled data by :func:`rlsuite.nets.supervised.fit` and used inside
-an agent through :func:`make_backbone`::
+The same backbone class is trained on labelled data by :func:`rlsuite.nets.supervised.fit` and
+used inside an agent through :func:`make_backbone`, with a head from :mod:`rlsuite.nets.heads`
+on top::
 
     backbone = make_backbone(env.observation_space, {"net_arch": [64, 64]})
     q_network = nn.Sequential(backbone, QHead(backbone.out_features, env.action_space.n))
@@ -26,18 +25,17 @@ from torch import nn
 from torch.nn import functional as F
 
 from rlsuite.core.errors import RLSuiteError, did_you_mean
-
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "elu": nn.ELU,
-    "leaky_relu": nn.LeakyReLU,
-    "gelu": nn.GELU,
-    "sigmoid": nn.Sigmoid,
-    "softplus": nn.Softplus,
-}
-
-INITS: tuple[str, ...] = ("he", "kaiming", "xavier", "orthogonal", "torch")
+from rlsuite.nets.checks import (
+    ACTIVATIONS,
+    check_activation,
+    check_dropout,
+    check_flag,
+    check_init,
+    check_net_arch,
+    check_positive_int,
+    choose,
+    initialize,
+)
 
 RECURRENT_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -48,96 +46,8 @@ DEFAULT_NET_ARCH: tuple[int, ...] = (64, 64)
 SPEC_KEYS: tuple[str, ...] = ("net_arch", "activation", "init", "layer_norm", "dropout", "features")
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def _choose(what: str, value: Any, choices: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-        raise RLSuiteError(
-            f"unknown {what} {value!r}{hint}; choose one of {', '.join(repr(c) for c in choices)}."
-        )
-    return value
-
-
-def check_activation(name: str) -> str:
-    """``name`` if it is a known activation, else an :class:`RLSuiteError`."""
-    return _choose("activation", name, tuple(ACTIVATIONS))
-
-
-def check_init(name: str) -> str:
-    """``name`` if it is a known weight initialisation, else an :class:`RLSuiteError`."""
-    return _choose("init", name, INITS)
-
-
-def check_net_arch(net_arch: Any) -> list[int]:
-    """``net_arch`` as a list of positive layer widths, else an :class:`RLSuiteError`."""
-    if isinstance(net_arch, (int, str)) or not isinstance(net_arch, Sequence):
-        raise RLSuiteError(f"net_arch={net_arch!r} must be a list of layer widths such as [64, 64].")
-    for width in net_arch:
-        if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
-            raise RLSuiteError(
-                f"net_arch={list(net_arch)!r} holds the bad width {width!r}; widths must be positive integers."
-            )
-    return [int(width) for width in net_arch]
-
-
-def check_dropout(dropout: Any) -> float:
-    """``dropout`` as a float in [0, 1), else an :class:`RLSuiteError`."""
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise RLSuiteError(f"dropout={dropout!r} must be a probability in [0, 1).")
-    return float(dropout)
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """``value`` if it is an integer ≥ 1, else an :class:`RLSuiteError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise RLSuiteError(f"{name}={value!r} must be a positive integer.")
-    return int(value)
-
-
-def check_flag(name: str, value: Any) -> bool:
-    """``value`` if it is a bool, else an :class:`RLSuiteError` naming ``name``."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise RLSuiteError(f"{name}={value!r} must be True or False.")
-    return bool(value)
-
-
-# --------------------------------------------------------------------------- initialisation
-
-
-def _gain_nonlinearity(activation: str) -> str:
-    # The smooth ReLU relatives (elu, gelu, softplus) keep roughly half the variance, like ReLU.
-    return activation if activation in ("relu", "leaky_relu", "tanh", "sigmoid") else "relu"
-
-
-def initialize(module: nn.Module, init: str, activation: str) -> None:
-    """Initialise the weights of every Linear and Conv2d in ``module`` and zero their biases.
-
-    ``he``/``kaiming`` draws from a normal scaled to the fan-in, ``xavier`` from a uniform scaled
-    to fan-in plus fan-out, ``orthogonal`` gives orthogonal matrices; the gain matches
-    ``activation`` so activations keep their scale through depth. ``torch`` keeps the layers'
-    own default initialisation (uniform in ±1/√fan-in, biases included).
-    """
-    init = check_init(init)
-    if init == "torch":
-        return
-    nonlinearity = _gain_nonlinearity(check_activation(activation))
-    gain = nn.init.calculate_gain(nonlinearity)
-    for layer in module.modules():
-        if not isinstance(layer, (nn.Linear, nn.Conv2d)):
-            continue
-        if init in ("he", "kaiming"):
-            nn.init.kaiming_normal_(layer.weight, nonlinearity=nonlinearity)
-        elif init == "xavier":
-            nn.init.xavier_uniform_(layer.weight, gain=gain)
-        else:
-            nn.init.orthogonal_(layer.weight, gain=gain)
-        if layer.bias is not None:
-            nn.init.zeros_(layer.bias)
-
-
-def _as_float(x: torch.Tensor) -> torch.Tensor:
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """``x`` unchanged if it holds floats, else cast to torch's default float type."""
     return x if x.is_floating_point() else x.to(torch.get_default_dtype())
 
 
@@ -185,7 +95,7 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., in_features) → (..., out_features)."""
-        return self.layers(_as_float(x))
+        return self.layers(as_float(x))
 
 
 def _conv_output_shape(stack: nn.Module, channels: int, height: int, width: int) -> torch.Size:
@@ -257,7 +167,7 @@ class NatureCNN(nn.Module):
         if x.dtype == torch.uint8:
             x = x.to(torch.get_default_dtype()) / 255.0
         else:
-            x = _as_float(x)
+            x = as_float(x)
         if self.channels_last:
             x = x.permute(0, 3, 1, 2)
         return self.linear(self.convs(x))
@@ -281,7 +191,7 @@ class RNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1) -> None:
         super().__init__()
-        self.cell = _choose("recurrent cell", cell, tuple(RECURRENT_CELLS))
+        self.cell = choose("recurrent cell", cell, tuple(RECURRENT_CELLS))
         self.recurrent = RECURRENT_CELLS[self.cell](
             check_positive_int("input_size", input_size),
             check_positive_int("hidden_size", hidden_size),
@@ -311,7 +221,7 @@ class RNN(nn.Module):
 
     def forward(self, x: torch.Tensor, state: RecurrentState | None = None) -> tuple[torch.Tensor, RecurrentState]:
         """(B, T, input_size) → ((B, T, hidden_size), state)."""
-        return self.recurrent(_as_float(x), state)
+        return self.recurrent(as_float(x), state)
 
 
 class OneHot(nn.Module):
@@ -438,101 +348,3 @@ def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None =
         f"no backbone for a {type(observation_space).__name__} observation space; "
         "wrap the env in gymnasium.wrappers.FlattenObservation to turn it into a flat Box."
     )
-
-
-# --------------------------------------------------------------------------- heads
-
-
-class QHead(nn.Module):
-    """Features (B, in_features) → Q-values (B, n_actions).
-
-    With ``dueling=True`` the head has a value stream V and an advantage stream A and returns
-    ``V + A - mean(A)``: subtracting the mean makes V and A identifiable, because any constant
-    could otherwise move between them.
-    """
-
-    def __init__(self, in_features: int, n_actions: int, dueling: bool = False) -> None:
-        super().__init__()
-        in_features = check_positive_int("in_features", in_features)
-        self.n_actions = check_positive_int("n_actions", n_actions)
-        self.dueling = check_flag("dueling", dueling)
-        self.advantage = nn.Linear(in_features, self.n_actions)
-        self.value = nn.Linear(in_features, 1) if self.dueling else None
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, in_features) → (B, n_actions)."""
-        advantage = self.advantage(features)
-        if self.value is None:
-            return advantage
-        return self.value(features) + advantage - advantage.mean(dim=-1, keepdim=True)
-
-
-def _bound_tensor(name: str, bound: Any) -> torch.Tensor:
-    if isinstance(bound, torch.Tensor):
-        bound = bound.detach().cpu()
-    values = torch.as_tensor(np.asarray(bound, dtype=np.float64))
-    if not torch.isfinite(values).all():
-        raise RLSuiteError(f"{name}={bound!r} must be finite; a squashed actor needs a bounded action space.")
-    return values.to(torch.get_default_dtype())
-
-
-class ActorHead(nn.Module):
-    """Features (B, in_features) → a deterministic action (B, *action_shape) inside [low, high].
-
-    A Linear layer is squashed by tanh into (-1, 1) and mapped affinely onto
-    ``[action_low, action_high]``, so asymmetric bounds like [-2, 0.5] work. Bounds may be
-    scalars, numpy arrays or tensors; they are buffers, so they follow ``.to(device)`` and are
-    saved with the state dict. The last layer starts with tiny weights so that early actions
-    sit near the middle of the range, where tanh is not saturated.
-    """
-
-    def __init__(self, in_features: int, action_low: Any, action_high: Any) -> None:
-        super().__init__()
-        low, high = _bound_tensor("action_low", action_low), _bound_tensor("action_high", action_high)
-        try:
-            low, high = torch.broadcast_tensors(low, high)
-        except RuntimeError:
-            raise RLSuiteError(
-                f"action_low shape {tuple(low.shape)} and action_high shape {tuple(high.shape)} do not match."
-            ) from None
-        if (low > high).any():
-            raise RLSuiteError(f"action_low={action_low!r} exceeds action_high={action_high!r} somewhere.")
-        self.register_buffer("action_low", low.clone())
-        self.register_buffer("action_high", high.clone())
-        self.action_shape = tuple(low.shape)
-        self.linear = nn.Linear(check_positive_int("in_features", in_features), max(1, low.numel()))
-        nn.init.uniform_(self.linear.weight, -3e-3, 3e-3)
-        nn.init.zeros_(self.linear.bias)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, in_features) → (B, *action_shape)."""
-        squashed = torch.tanh(self.linear(features)).reshape(features.shape[0], *self.action_shape)
-        return self.action_low + (squashed + 1.0) * 0.5 * (self.action_high - self.action_low)
-
-
-class CriticHead(nn.Module):
-    """(features (B, backbone_features), action (B, *action_shape)) → Q-value of shape (B,).
-
-    Features and the flattened action are concatenated and go through an :class:`MLP` of
-    ``net_arch`` and a final Linear to one unit; the trailing unit dimension is dropped so the
-    result lines up with reward and done vectors of shape (B,).
-    """
-
-    def __init__(
-        self,
-        backbone_features: int,
-        action_dim: int,
-        net_arch: Sequence[int] = DEFAULT_NET_ARCH,
-        activation: str = "relu",
-        init: str = "he",
-    ) -> None:
-        super().__init__()
-        self.action_dim = check_positive_int("action_dim", action_dim)
-        in_features = check_positive_int("backbone_features", backbone_features) + self.action_dim
-        self.hidden = MLP(in_features, net_arch, activation=activation, init=init)
-        self.output = nn.Linear(self.hidden.out_features, 1)
-
-    def forward(self, features: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """(B, backbone_features), (B, *action_shape) → (B,)."""
-        action = _as_float(action).reshape(action.shape[0], self.action_dim)
-        return self.output(self.hidden(torch.cat([features, action], dim=-1))).squeeze(-1)

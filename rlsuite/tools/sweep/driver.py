@@ -1,0 +1,168 @@
+"""``sweep(...)``: check the arguments, open or resume the sweep directory, run the trials on the
+chosen backend and write the report."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.tools.runargs import new_run_dir
+from rlsuite.tools.sweep.local import run_local
+from rlsuite.tools.sweep.optuna_search import import_optuna, optuna_local, optuna_ray
+from rlsuite.tools.sweep.ray_backend import RaySession, import_ray, run_ray_grid
+from rlsuite.tools.sweep.report import write_report
+from rlsuite.tools.sweep.spec import SweepSpec, build_spec, config_name, grid_configs
+from rlsuite.tools.sweep.state import SweepState
+from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult
+
+
+@dataclass
+class SweepResult:
+    """What a sweep returns: its directory, one row per configuration and one record per trial."""
+
+    out: Path
+    rows: list[dict[str, Any]]
+    trials: list[TrialRecord]
+    ran: list[str] = field(default_factory=list)  # the trials that ran in this call, "config/seed_s"
+    best: dict[str, Any] | None = None  # the best configuration's row (by the metric's mean)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[TrialRecord]:
+        return [t for t in self.trials if t.status != "done"]
+
+
+def sweep(
+    env: str | None = None,
+    agent: str | None = None,
+    steps: int | None = None,
+    seeds: int = 3,
+    seed_list: list[int] | None = None,
+    grid: dict[str, Any] | None = None,
+    search: str | None = None,
+    trials: int = 10,
+    metric: str = "eval_mean_return",
+    direction: str = "maximize",
+    backend: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    env_kwargs: dict[str, Any] | None = None,
+    loop: dict[str, Any] | None = None,
+    hyperparameters: dict[str, Any] | None = None,
+    optuna_seed: int = 0,
+    progress: bool = False,
+) -> SweepResult:
+    """Train ``agent`` on ``env`` for every configuration × seed and tabulate the results.
+
+    ``grid`` maps a hyperparameter, a loop setting or ``env.KWARG`` to a list of values (the
+    grid is their product); with ``search="optuna"`` a value may also be a range
+    ``"log:1e-4:1e-2"``, ``"float:0.1:0.9"`` or ``"int:1:8"`` and Optuna picks ``trials``
+    configurations. ``seeds=K`` runs seeds 0..K-1 (or give ``seed_list``). ``hyperparameters``,
+    ``loop`` and ``env_kwargs`` are fixed for every trial. ``resume=True`` with ``out`` set to an
+    earlier sweep's directory reruns only its unfinished trials (the spec comes from its sweep.json).
+    """
+    _check_backend(backend, workers, address)
+    if resume:
+        if out is None:
+            raise RLSuiteError("resume needs the sweep directory; give it as out= (or --resume DIR).")
+        state = SweepState.load(Path(out))
+    else:
+        if not env or not agent:
+            raise RLSuiteError("a sweep needs --env and --agent.")
+        spec = build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric, direction,
+                          env_kwargs, loop, hyperparameters, optuna_seed)
+        state = _new_state(Path(out) if out is not None else new_run_dir(spec.env, agent, "sweep"), spec)
+    state.save()
+    _check_extras(state, backend, resume)
+    if backend == "local":
+        hint = len(state.trials) or len(state.spec.seeds) * (state.spec.trials or 1)
+        workers = int(workers) if workers else max(1, min(os.cpu_count() or 1, hint))
+    report = _Progress(state, progress)
+    t0 = time.perf_counter()
+    interrupted = _run(state, backend, address, workers, report.on_done)
+    state.save(interrupted)
+    rows, best = write_report(state, interrupted)
+    if progress:
+        print(f"sweep {'interrupted' if interrupted else 'done'} in {time.perf_counter() - t0:.1f} s: "
+              f"{state.out / 'sweep.md'} (tensorboard --logdir {state.out})", file=sys.stderr)
+    return SweepResult(state.out, rows, list(state.trials.values()), report.ran, best, interrupted)
+
+
+def _check_backend(backend: str, workers: int | None, address: str | None) -> None:
+    if backend not in ("local", "ray"):
+        raise RLSuiteError(f"backend {backend!r} is not known; use local or ray.")
+    if workers is not None and int(workers) < 1:
+        raise RLSuiteError(f"--workers {workers} is less than 1; give how many trials run at once.")
+    if address and backend != "ray":
+        raise RLSuiteError("--address connects to a Ray cluster; add --backend ray to use it.")
+
+
+def _new_state(out: Path, spec: SweepSpec) -> SweepState:
+    """A new sweep directory; a grid's configurations are all known up front, Optuna's come as it asks."""
+    if (out / "sweep.json").exists():
+        raise RLSuiteError(f"{out} already holds a sweep; resume it with --resume {out} or choose another --out.")
+    out.mkdir(parents=True, exist_ok=True)
+    state = SweepState(out, spec)
+    if not spec.search:
+        for index, params in enumerate(grid_configs(spec.grid)):
+            name = config_name(params)
+            if name in state.configs:  # two values that print alike
+                name = f"{name}-{index}"
+            state.add_config(name, params)
+    return state
+
+
+def _check_extras(state: SweepState, backend: str, resume: bool) -> None:
+    """Ray and Optuna are optional: say which one is missing before any trial starts."""
+    if state.spec.search and backend == "ray":
+        import_ray()  # say so before Optuna is imported
+        if resume and state.configs:
+            raise RLSuiteError(f"resuming an Optuna sweep on the ray backend is not supported; resume {state.out} "
+                               "with --backend local, or start a new sweep.")
+    if state.spec.search:
+        import_optuna()
+
+
+class _Progress:
+    """Records each trial's result in sweep.json as it ends and, with ``progress``, prints a line for it."""
+
+    def __init__(self, state: SweepState, progress: bool):
+        self.state, self.progress = state, progress
+        self.ran: list[str] = []
+
+    def on_done(self, trial: Trial, result: TrialResult) -> None:
+        self.state.record(trial.key, result)
+        self.ran.append(trial.key)
+        if self.progress:
+            s = result.summary or {}
+            detail = (f"eval {s.get('eval_mean_return', math.nan):.3f}, {s.get('sps', 0):.0f} steps/s"
+                      if result.status == "done" else result.error or "stopped by Ctrl-C")
+            print(f"[{len(self.ran)}] {trial.key}: {result.status} ({detail})", file=sys.stderr, flush=True)
+
+
+def _run(state: SweepState, backend: str, address: str | None, workers: int | None, on_done) -> bool:
+    """Run the sweep's unfinished trials (and, for Optuna, the rest of its trials); True if interrupted."""
+    if backend == "local" and not state.spec.search:
+        todo = iter(state.unfinished())
+        return run_local(lambda: next(todo, None), workers, on_done)
+    if backend == "local":
+        return optuna_local(state, state.unfinished(), workers, on_done)
+    session = RaySession(address, workers)
+    try:
+        if state.spec.search:
+            optuna_ray(state, session, workers, on_done)
+        else:
+            todo = state.unfinished()
+            if todo:
+                run_ray_grid(state, todo, session, workers, on_done)
+    finally:
+        session.close()
+    return False

@@ -1,0 +1,87 @@
+"""A sweep's state on disk: sweep.json, rewritten as trials end, and what resuming reads back.
+
+sweep.json holds the spec, every configuration's grid values and every trial's record. A trial
+counts as finished only when its run directory holds the summary of an uninterrupted run, so a
+resumed sweep reruns exactly the trials that were killed, stopped or never started.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.tools.sweep.spec import SweepSpec
+from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult
+
+
+class SweepState:
+    """The spec, the configurations (name -> grid values) and the trials' records ("name/seed_s" -> record)."""
+
+    def __init__(self, out: Path, spec: SweepSpec):
+        self.out, self.spec = out, spec
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.trials: dict[str, TrialRecord] = {}
+
+    def add_config(self, name: str, params: dict[str, Any]) -> list[Trial]:
+        """Add a configuration; returns its trials that were not recorded yet, one per seed."""
+        self.configs[name] = params
+        new = []
+        for seed in self.spec.seeds:
+            key = f"{name}/seed_{seed}"
+            if key in self.trials:
+                continue
+            self.trials[key] = TrialRecord(key=key, config=name, seed=seed)
+            new.append(self.trial(key))
+        return new
+
+    def trial(self, key: str) -> Trial:
+        """What a worker needs to run the trial ``key``."""
+        record = self.trials[key]
+        return Trial.build(self.spec, record.config, self.configs[record.config], record.seed, self.out.resolve())
+
+    def records(self, config: str) -> list[TrialRecord]:
+        """The records of one configuration's trials, in seed order."""
+        return [t for t in self.trials.values() if t.config == config]
+
+    def record(self, key: str, result: TrialResult) -> None:
+        self.trials[key].record(result)
+        self.save()
+
+    def is_finished(self, key: str) -> bool:
+        """A trial is finished when its run directory holds a summary of an uninterrupted run."""
+        path = self.out / key / "summary.json"
+        try:
+            summary = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return False
+        if summary.get("interrupted", True):
+            return False
+        record = self.trials[key]
+        record.status, record.error, record.summary = "done", None, summary
+        return True
+
+    def unfinished(self) -> list[Trial]:
+        """The trials to run now: those whose run directory has no finished summary."""
+        return [self.trial(key) for key in self.trials if not self.is_finished(key)]
+
+    def save(self, interrupted: bool = False) -> None:
+        data = {"spec": self.spec.to_dict(), "configs": self.configs,
+                "trials": [t.to_dict() for t in self.trials.values()], "interrupted": interrupted}
+        tmp = self.out / "sweep.json.tmp"
+        tmp.write_text(json.dumps(data, indent=1, default=str))
+        tmp.replace(self.out / "sweep.json")
+
+    @classmethod
+    def load(cls, out: Path) -> "SweepState":
+        path = out / "sweep.json"
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise RLSuiteError(f"cannot resume {out}: it holds no readable sweep.json; "
+                               "give a directory written by rlsuite sweep.") from None
+        state = cls(out, SweepSpec.from_dict(data["spec"]))
+        state.configs = data["configs"]
+        state.trials = {t["key"]: TrialRecord.from_dict(t) for t in data["trials"]}
+        return state

@@ -1,0 +1,136 @@
+"""One trial, one configuration trained on one seed: what a worker runs, whatever the backend.
+
+A ``Trial`` is everything a worker needs (it crosses process and Ray boundaries, so it holds
+only plain values); a ``TrialResult`` is what the worker sends back; a ``TrialRecord`` is the
+trial's line in sweep.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from rlsuite.tools.sweep.spec import SweepSpec, route
+
+
+@dataclass
+class Trial:
+    """One configuration × seed, ready to train into ``run_dir`` (an absolute path)."""
+
+    key: str  # "<configuration>/seed_<s>", also the run directory relative to the sweep's
+    env: str
+    agent: str
+    seed: int
+    steps: int
+    run_dir: str
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    loop: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, spec: SweepSpec, config: str, params: dict[str, Any], seed: int, out: Path) -> "Trial":
+        """The trial of configuration ``config`` (its grid values ``params``) on ``seed``; ``out`` is the
+        sweep directory as an absolute path (a Ray worker may run where the relative one means nothing)."""
+        key = f"{config}/seed_{seed}"
+        hyper, loop, env_kwargs = route(params, spec)
+        return cls(key=key, env=spec.env, agent=spec.agent, seed=seed, steps=spec.steps, run_dir=str(out / key),
+                   hyperparameters=hyper, loop=loop, env_kwargs=env_kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Trial":
+        return cls(**data)
+
+
+@dataclass
+class TrialResult:
+    """How a trial ended: ``status`` is done, failed or interrupted; ``summary`` is the run's summary.json."""
+
+    status: str
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    wall_s: float | None = None
+
+    @classmethod
+    def failed(cls, error: str) -> "TrialResult":
+        """A trial whose worker reported nothing (it died, or Ray lost it)."""
+        return cls(status="failed", error=error)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrialResult":
+        return cls(status=data["status"], summary=data.get("summary"), error=data.get("error"),
+                   wall_s=data.get("wall_s"))
+
+
+@dataclass
+class TrialRecord:
+    """A trial's entry in sweep.json: pending until its result is recorded."""
+
+    key: str
+    config: str
+    seed: int
+    status: str = "pending"
+    error: str | None = None
+    summary: dict[str, Any] | None = None
+    wall_s: float | None = None
+
+    def record(self, result: TrialResult) -> None:
+        self.status, self.error, self.summary = result.status, result.error, result.summary
+        self.wall_s = round(result.wall_s, 3) if result.wall_s is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrialRecord":
+        return cls(**data)
+
+
+def run_trial(trial: Trial) -> TrialResult:
+    """Train one (configuration, seed) into its run directory; never raises."""
+    t0 = time.perf_counter()
+    try:
+        summary = _train(trial)
+        status = "interrupted" if summary["interrupted"] else "done"
+        return TrialResult(status, summary, None, time.perf_counter() - t0)
+    except KeyboardInterrupt:
+        return TrialResult("interrupted", None, "interrupted", time.perf_counter() - t0)
+    except BaseException as exc:  # noqa: BLE001  (a trial's failure is data for the table)
+        return TrialResult("failed", None, one_line(exc), time.perf_counter() - t0)
+
+
+def _train(trial: Trial) -> dict[str, Any]:
+    import torch
+
+    from rlsuite.agents import make_agent
+    from rlsuite.training.checkpoint import latest_checkpoint
+
+    torch.set_num_threads(1)  # the workers share the cores; one thread each is fastest and exact
+    run_dir = Path(trial.run_dir)
+    # an earlier attempt that was stopped or killed goes on from its newest checkpoint, as
+    # `rlsuite train --resume` does; one that left no checkpoint starts afresh
+    resume = run_dir.is_dir() and latest_checkpoint(run_dir) is not None
+    if run_dir.exists() and not resume:
+        shutil.rmtree(run_dir)
+    agent = make_agent(trial.agent, trial.env, seed=trial.seed, env_kwargs=trial.env_kwargs or None,
+                       **trial.hyperparameters)
+    loop = {**trial.loop, "torch_threads": 1}
+    return agent.learn(trial.steps, run_dir=run_dir, resume=resume, progress=False, **loop).summary
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for the table: ``TypeName: message``."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text}"
+
+
+OnDone = Callable[[Trial, TrialResult], None]  # what a backend calls as each trial ends

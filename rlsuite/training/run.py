@@ -1,0 +1,247 @@
+"""One run's bookkeeping, shared by the training loop and the Stable-Baselines3 runner.
+
+:class:`Run` owns what is the same however the env steps are taken: the run directory
+(``config.yaml``, checkpoints, ``summary.json``), the schedule of logging, evaluation and
+checkpoints (:class:`RunSchedule`), the TensorBoard logger, the progress display, episode
+statistics, the clock (evaluation is not training time) and the final summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import yaml
+
+from rlsuite.core.config import build_config, hp
+from rlsuite.core.envspec import env_factory, env_name
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.training.checkpoint import latest_checkpoint, save_checkpoint
+from rlsuite.training.evaluation import evaluate
+from rlsuite.training.logger import Progress, RunLogger
+
+if TYPE_CHECKING:
+    from rlsuite.training.agent import Agent
+
+#: evaluation envs are seeded apart from the training envs, whose seeds count up from the run's seed
+EVAL_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class LoopSettings:
+    """Settings of the loop itself (not of an agent); ``--set`` reaches them too."""
+
+    n_envs: int = hp(1, low=1, doc="environments stepped side by side")
+    eval_freq: int = hp(0, low=0, doc="evaluate every N env steps; 0 = ten times per run")
+    eval_episodes: int = hp(10, low=1)
+    checkpoint_every: int = hp(0, low=0, doc="checkpoint every N env steps; 0 = five times per run")
+    keep_checkpoints: int = hp(3, low=1)
+    log_interval: int = hp(1000, low=1, doc="env steps between TensorBoard writes")
+    max_episodes: int = hp(0, low=0, doc="stop after this many episodes; 0 = no limit")
+    torch_threads: int = hp(1, low=0, doc="torch CPU threads; 0 = leave torch's default")
+    save_replay: bool = hp(True, doc="put the replay buffer in checkpoints, for exact resume")
+    progress: bool = hp(True)
+
+    @classmethod
+    def build(cls, values: dict[str, Any]) -> "LoopSettings":
+        return build_config(cls, values, owner="the training loop")
+
+
+LOOP_KEYS = {f.name for f in dataclasses.fields(LoopSettings)}
+
+
+@dataclass
+class TrainResult:
+    summary: dict[str, Any]
+    episode_returns: list[float] = field(default_factory=list)
+    episode_lengths: list[int] = field(default_factory=list)
+    run_dir: Path | None = None
+
+
+@dataclass
+class RunSchedule:
+    """When a run logs, evaluates and checkpoints, and the seed its evaluations use."""
+
+    total_steps: int
+    log_interval: int
+    eval_freq: int
+    checkpoint_every: int
+    eval_seed: int
+    next_log: int = 0
+    next_eval: int = 0
+    next_checkpoint: int = 0
+
+    @classmethod
+    def build(cls, settings: LoopSettings, total_steps: int, seed: int, start_step: int = 0) -> "RunSchedule":
+        eval_freq = settings.eval_freq or max(total_steps // 10, 1)
+        checkpoint_every = settings.checkpoint_every or max(total_steps // 5, 1)
+        return cls(total_steps, settings.log_interval, eval_freq, checkpoint_every, seed + EVAL_SEED_OFFSET,
+                   start_step + settings.log_interval, start_step + eval_freq, start_step + checkpoint_every)
+
+    def log_due(self, step: int) -> bool:
+        due = step >= self.next_log or step >= self.total_steps
+        self.next_log += self.log_interval if due else 0
+        return due
+
+    def eval_due(self, step: int) -> bool:
+        due = step >= self.next_eval
+        self.next_eval += self.eval_freq if due else 0
+        return due
+
+    def checkpoint_due(self, step: int) -> bool:
+        due = step >= self.next_checkpoint
+        self.next_checkpoint += self.checkpoint_every if due else 0
+        return due
+
+
+class CtrlC:
+    """While installed, Ctrl-C (SIGINT) sets ``requested`` instead of raising, and the run stops at
+    the end of the step. A KeyboardInterrupt raised inside a TensorBoard write can leave the
+    writer unable to close; a second Ctrl-C still raises at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def install(self) -> "CtrlC":
+        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+class Run:
+    """The run directory, schedule, logger, progress, episode statistics and clock of one run."""
+
+    def __init__(self, agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
+                 resumed: dict[str, Any] | None = None) -> None:
+        resumed = resumed or {}
+        self.agent, self.total_steps, self.run_dir, self.settings = agent, int(total_steps), run_dir, settings
+        self.start_step = self.step = int(resumed.get("step", 0))
+        self.episodes = int(resumed.get("episodes", 0))
+        self.schedule = RunSchedule.build(settings, self.total_steps, agent.seed, self.start_step)
+        # points at the checkpoint's own step were logged before it was written; later ones are replayed
+        self.logger = RunLogger(run_dir, purge_step=self.start_step + 1 if resumed else None)
+        self.progress = Progress(self.total_steps, self.start_step, settings.progress)
+        self.eval_env = env_factory(agent.env, **agent.env_kwargs)()
+        self.returns: list[float] = []
+        self.lengths: list[int] = []
+        self.recent: deque[float] = deque(maxlen=20)
+        self.last_eval, self.evaluated_at, self.logged_at = (math.nan, math.nan), -1, self.start_step
+        self.wall_before, self.t0 = float(resumed.get("wall_s", 0.0)), time.perf_counter()
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yaml").write_text(yaml.safe_dump(self.config(), sort_keys=False))
+
+    def config(self) -> dict[str, Any]:
+        """Everything needed to rerun this run, as written to ``config.yaml``."""
+        return {"env": env_name(self.agent.env), "env_kwargs": self.agent.env_kwargs, "agent": self.agent.name,
+                "seed": self.agent.seed, "steps": self.total_steps, "hyperparameters": self.agent.hyperparameters(),
+                "loop": {k: v for k, v in dataclasses.asdict(self.settings).items() if k != "progress"}}
+
+    # ----- during the run -------------------------------------------------------------------
+    def add_episode(self, episode_return: float, length: int, metrics: dict[str, float] | None = None) -> None:
+        self.returns.append(episode_return)
+        self.lengths.append(length)
+        self.recent.append(episode_return)
+        self.episodes += 1
+        self.logger.add("charts/episodic_return", episode_return)
+        self.logger.add("charts/episodic_length", length)
+        for name, value in (metrics or {}).items():
+            self.logger.add(f"env/{name}", value)
+
+    @property
+    def episode_limit_reached(self) -> bool:
+        return bool(self.settings.max_episodes) and self.episodes >= self.settings.max_episodes
+
+    def after_step(self, step: int, loop_state: dict[str, Any] | None = None) -> None:
+        """Log, evaluate and checkpoint where the schedule says so, after env step ``step``."""
+        self.step = step
+        if self.schedule.log_due(step):
+            self.log()
+        if self.schedule.eval_due(step):
+            self.evaluate()
+        if self.schedule.checkpoint_due(step):
+            self.checkpoint(loop_state)
+
+    def training_seconds(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def log(self) -> None:
+        sps = (self.step - self.start_step) / max(self.training_seconds(), 1e-9)
+        self.logger.add("charts/SPS", sps)
+        self.logger.add_many(self.agent.logged_scalars())
+        self.logger.flush(self.step)
+        self.logged_at = self.step
+        self.progress.update(self.step, sps, float(np.mean(self.recent)) if self.recent else None)
+
+    def evaluate(self) -> tuple[float, float]:
+        start = time.perf_counter()
+        self.last_eval = evaluate(self.agent, self.eval_env, self.settings.eval_episodes, seed=self.schedule.eval_seed)
+        self.evaluated_at = self.step
+        self.logger.write("eval/mean_return", self.last_eval[0], self.step)
+        self.t0 += time.perf_counter() - start  # evaluation is not training time (wall_s, SPS)
+        return self.last_eval
+
+    def checkpoint(self, loop_state: dict[str, Any] | None = None) -> None:
+        if self.run_dir is None:
+            return
+        state = {"step": self.step, "episodes": self.episodes, "wall_s": self.wall_before + self.training_seconds(),
+                 **(loop_state or {})}
+        save_checkpoint(self.agent, self.run_dir, self.step, state, self.settings.keep_checkpoints,
+                        with_replay=self.settings.save_replay)
+
+    def fault(self, what: str, step: int) -> None:
+        """Stop the run on a non-finite number, keeping the last good checkpoint."""
+        last = latest_checkpoint(self.run_dir) if self.run_dir is not None else None
+        kept = f"the last good checkpoint {last} is kept" if last else "no checkpoint was written yet"
+        raise RLSuiteError(f"non-finite {what} at step {step}: the run stopped and {kept}; "
+                           "lower the learning rate or check the env's numbers.")
+
+    # ----- the end ----------------------------------------------------------------------------
+    def abort(self) -> None:
+        """Close after a fault: keep what was logged; the last good checkpoint stays as it is."""
+        self.progress.close()
+        self.logger.close()
+        self.eval_env.close()
+
+    def finish(self, interrupted: bool, loop_state: dict[str, Any] | None = None) -> TrainResult:
+        """Flush the curves, evaluate (unless the last evaluation was at this step), checkpoint, and
+        write ``summary.json``; however the run stopped."""
+        wall = self.wall_before + self.training_seconds()
+        if self.step > self.logged_at:
+            self.log()
+        self.progress.close()
+        if self.evaluated_at != self.step:
+            self.evaluate()
+        self.eval_env.close()
+        self.checkpoint(loop_state)
+        eval_mean, eval_std = self.last_eval
+        summary = {"env": env_name(self.agent.env), "agent": self.agent.name, "seed": self.agent.seed,
+                   "steps": self.step, "requested_steps": self.total_steps, "episodes": self.episodes,
+                   "wall_s": round(wall, 3), "sps": round(self.step / wall, 1) if wall > 0 else 0.0,
+                   "eval_mean_return": eval_mean, "eval_std_return": eval_std, "interrupted": interrupted,
+                   **self.agent.summary_metrics()}
+        self.logger.hparams(self.agent.hyperparameters(), {"hparam/eval_mean_return": eval_mean})
+        self.logger.close()
+        if self.run_dir is not None:
+            (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+        return TrainResult(summary, self.returns, self.lengths, self.run_dir)

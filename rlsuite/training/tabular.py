@@ -1,0 +1,151 @@
+"""What the tabular agents share: the Q-table, ε-greedy behaviour, masks, and the error against q*.
+
+A tabular algorithm subclasses :class:`TabularAgent` and writes one method, the value of the
+next state its update bootstraps from (Q-learning: the max over A(s')). The update itself,
+
+    Q(S, A) <- Q(S, A) + alpha * [R + gamma * (1 - terminated) * next_value(S') - Q(S, A)],
+
+is here: a terminated transition does not bootstrap, a truncated one bootstraps from its true
+final state, and next_value ranges over A(s') when the env gives ``info["action_mask"]``.
+Its config has learning_rate, gamma, epsilon, the exploration schedule and initial_q.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.exploration import epsilon_greedy
+from rlsuite.core.schedules import linear_schedule
+from rlsuite.core.transition import Transition
+from rlsuite.training.agent import Agent, ConfigT
+
+
+def discrete_dims(space: gym.Space) -> tuple[int, ...] | None:
+    """The sizes of a Discrete or Tuple-of-Discrete space, else None."""
+    if isinstance(space, spaces.Discrete):
+        return (int(space.n),)
+    if isinstance(space, spaces.Tuple) and all(isinstance(s, spaces.Discrete) for s in space.spaces):
+        return tuple(int(s.n) for s in space.spaces)
+    return None
+
+
+class TabularAgent(Agent[ConfigT]):
+    """A Q-table (states × actions) with ε-greedy behaviour; subclasses give :meth:`next_value`."""
+
+    spaces_doc = "obs: Discrete or Tuple of Discrete; actions: Discrete"
+
+    @classmethod
+    def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
+        if discrete_dims(observation_space) is None:
+            shown = f"a Box of shape {observation_space.shape}" if isinstance(observation_space, spaces.Box) else observation_space
+            return f"tabular {cls.name} needs Discrete observations, not {shown}"
+        if not isinstance(action_space, spaces.Discrete):
+            return f"tabular {cls.name} needs Discrete actions, not {action_space}"
+        return None
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ConfigT | None = None,
+                 seed: int = 0, **kw: Any) -> None:
+        super().__init__(observation_space, action_space, config, seed, **kw)
+        self._dims = discrete_dims(observation_space)
+        spaces_ = observation_space.spaces if isinstance(observation_space, spaces.Tuple) else (observation_space,)
+        self._starts = np.array([int(s.start) for s in spaces_])
+        self.n_actions = int(action_space.n)
+        self._all_actions = list(range(self.n_actions))
+        self._allowed_cache: dict[bytes, list[list[int]]] = {}
+        self.q_table = np.full((int(np.prod(self._dims)), self.n_actions), self.config.initial_q, dtype=np.float64)
+        self._exact: tuple[np.ndarray, np.ndarray] | None = None  # q* and A(s), when the env has P
+
+    @abstractmethod
+    def next_value(self, q_next: list[float], allowed: list[int]) -> float:
+        """The value of the next state that the update bootstraps from, given its Q-row and A(s')."""
+
+    # ----- acting -------------------------------------------------------------------------
+    def rows(self, obs: Any) -> np.ndarray:
+        """Observations (batched) → row indices of the Q-table."""
+        if len(self._dims) == 1:
+            return np.asarray(obs).reshape(-1) - self._starts[0]
+        columns = [np.asarray(o, dtype=np.int64).reshape(-1) - s for o, s in zip(obs, self._starts)]
+        return np.ravel_multi_index(columns, self._dims)
+
+    @property
+    def exploration_rate(self) -> float:
+        c = self.config
+        if c.exploration_fraction == 0:
+            return c.epsilon
+        return linear_schedule(c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction,
+                               self.num_timesteps, self.total_steps)
+
+    def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
+        rows = self.rows(obs)
+        epsilon = self.exploration_rate if explore else 0.0
+        # ties among equal values are broken at random while exploring (an all-zero table has no favourite)
+        return epsilon_greedy(lambda: self.q_table[rows], self.n_actions, len(rows), epsilon, self.rng, mask,
+                              random_ties=explore)
+
+    # ----- learning -----------------------------------------------------------------------
+    # Per-row Python rather than numpy: with two or three actions a numpy call costs more than
+    # the arithmetic, and the agent would dominate the step time of a toy-text env.
+    def observe(self, batch: Transition) -> None:
+        c, q = self.config, self.q_table
+        rows, next_rows = self.rows(batch.obs).tolist(), self.rows(batch.next_obs).tolist()
+        allowed = self._allowed(batch.next_mask, len(rows))
+        for i, (s, s2) in enumerate(zip(rows, next_rows)):  # in order, in case two envs share (s, a)
+            target = float(batch.reward[i])
+            if not batch.terminated[i]:
+                target += c.gamma * self.next_value(q[s2].tolist(), allowed[i])
+            a = int(batch.action[i])
+            q[s, a] += c.learning_rate * (target - q[s, a])
+        self.num_timesteps += len(rows)
+        return None
+
+    def _allowed(self, mask: np.ndarray | None, n_rows: int) -> list[list[int]]:
+        if mask is None:
+            return [self._all_actions] * n_rows
+        mask = np.asarray(mask)
+        key = mask.tobytes()
+        allowed = self._allowed_cache.get(key)  # masks repeat: convert each distinct one once
+        if allowed is None:
+            allowed = [[a for a, m in enumerate(row) if m] or self._all_actions
+                       for row in mask.reshape(n_rows, -1).tolist()]
+            if len(self._allowed_cache) < 4096:
+                self._allowed_cache[key] = allowed
+        return allowed
+
+    # ----- diagnostics against the exact solution -------------------------------------------
+    def begin(self, total_steps: int, env: gym.Env | None = None) -> None:
+        super().begin(total_steps, env)
+        self._exact = None
+        if env is None or getattr(env.unwrapped, "P", None) is None or self.config.gamma >= 1:
+            return
+        from rlsuite.core.solver import tabular_mdp, value_iteration
+
+        try:
+            mdp = tabular_mdp(env)
+        except RLSuiteError:
+            return
+        if mdp.reward.shape == self.q_table.shape:
+            self._exact = value_iteration(mdp, self.config.gamma)[0], mdp.allowed
+
+    def q_error(self) -> float | None:
+        """max |Q − q*| over the actions in A(s), when the env's exact solution is known."""
+        if self._exact is None:
+            return None
+        q_star, allowed = self._exact
+        return float(np.abs(self.q_table - q_star)[allowed].max())
+
+    def logged_scalars(self) -> dict[str, float]:
+        error = self.q_error()
+        return {"charts/epsilon": self.exploration_rate, **({} if error is None else {"tabular/q_error": error})}
+
+    def summary_metrics(self) -> dict[str, float]:
+        error = self.q_error()
+        return {} if error is None else {"q_error": error}
+
+    def state_parts(self) -> dict[str, Any]:
+        return {"q_table": self.q_table}
