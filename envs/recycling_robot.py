@@ -28,6 +28,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlsuite.core.errors import RLSuiteError
+
 HIGH, LOW = 0, 1
 SEARCH, WAIT, RECHARGE = 0, 1, 2
 
@@ -61,13 +63,13 @@ class RecyclingRobotEnv(gym.Env):
     ) -> None:
         for name, p in (("alpha", alpha), ("beta", beta)):
             if not 0.0 <= p <= 1.0:
-                raise ValueError(f"{name}={p} is not a probability; choose a value in [0, 1].")
+                raise RLSuiteError(f"{name}={p} is not a probability; choose a value in [0, 1].")
         if reward_mode not in ("expected", "sampled"):
-            raise ValueError(f"reward_mode={reward_mode!r} is unknown; use 'expected' or 'sampled'.")
+            raise RLSuiteError(f"reward_mode={reward_mode!r} is unknown; use 'expected' or 'sampled'.")
         if reward_mode == "sampled" and min(r_search, r_wait) < 0:
-            raise ValueError("reward_mode='sampled' draws can counts, so r_search and r_wait must be >= 0.")
+            raise RLSuiteError("reward_mode='sampled' draws can counts, so r_search and r_wait must be >= 0.")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}.")
+            raise RLSuiteError(f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}.")
         self.alpha, self.beta = float(alpha), float(beta)
         self.r_search, self.r_wait = float(r_search), float(r_wait)
         self.rescue_reward = float(rescue_reward)

@@ -13,6 +13,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlsuite.core.errors import RLSuiteError
+
 LEFT, RIGHT = 0, 1
 
 
@@ -42,9 +44,9 @@ class WalkToTEnv(gym.Env):
         cell_px: int = 8,
     ) -> None:
         if int(n_cells) < 2:
-            raise ValueError(f"n_cells={n_cells} is too small: the corridor needs at least 2 cells (a start and T).")
+            raise RLSuiteError(f"n_cells={n_cells} is too small: the corridor needs at least 2 cells (a start and T).")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}.")
+            raise RLSuiteError(f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}.")
         self.n_cells = int(n_cells)
         self.random_start = bool(random_start)
         self.render_mode = render_mode
