@@ -16,6 +16,7 @@ from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 REGISTRY: dict[str, str] = {
     "qlearning": "rlsuite.agents.qlearning:QLearning",
+    "expected_sarsa": "rlsuite.agents.expected_sarsa:ExpectedSarsa",
     "dqn": "rlsuite.agents.dqn:DQN",
     "ddpg": "rlsuite.agents.ddpg:DDPG",
 }

@@ -121,7 +121,7 @@ class Agent(Trainable, Generic[ConfigT]):
     """An rlsuite algorithm: validated hyperparameters (``self.config``), a seeded RNG, and the
     hooks the loop calls."""
 
-    Config: ClassVar[type]  # taken from the type argument: Agent[QLearningConfig] -> QLearningConfig
+    Config: ClassVar[type]  # taken from the type argument: Agent[TabularConfig] -> TabularConfig
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -7,23 +7,37 @@ next state its update bootstraps from (Q-learning: the max over A(s')). The upda
 
 is here: a terminated transition does not bootstrap, a truncated one bootstraps from its true
 final state, and next_value ranges over A(s') when the env gives ``info["action_mask"]``.
-Its config has learning_rate, gamma, epsilon, the exploration schedule and initial_q.
+They share :class:`TabularConfig`: learning_rate, gamma, epsilon, the exploration schedule and
+initial_q.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rlsuite.core.config import hp
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.exploration import epsilon_greedy
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
 from rlsuite.training.agent import Agent, ConfigT
+
+
+@dataclass
+class TabularConfig:
+    learning_rate: float = hp(0.1, low=0.0, high=1.0, low_open=True, doc="step size alpha")
+    gamma: float = hp(0.99, low=0.0, high=1.0, doc="discount")
+    epsilon: float = hp(0.1, low=0.0, high=1.0, doc="fixed exploration rate (when exploration_fraction is 0)")
+    exploration_fraction: float = hp(0.0, low=0.0, high=1.0, doc="fraction of training over which epsilon decays; 0 = fixed epsilon")
+    exploration_initial_eps: float = hp(1.0, low=0.0, high=1.0)
+    exploration_final_eps: float = hp(0.05, low=0.0, high=1.0)
+    initial_q: float = hp(0.0, doc="initial value of every Q(s, a)")
 
 
 def discrete_dims(space: gym.Space) -> tuple[int, ...] | None:

@@ -1,0 +1,25 @@
+"""Expected Sarsa (Sutton & Barto, section 6.6).
+
+    Q(S, A) <- Q(S, A) + alpha * [R + gamma * sum_a pi(a | S') Q(S', a) - Q(S, A)]
+
+pi is the agent's own ε-greedy policy over A(S'): probability 1 − ε spread over the greedy
+actions and ε / |A(S')| on every allowed action. The expectation removes the variance that
+Sarsa's sampled next action adds, so a large step size stays stable (the book's Figure 6.3).
+The table, the behaviour and the update are :class:`~rlsuite.training.tabular.TabularAgent`'s.
+"""
+
+from __future__ import annotations
+
+from rlsuite.training.tabular import TabularAgent, TabularConfig
+
+
+class ExpectedSarsa(TabularAgent[TabularConfig]):
+    name = "expected_sarsa"
+    summary = "tabular Expected Sarsa: the update's expectation under the ε-greedy policy"
+
+    def next_value(self, q_next: list[float], allowed: list[int]) -> float:
+        """E_pi[Q(S', A')] under ε-greedy: (1 − ε) max Q(S', ·) + ε · mean over A(S') of Q(S', ·)."""
+        epsilon = self.exploration_rate
+        best = max(q_next[a] for a in allowed)
+        mean = sum(q_next[a] for a in allowed) / len(allowed)
+        return (1.0 - epsilon) * best + epsilon * mean
