@@ -7,38 +7,38 @@ from collections.abc import Callable
 import numpy as np
 
 
-def random_allowed(n_actions: int, n: int, mask: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
-    """``n`` actions drawn uniformly from each row's allowed actions (all actions without a mask)."""
-    if mask is None:
-        return rng.integers(0, n_actions, size=n)
-    return (np.asarray(mask, dtype=bool) * (1.0 + rng.random((n, n_actions)))).argmax(axis=1)
-
-
-def greedy(values: np.ndarray, mask: np.ndarray | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
-    """The best allowed action of each row of ``values`` (N, A); ties go to the lowest action, or to
-    a uniformly random one of the tied actions when ``rng`` is given."""
-    if mask is not None:
-        values = np.where(np.asarray(mask, dtype=bool), values, -np.inf)
-    if rng is None:
-        return values.argmax(axis=1)
-    best = values == values.max(axis=1, keepdims=True)
-    return (best * (1.0 + rng.random(values.shape))).argmax(axis=1)
-
-
 def epsilon_greedy(values: Callable[[], np.ndarray], n_actions: int, n: int, epsilon: float,
                    rng: np.random.Generator, mask: np.ndarray | None = None, random_ties: bool = False) -> np.ndarray:
-    """``n`` actions: per row, with probability ``epsilon`` a random allowed action, else the greedy one.
+    """``n`` actions: per row, with probability ``epsilon`` a uniformly random allowed action, else
+    the greedy one (the best allowed action; among equal values the lowest, or a random one
+    with ``random_ties``).
 
     ``values()`` returns the (n, n_actions) action values; it is called only when some row acts
-    greedily, so a Q-network's forward is skipped on fully random steps. ``epsilon`` = 0 draws
-    nothing from ``rng`` (a deterministic action leaves the agent's random stream as it was).
+    greedily, so a Q-network's forward is skipped on fully random steps. ``mask`` (n, n_actions)
+    marks the allowed actions. One draw of (n, 1 + n_actions) uniforms per call serves both the
+    explore decision and the choice among candidates (numpy calls, not arithmetic, are the cost
+    at these sizes). ``epsilon`` = 0 draws nothing: a deterministic action leaves the agent's
+    random stream as it was.
     """
+    allowed = None if mask is None else np.asarray(mask, dtype=bool)
     if epsilon <= 0:
-        return greedy(values(), mask)
-    explore = rng.random(n) < epsilon
+        return _best(values(), allowed).argmax(axis=1)
+    u = rng.random((n, n_actions + 1))
+    explore, noise = u[:, 0] < epsilon, u[:, 1:]
     if explore.all():
-        return random_allowed(n_actions, n, mask, rng)
-    actions = greedy(values(), mask, rng if random_ties else None)
-    if explore.any():
-        actions = np.where(explore, random_allowed(n_actions, n, mask, rng), actions)
-    return actions
+        candidates = np.ones((n, n_actions), bool) if allowed is None else allowed
+        return (candidates + noise).argmax(axis=1)
+    q = _best(values(), allowed)
+    if random_ties:
+        q = q == q.max(axis=1, keepdims=True)
+    elif not explore.any():
+        return q.argmax(axis=1)
+    else:
+        q = np.arange(n_actions) == q.argmax(axis=1, keepdims=True)
+    candidates = np.where(explore[:, None], True if allowed is None else allowed, q)
+    return (candidates + noise).argmax(axis=1)
+
+
+def _best(values: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """``values`` with the actions outside A(s) at −inf."""
+    return values if allowed is None else np.where(allowed, values, -np.inf)
