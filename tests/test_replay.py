@@ -67,3 +67,31 @@ def test_state_arrays_round_trip():
     a, b = buffer.sample(32, np.random.default_rng(3)), copy.sample(32, np.random.default_rng(3))
     np.testing.assert_array_equal(a.next_obs, b.next_obs)
     assert len(copy) == len(buffer) == 8
+
+
+def test_a_partly_filled_buffer_round_trips_through_its_filled_part():
+    buffer = ReplayBuffer(100, gym.spaces.Discrete(5), spaces.Discrete(2), n_mask_actions=2)
+    for t in range(7):
+        buffer.add(np.array([t % 5]), [1], [t], np.array([(t + 1) % 5]), [False], [t == 3], mask=[[1, 0]],
+                   next_mask=[[0, 1]])
+    arrays = buffer.state_arrays()
+    assert len(arrays["rewards"]) == 7 and len(arrays["obs"]) == 8  # the slots written, and the obs written ahead
+    copy = ReplayBuffer.from_arrays(arrays, gym.spaces.Discrete(5), spaces.Discrete(2))
+    assert copy.capacity == 100 and len(copy) == 7
+    a, b = buffer.sample(64, np.random.default_rng(3)), copy.sample(64, np.random.default_rng(3))
+    for name in ("obs", "action", "reward", "next_obs", "terminated", "next_mask"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_checkpoints_hold_the_filled_part_of_a_large_buffer(tmp_path):
+    import rlsuite
+
+    agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, buffer_size=1_000_000, learning_starts=10**9,
+                               use_preset=False)
+    agent.learn(600, run_dir=tmp_path / "run", eval_episodes=1)
+    replay = next((tmp_path / "run" / "checkpoints").glob("step_*")) / "replay.npz"
+    assert replay.stat().st_size < 200_000  # 600 transitions of CartPole, not a million slots (≈ 50 MB)
+    resumed = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, buffer_size=1_000_000, learning_starts=10**9,
+                                 use_preset=False)
+    resumed.learn(700, run_dir=tmp_path / "run", resume=True, eval_episodes=1)
+    assert resumed.buffer.capacity == 1_000_000 and len(resumed.buffer) == 700

@@ -128,19 +128,27 @@ class ReplayBuffer:
                      self.terminated[slots, envs], next_mask)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """The filled part of the buffer as plain arrays (for checkpoints as .npz, no objects)."""
-        arrays = {"obs": self.obs, "final_obs": self.final_obs, "actions": self.actions, "rewards": self.rewards,
-                  "terminated": self.terminated, "ended": self.ended,
-                  "cursor": np.array([self.pos, int(self.full)], dtype=np.int64)}
+        """The filled part of the buffer as plain arrays (for checkpoints as .npz, no objects).
+
+        Until the buffer has wrapped, only the slots written so far are kept (plus the next
+        slot's observation, written ahead), so a large, mostly empty buffer checkpoints small.
+        """
+        used = self.capacity if self.full else self.pos
+        ahead = self.capacity if self.full else min(self.pos + 1, self.capacity)
+        arrays = {"obs": self.obs[:ahead], "final_obs": self.final_obs[:used], "actions": self.actions[:used],
+                  "rewards": self.rewards[:used], "terminated": self.terminated[:used], "ended": self.ended[:used],
+                  "cursor": np.array([self.pos, int(self.full), self.capacity], dtype=np.int64)}
         if self.masks is not None:
-            arrays.update(masks=self.masks, final_masks=self.final_masks)
+            arrays.update(masks=self.masks[:ahead], final_masks=self.final_masks[:used])
         return arrays
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], observation_space: gym.Space,
                     action_space: gym.Space) -> "ReplayBuffer":
         """A buffer rebuilt from :meth:`state_arrays`."""
-        capacity, n_envs = arrays["rewards"].shape
+        cursor = arrays["cursor"]
+        capacity = int(cursor[2]) if len(cursor) > 2 else len(arrays["rewards"])  # older checkpoints: all slots
+        n_envs = arrays["rewards"].shape[1]
         n_mask = arrays["masks"].shape[-1] if "masks" in arrays else None
         buffer = cls(capacity, observation_space, action_space, n_envs, n_mask)
         buffer.load_state_arrays(arrays)
@@ -149,5 +157,5 @@ class ReplayBuffer:
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         for name in ("obs", "final_obs", "actions", "rewards", "terminated", "ended", "masks", "final_masks"):
             if name in arrays and getattr(self, name) is not None:
-                getattr(self, name)[...] = arrays[name]
+                getattr(self, name)[:len(arrays[name])] = arrays[name]
         self.pos, self.full = int(arrays["cursor"][0]), bool(arrays["cursor"][1])
