@@ -16,7 +16,9 @@ from rlsuite.core.errors import RLSuiteError, did_you_mean
 
 REGISTRY: dict[str, str] = {
     "qlearning": "rlsuite.agents.qlearning:QLearning",
+    "sarsa": "rlsuite.agents.sarsa:Sarsa",
     "expected_sarsa": "rlsuite.agents.expected_sarsa:ExpectedSarsa",
+    "double_qlearning": "rlsuite.agents.double_qlearning:DoubleQLearning",
     "dqn": "rlsuite.agents.dqn:DQN",
     "ddpg": "rlsuite.agents.ddpg:DDPG",
 }

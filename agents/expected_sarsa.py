@@ -10,6 +10,7 @@ The table, the behaviour and the update are :class:`~rlsuite.training.tabular.Ta
 
 from __future__ import annotations
 
+from rlsuite.core.transition import Transition
 from rlsuite.training.tabular import TabularAgent, TabularConfig
 
 
@@ -17,9 +18,11 @@ class ExpectedSarsa(TabularAgent[TabularConfig]):
     name = "expected_sarsa"
     summary = "tabular Expected Sarsa: the update's expectation under the ε-greedy policy"
 
-    def next_value(self, q_next: list[float], allowed: list[int]) -> float:
+    def next_values(self, next_rows: list[int], allowed: list[list[int]], batch: Transition) -> list[float]:
         """E_pi[Q(S', A')] under ε-greedy: (1 − ε) max Q(S', ·) + ε · mean over A(S') of Q(S', ·)."""
         epsilon = self.exploration_rate
-        best = max(q_next[a] for a in allowed)
-        mean = sum(q_next[a] for a in allowed) / len(allowed)
-        return (1.0 - epsilon) * best + epsilon * mean
+        values = []
+        for s, actions in zip(next_rows, allowed):
+            q = [self.q_table[s, a] for a in actions]
+            values.append((1.0 - epsilon) * max(q) + epsilon * sum(q) / len(q))
+        return values

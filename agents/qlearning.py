@@ -11,6 +11,7 @@ Q-learning is the max below.
 
 from __future__ import annotations
 
+from rlsuite.core.transition import Transition
 from rlsuite.training.tabular import TabularAgent, TabularConfig
 
 
@@ -18,6 +19,10 @@ class QLearning(TabularAgent[TabularConfig]):
     name = "qlearning"
     summary = "tabular Q-learning with ε-greedy exploration"
 
-    def next_value(self, q_next: list[float], allowed: list[int]) -> float:
-        """max over A(s') of Q(S', a): the greedy policy's value, whatever the behaviour does."""
-        return max(q_next[a] for a in allowed)
+    def next_values(self, next_rows: list[int], allowed: list[list[int]], batch: Transition) -> list[float]:
+        """max over A(S') of Q(S', a): the greedy policy's value, whatever the behaviour does."""
+        values = []
+        for s, actions in zip(next_rows, allowed):
+            q = self.q_table[s].tolist()
+            values.append(max(q[a] for a in actions))
+        return values

@@ -50,3 +50,62 @@ def test_a_new_tabular_agent_saves_and_loads(tmp_path):
     loaded = rlsuite.load(tmp_path / "model")
     assert type(loaded).__name__ == "ExpectedSarsa" and loaded.config == agent.config
     np.testing.assert_array_equal(loaded.q_table, agent.q_table)
+
+
+def test_sarsa_bootstraps_from_the_action_it_then_takes():
+    agent = rlsuite.make_agent("sarsa", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9,
+                               epsilon=0.0, use_preset=False)
+    agent.q_table[1] = [1.0, 4.0, -2.0]
+    one_step(agent, 0, 0, 2.0, 1)  # greedy in low: wait (4.0)
+    assert agent.q_table[0, 0] == pytest.approx(0.5 * (2.0 + 0.9 * 4.0))
+    assert agent.act(np.array([1]), None).tolist() == [1]  # the A' it bootstrapped from is the action it plays
+    agent.config.epsilon = 1.0  # all-random behaviour: the target uses whichever A' was drawn, and act plays it
+    before = agent.q_table.copy()
+    one_step(agent, 0, 1, 0.0, 1)
+    played = int(agent.act(np.array([1]), None)[0])
+    assert agent.q_table[0, 1] == pytest.approx(before[0, 1] + 0.5 * (0.9 * before[1, played] - before[0, 1]))
+
+
+def test_double_q_learning_update_by_hand():
+    agent = rlsuite.make_agent("double_qlearning", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9,
+                               use_preset=False)
+    agent.q1[1] = [1.0, 4.0, -2.0]  # Q1 picks wait in low ...
+    agent.q2[1] = [3.0, 2.0, 0.0]   # ... Q2 picks search
+    flips = []
+    for _ in range(40):
+        q1, q2 = agent.q1.copy(), agent.q2.copy()
+        one_step(agent, 0, 0, 1.0, 1)
+        if agent.q1[0, 0] != q1[0, 0]:  # Q1 updated, towards 1 + 0.9 * Q2(low, wait)
+            assert agent.q1[0, 0] == pytest.approx(q1[0, 0] + 0.5 * (1.0 + 0.9 * q2[1, 1] - q1[0, 0]))
+            assert agent.q2[0, 0] == q2[0, 0]
+            flips.append(1)
+        else:  # Q2 updated, towards 1 + 0.9 * Q1(low, search)
+            assert agent.q2[0, 0] == pytest.approx(q2[0, 0] + 0.5 * (1.0 + 0.9 * q1[1, 0] - q2[0, 0]))
+            flips.append(2)
+        assert agent.q_table[0, 0] == pytest.approx((agent.q1[0, 0] + agent.q2[0, 0]) / 2)
+    assert 10 < flips.count(1) < 30  # a fair coin chooses the table
+
+
+def greedy_cliff_path(agent):
+    env = rlsuite.make_env("CliffWalking-v1")
+    s, _ = env.reset(seed=0)
+    path = [int(s)]
+    for _ in range(30):
+        s, _, terminated, _, _ = env.step(agent.predict(s))
+        path.append(int(s))
+        if terminated:
+            break
+    return path
+
+
+def test_sarsa_walks_the_safe_path_and_q_learning_the_edge_on_the_cliff():
+    paths = {}
+    for name in ("sarsa", "qlearning"):
+        agent = rlsuite.make_agent(name, "CliffWalking-v1", seed=2, learning_rate=0.5, gamma=1.0, epsilon=0.1,
+                                   use_preset=False)
+        agent.learn(10**6, max_episodes=500, eval_episodes=1)
+        paths[name] = greedy_cliff_path(agent)
+    assert paths["qlearning"][-1] == 47 and paths["sarsa"][-1] == 47  # both reach the goal
+    rows = {name: min(s // 12 for s in path) for name, path in paths.items()}
+    assert rows["qlearning"] == 2 and len(paths["qlearning"]) == 14  # along the edge: 13 steps, the optimum
+    assert rows["sarsa"] < 2  # at least one row further from the cliff

@@ -1,12 +1,12 @@
 """What the tabular agents share: the Q-table, ε-greedy behaviour, masks, and the error against q*.
 
-A tabular algorithm subclasses :class:`TabularAgent` and writes one method, the value of the
-next state its update bootstraps from (Q-learning: the max over A(s')). The update itself,
+A tabular algorithm subclasses :class:`TabularAgent` and writes one method, the values of the
+next states its update bootstraps from (Q-learning: the max over A(s')). The update itself,
 
     Q(S, A) <- Q(S, A) + alpha * [R + gamma * (1 - terminated) * next_value(S') - Q(S, A)],
 
 is here: a terminated transition does not bootstrap, a truncated one bootstraps from its true
-final state, and next_value ranges over A(s') when the env gives ``info["action_mask"]``.
+final state, and the next values range over A(s') when the env gives ``info["action_mask"]``.
 They share :class:`TabularConfig`: learning_rate, gamma, epsilon, the exploration schedule and
 initial_q.
 """
@@ -76,8 +76,9 @@ class TabularAgent(Agent[ConfigT]):
         self._exact: tuple[np.ndarray, np.ndarray] | None = None  # q* and A(s), when the env has P
 
     @abstractmethod
-    def next_value(self, q_next: list[float], allowed: list[int]) -> float:
-        """The value of the next state that the update bootstraps from, given its Q-row and A(s')."""
+    def next_values(self, next_rows: list[int], allowed: list[list[int]], batch: Transition) -> list[float]:
+        """The value of each next state that the update bootstraps from, given its row of the table
+        and A(s') (ignored where the transition terminated)."""
 
     # ----- acting -------------------------------------------------------------------------
     def rows(self, obs: Any) -> np.ndarray:
@@ -106,17 +107,21 @@ class TabularAgent(Agent[ConfigT]):
     # Per-row Python rather than numpy: with two or three actions a numpy call costs more than
     # the arithmetic, and the agent would dominate the step time of a toy-text env.
     def observe(self, batch: Transition) -> None:
-        c, q = self.config, self.q_table
+        gamma = self.config.gamma
         rows, next_rows = self.rows(batch.obs).tolist(), self.rows(batch.next_obs).tolist()
-        allowed = self._allowed(batch.next_mask, len(rows))
-        for i, (s, s2) in enumerate(zip(rows, next_rows)):  # in order, in case two envs share (s, a)
+        values = self.next_values(next_rows, self._allowed(batch.next_mask, len(rows)), batch)
+        for i, s in enumerate(rows):  # in order, in case two envs share (s, a)
             target = float(batch.reward[i])
             if not batch.terminated[i]:
-                target += c.gamma * self.next_value(q[s2].tolist(), allowed[i])
-            a = int(batch.action[i])
-            q[s, a] += c.learning_rate * (target - q[s, a])
+                target += gamma * values[i]
+            self.update(i, s, int(batch.action[i]), target)
         self.num_timesteps += len(rows)
         return None
+
+    def update(self, i: int, s: int, a: int, target: float) -> None:
+        """One step of Q(S, A) towards ``target`` for row ``i`` of the batch."""
+        q = self.q_table
+        q[s, a] += self.config.learning_rate * (target - q[s, a])
 
     def _allowed(self, mask: np.ndarray | None, n_rows: int) -> list[list[int]]:
         if mask is None:
