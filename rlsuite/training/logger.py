@@ -2,11 +2,16 @@
 
 Scalars are aggregated between flushes (mean per tag), so the cost of writing events is paid
 once per logging interval, not once per step.
+
+Hyperparameters go to TensorBoard's HPARAMS as one session per run: each run directory holds its
+own session-start info (its values) and no experiment summary, so for a ``--logdir`` with several
+runs TensorBoard builds the columns from all runs' values and marks those that differ.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections import defaultdict
@@ -14,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summaries
 from tqdm import tqdm
+
+#: tqdm's size where the terminal does not say its own (``script`` and some CI terminals report 0 x 0,
+#: which tqdm takes as "no room" and prints nothing)
+FALLBACK_COLUMNS, FALLBACK_ROWS = 100, 24
 
 
 class RunLogger:
@@ -49,22 +59,56 @@ class RunLogger:
         self._counts.clear()
         return means
 
-    def hparams(self, hyperparameters: dict[str, Any], metrics: dict[str, float]) -> None:
+    def hparams(self, columns: dict[str, Any], metrics: dict[str, float], step: int,
+                table: dict[str, Any] | None = None) -> None:
+        """Write this run's HPARAMS session (``columns``: name -> value), the ``metrics`` as scalars at
+        ``step``, and ``table`` (default ``columns``) as the text summary ``hyperparameters``.
+
+        Only the session-start and session-end infos are written, never an experiment summary:
+        TensorBoard uses the first experiment summary it finds for the whole logdir, which would
+        pin the columns to one run's names and values; without one it builds the experiment from
+        every run's session (all names, each value seen, ``differs`` where runs differ).
+        """
         if self.writer is None:
             return
-        flat = {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in hyperparameters.items()}
-        table = "|parameter|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in flat.items())
-        self.writer.add_text("hyperparameters", table)
-        clean = {k: v for k, v in metrics.items() if isinstance(v, float) and math.isfinite(v)}
-        self.writer.add_hparams(flat, clean, run_name=".")
+        rows = "\n".join(f"|{k}|{_cell(v)}|" for k, v in (columns if table is None else table).items())
+        self.writer.add_text("hyperparameters", "|parameter|value|\n|-|-|\n" + rows)
+        clean = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+        _experiment, session_start, session_end = hparams_summaries({k: _hparam_value(v) for k, v in columns.items()},
+                                                                    clean)
+        self.writer.file_writer.add_summary(session_start, step)
+        self.writer.file_writer.add_summary(session_end, step)
+        for tag, value in clean.items():
+            self.writer.add_scalar(tag, value, step)
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
 
 
+def _hparam_value(value: Any) -> int | float | str:
+    """A value HPARAMS can show: numbers as numbers, anything else (bools, None, lists) as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return value if isinstance(value, str) else str(value)
+
+
+def _cell(value: Any) -> str:
+    """A value for one markdown table cell."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
 class Progress:
-    """A tqdm bar on a terminal; plain periodic lines otherwise (logs, CI, pipes)."""
+    """A tqdm bar on a terminal; plain periodic lines otherwise (logs, CI, pipes).
+
+    A terminal that does not report its size (``script``, some CI runners say 0 x 0) gets a bar
+    :data:`FALLBACK_COLUMNS` wide. After the recent return the bar shows, where the run has
+    them, the exploration rate (``eps``, or ``noise`` for action noise), the last evaluation's
+    mean return (``eval``) and the latest loss mean (``loss``).
+
+    The bar's rate (it/s) is wall-clock and includes the time spent evaluating; the steps/s of the
+    plain lines, of ``charts/SPS`` and of the final summary count training time only.
+    """
 
     def __init__(self, total: int, initial: int, enabled: bool, plain_every_s: float = 10.0) -> None:
         self.enabled = enabled
@@ -73,20 +117,49 @@ class Progress:
         self.plain_every_s = plain_every_s
         self._last_plain = time.monotonic()
         if enabled and sys.stderr.isatty():
-            self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, smoothing=0.1)
+            size = {"dynamic_ncols": True} if _stderr_size_known() else {"ncols": FALLBACK_COLUMNS,
+                                                                       "nrows": FALLBACK_ROWS}
+            self.bar = tqdm(total=total, initial=initial, unit="step", smoothing=0.1, file=sys.stderr, **size)
 
-    def update(self, step: int, steps_per_s: float, recent_return: float | None) -> None:
+    def update(self, step: int, steps_per_s: float, recent_return: float | None,
+               scalars: dict[str, float] | None = None) -> None:
+        """Show ``step``; ``scalars`` are the run's latest values by tag (``charts/epsilon``,
+        ``charts/noise_scale``, ``eval/mean_return``, ``losses/...``), of which a few are shown."""
         if not self.enabled:
             return
         ret = "n/a" if recent_return is None else f"{recent_return:.3g}"
+        postfix = " ".join([f"return={ret}", *_postfix_items(scalars or {})])
         if self.bar is not None:
             self.bar.n = step
-            self.bar.set_postfix_str(f"return={ret}", refresh=False)
+            self.bar.set_postfix_str(postfix, refresh=False)
             self.bar.refresh()
         elif time.monotonic() - self._last_plain >= self.plain_every_s:
             self._last_plain = time.monotonic()
-            print(f"step {step}/{self.total}  {steps_per_s:.0f} steps/s  recent return {ret}", file=sys.stderr, flush=True)
+            print(f"step {step}/{self.total}  {steps_per_s:.0f} steps/s  {postfix}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+#: the losses shown in the progress display, first found first; else any ``losses/*_loss`` or ``losses/loss``
+MAIN_LOSSES = ("losses/td_loss", "losses/critic_loss", "losses/loss", "losses/value_loss")
+
+
+def _postfix_items(scalars: dict[str, float]) -> list[str]:
+    """``eps=…``/``noise=…``, ``eval=…`` and ``loss=…`` for the values in ``scalars`` that are finite."""
+    losses = [t for t in MAIN_LOSSES if t in scalars] + sorted(t for t in scalars
+                                                               if t.startswith("losses/") and t.endswith("loss"))
+    shown = [("eps", "charts/epsilon"), ("noise", "charts/noise_scale"), ("eval", "eval/mean_return")]
+    shown += [("loss", losses[0])] if losses else []
+    return [f"{name}={scalars[tag]:.3g}" for name, tag in shown
+            if tag in scalars and isinstance(scalars[tag], (int, float)) and math.isfinite(scalars[tag])]
+
+
+def _stderr_size_known() -> bool:
+    """Does the terminal on stderr report its size?"""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return size.columns > 0 and size.lines > 0

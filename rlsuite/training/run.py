@@ -43,6 +43,7 @@ class LoopSettings:
     n_envs: int = hp(1, low=1, doc="environments stepped side by side")
     eval_freq: int = hp(0, low=0, doc="evaluate every N env steps; 0 = ten times per run")
     eval_episodes: int = hp(10, low=1)
+    eval_max_steps: int = hp(10_000, low=1, doc="evaluation cuts an episode that has not ended after this many steps")
     checkpoint_every: int = hp(0, low=0, doc="checkpoint every N env steps; 0 = five times per run")
     keep_checkpoints: int = hp(3, low=1)
     log_interval: int = hp(1000, low=1, doc="env steps between TensorBoard writes")
@@ -189,13 +190,15 @@ class Run:
         sps = (self.step - self.start_step) / max(self.training_seconds(), 1e-9)
         self.logger.add("charts/SPS", sps)
         self.logger.add_many(self.agent.logged_scalars())
-        self.logger.flush(self.step)
+        means = self.logger.flush(self.step)  # the agent's scalars and the losses of this interval
         self.logged_at = self.step
-        self.progress.update(self.step, sps, float(np.mean(self.recent)) if self.recent else None)
+        self.progress.update(self.step, sps, float(np.mean(self.recent)) if self.recent else None,
+                             {**means, "eval/mean_return": self.last_eval[0]})
 
     def evaluate(self) -> tuple[float, float]:
         start = time.perf_counter()
-        self.last_eval = evaluate(self.agent, self.eval_env, self.settings.eval_episodes, seed=self.schedule.eval_seed)
+        self.last_eval = evaluate(self.agent, self.eval_env, self.settings.eval_episodes, seed=self.schedule.eval_seed,
+                                  max_steps=self.settings.eval_max_steps)
         self.evaluated_at = self.step
         self.logger.write("eval/mean_return", self.last_eval[0], self.step)
         self.t0 += time.perf_counter() - start  # evaluation is not training time (wall_s, SPS)
@@ -218,14 +221,23 @@ class Run:
 
     # ----- the end ----------------------------------------------------------------------------
     def abort(self) -> None:
-        """Close after a fault: keep what was logged; the last good checkpoint stays as it is."""
+        """Close after a fault: write what was gathered since the last write (episodes, losses);
+        the last good checkpoint stays as it is."""
+        if self.step > self.logged_at:
+            self.logger.flush(self.step)
         self.progress.close()
         self.logger.close()
         self.eval_env.close()
 
+    def stop_reason(self, interrupted: bool) -> str:
+        """Why the run stopped: ``interrupted`` (Ctrl-C), ``max_episodes``, or ``steps`` (it ran them all)."""
+        if interrupted:
+            return "interrupted"
+        return "max_episodes" if self.episode_limit_reached and self.step < self.total_steps else "steps"
+
     def finish(self, interrupted: bool, loop_state: dict[str, Any] | None = None) -> TrainResult:
-        """Flush the curves, evaluate (unless the last evaluation was at this step), checkpoint, and
-        write ``summary.json``; however the run stopped."""
+        """Flush the curves (also when no logging interval was reached), evaluate (unless the last
+        evaluation was at this step), checkpoint, and write ``summary.json``; however the run stopped."""
         wall = self.wall_before + self.training_seconds()
         if self.step > self.logged_at:
             self.log()
@@ -239,8 +251,12 @@ class Run:
                    "steps": self.step, "requested_steps": self.total_steps, "episodes": self.episodes,
                    "wall_s": round(wall, 3), "sps": round(self.step / wall, 1) if wall > 0 else 0.0,
                    "eval_mean_return": eval_mean, "eval_std_return": eval_std, "interrupted": interrupted,
-                   **self.agent.summary_metrics()}
-        self.logger.hparams(self.agent.hyperparameters(), {"hparam/eval_mean_return": eval_mean})
+                   "stop_reason": self.stop_reason(interrupted), **self.agent.summary_metrics()}
+        config = self.config()
+        columns = {**config["hyperparameters"], "env": config["env"], "agent": config["agent"], "seed": config["seed"]}
+        table = {k: v for k, v in config.items() if k not in ("hyperparameters", "loop")}
+        table.update({**config["hyperparameters"], **{f"loop.{k}": v for k, v in config["loop"].items()}})
+        self.logger.hparams(columns, {"hparam/eval_mean_return": eval_mean}, self.step, table)
         self.logger.close()
         if self.run_dir is not None:
             (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
