@@ -109,3 +109,22 @@ def test_sarsa_walks_the_safe_path_and_q_learning_the_edge_on_the_cliff():
     rows = {name: min(s // 12 for s in path) for name, path in paths.items()}
     assert rows["qlearning"] == 2 and len(paths["qlearning"]) == 14  # along the edge: 13 steps, the optimum
     assert rows["sarsa"] < 2  # at least one row further from the cliff
+
+
+def left_rate(name, runs=60, episodes=200):
+    """The share of episodes that went left from A (two steps: A -> B -> end), per episode, over runs."""
+    lefts = np.zeros(episodes)
+    for seed in range(runs):
+        agent = rlsuite.make_agent(name, "rlsuite/MaximizationBias-v0", seed=seed, learning_rate=0.1, gamma=1.0,
+                                   epsilon=0.1, use_preset=False)
+        result = agent.learn(10**6, max_episodes=episodes, eval_episodes=1)
+        lefts += np.array(result.episode_lengths[:episodes]) == 2
+    return lefts / runs
+
+
+def test_double_q_learning_overcomes_the_maximization_bias():
+    q_learning, double_q = left_rate("qlearning"), left_rate("double_qlearning")
+    late = slice(100, 200)
+    # the optimum takes left only when exploring: 5 % (ε / 2)
+    assert abs(double_q[late].mean() - 0.05) < abs(q_learning[late].mean() - 0.05)
+    assert q_learning[:20].mean() > 0.3  # Q-learning is drawn to B's noisy maximum at first
