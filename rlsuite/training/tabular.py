@@ -84,7 +84,8 @@ class TabularAgent(Agent[ConfigT]):
     def rows(self, obs: Any) -> np.ndarray:
         """Observations (batched) → row indices of the Q-table."""
         if len(self._dims) == 1:
-            return np.asarray(obs).reshape(-1) - self._starts[0]
+            rows = np.asarray(obs).reshape(-1)
+            return rows - self._starts[0] if self._starts[0] else rows
         columns = [np.asarray(o, dtype=np.int64).reshape(-1) - s for o, s in zip(obs, self._starts)]
         return np.ravel_multi_index(columns, self._dims)
 
