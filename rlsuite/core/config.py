@@ -9,12 +9,26 @@ failure as one :class:`~rlsuite.core.errors.RLSuiteError` sentence.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from rlsuite.core.errors import RLSuiteError, did_you_mean
+from rlsuite.core.errors import RLSuiteError
 
 C = TypeVar("C")
+
+#: names from papers and other libraries -> what rlsuite calls them (the first one the owner has)
+ALIASES: dict[str, tuple[str, ...]] = {
+    "lr": ("learning_rate",),
+    "alpha": ("learning_rate",),
+    "step_size": ("learning_rate",),
+    "discount": ("gamma",),
+    "discount_factor": ("gamma",),
+    "eps": ("epsilon", "exploration_final_eps"),
+    "epsilon": ("exploration_final_eps",),
+    "exploration_rate": ("epsilon", "exploration_final_eps"),
+}
 
 
 def hp(
@@ -77,16 +91,31 @@ def _coerce(name: str, value: Any, default: Any, owner: str) -> Any:
     return value
 
 
+def unknown_name(name: str, owner: str, names: Iterable[str],
+                 others: Mapping[str, Iterable[str]] | None = None) -> RLSuiteError:
+    """The error for a name that is none of ``owner``'s hyperparameter ``names`` nor, where given,
+    any of ``others`` (kind -> names, e.g. ``{"loop setting": LOOP_KEYS}``); it suggests the
+    closest name of any kind, or the one a known alias such as ``lr`` stands for."""
+    groups = {"hyperparameter": sorted(names), **{kind: sorted(group) for kind, group in (others or {}).items()}}
+    kind_of = {n: kind for kind, group in reversed(groups.items()) for n in group}
+    alias = [c for c in ALIASES.get(name.lower(), ()) if c in kind_of][:1]
+    close = alias or difflib.get_close_matches(name, list(kind_of), n=3, cutoff=0.6)
+    shown = [repr(c) if kind_of[c] == "hyperparameter" else f"the {kind_of[c]} {c!r}" for c in close]
+    hint = f" (did you mean {' or '.join(shown)}?)" if shown else ""
+    valid = (", ".join(groups["hyperparameter"]) if len(groups) == 1
+             else ", ".join(f"{kind}s ({', '.join(group) or 'none'})" for kind, group in groups.items()))
+    kinds = list(groups)
+    kinds = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0]
+    return RLSuiteError(f"{owner} has no {kinds} {name!r}{hint}; valid names: {valid}.")
+
+
 def build_config(cls: type[C], values: dict[str, Any], owner: str) -> C:
     """Instantiate ``cls`` from user ``values``, validating names, types and ranges."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for name, value in values.items():
         if name not in fields:
-            raise RLSuiteError(
-                f"{owner} has no hyperparameter {name!r}{did_you_mean(name, fields)}; "
-                f"valid names: {', '.join(sorted(fields))}."
-            )
+            raise unknown_name(name, owner, fields)
         default = fields[name].default
         if default is dataclasses.MISSING:
             default = fields[name].default_factory()

@@ -64,9 +64,41 @@ def tabular_mdp(env: gym.Env) -> TabularMDP:
         allowed[~allowed.any(axis=1)] = True  # a state with no allowed action: keep them all
     else:
         allowed = np.ones((n_s, n_a), dtype=bool)
-    state_names = tuple(getattr(base, "state_names", None) or (str(s) for s in range(n_s)))
-    action_names = tuple(getattr(base, "action_names", None) or (str(a) for a in range(n_a)))
+    state_names, action_names = names(env)
     return TabularMDP(reward, continuation, allowed, state_names, action_names)
+
+
+def names(env: gym.Env) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(state names, action names) of an env with Discrete spaces: the env's own ``state_names``
+    and ``action_names``, Gymnasium's FrozenLake, CliffWalking and Taxi spelled out, else indices."""
+    base = env.unwrapped
+    n_s = int(getattr(env.observation_space, "n", 0))
+    n_a = int(getattr(env.action_space, "n", 0))
+    toy_states, toy_actions = _toy_text_names(base)
+    states = getattr(base, "state_names", None) or toy_states or [str(s) for s in range(n_s)]
+    actions = getattr(base, "action_names", None) or toy_actions or [str(a) for a in range(n_a)]
+    return tuple(states), tuple(actions)
+
+
+def _toy_text_names(base: gym.Env) -> tuple[list[str] | None, list[str] | None]:
+    """Names for Gymnasium's toy-text grids, in their docstrings' action order; states as (row,col)."""
+    kind = type(base).__name__
+    if kind == "FrozenLakeEnv":  # the tile is S(tart), F(rozen), H(ole) or G(oal)
+        return ([f"({r},{c}){base.desc[r, c].decode()}" for r in range(base.nrow) for c in range(base.ncol)],
+                ["left", "down", "right", "up"])
+    if kind == "CliffWalkingEnv":
+        rows, cols = base.shape
+        return [f"({r},{c})" for r in range(rows) for c in range(cols)], ["up", "right", "down", "left"]
+    if kind == "TaxiEnv":  # taxi (row,col), p: where the passenger waits (or taxi), d: the destination
+        places = ("R", "G", "Y", "B", "taxi")
+
+        def taxi_state(s: int) -> str:
+            row, col, passenger, destination = tuple(base.decode(s))
+            return f"({row},{col}) p:{places[passenger]} d:{places[destination]}"
+
+        return ([taxi_state(s) for s in range(base.observation_space.n)],
+                ["south", "north", "east", "west", "pickup", "dropoff"])
+    return None, None
 
 
 def value_iteration(mdp: TabularMDP, gamma: float, tol: float = 1e-10, max_iter: int = 100_000):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,18 +19,28 @@ from rlsuite.tools.runargs import DEFAULT_STEPS, new_run_dir, parse_set, read_co
 def cmd_list(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
-    from rlsuite.agents import REGISTRY, agent_class
+    from rlsuite.agents import REGISTRY, agent_class, agents_for
+    from rlsuite.core.envspec import make_env
 
-    print("environments (rlsuite's own; any Gymnasium id or module:Class works too):")
+    print("environments (rlsuite's own; any Gymnasium id or module:Class works too), with their spaces and "
+          "the agents that take them:")
+    rows = [("id", "observations", "actions", "agents")]
     for env_id in sorted(k for k in gym.registry if k.startswith("rlsuite/")):
-        print(f"  {env_id}")
+        env = make_env(env_id)
+        obs, act = env.observation_space, env.action_space
+        env.close()
+        rows.append((env_id, str(obs), str(act), ", ".join(agents_for(obs, act)) or "none of rlsuite's; try sb3:ALGO"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  " + "  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + "  " + row[3])
     print("agents:")
+    width = max(len(name) for name in ("sb3:ALGO", *REGISTRY))
     for name in REGISTRY:
         cls = agent_class(name)
-        print(f"  {name:<10} {cls.summary}  [{cls.spaces_doc}]")
+        print(f"  {name:<{width}} {cls.summary}  [{cls.spaces_doc}]")
     from rlsuite.training.sb3 import algorithms
 
-    print(f"  sb3:ALGO   a Stable-Baselines3 algorithm with rlsuite's run handling: "
+    print(f"  {'sb3:ALGO':<{width}} a Stable-Baselines3 algorithm with rlsuite's run handling: "
           f"{', '.join('sb3:' + n for n in sorted(algorithms()))}")
     return 0
 
@@ -39,23 +50,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from rlsuite.training.loop import LoopSettings
 
     resume = args.resume is not None
-    config: dict[str, Any] = {}
-    if resume:
-        run_dir = Path(args.resume)
-        if not run_dir.is_dir():
-            raise RLSuiteError(f"cannot resume {run_dir}: no such run directory; give one written by rlsuite train.")
-        if not (run_dir / "config.yaml").is_file():
-            raise RLSuiteError(f"cannot resume {run_dir}: it has no config.yaml; give a run directory written by rlsuite train.")
-        config = read_config(str(run_dir / "config.yaml"))
-    elif args.config:
-        config = read_config(args.config)
+    config = _resume_config(Path(args.resume)) if resume else read_config(args.config) if args.config else {}
     env = args.env or config.get("env")
     agent_name = args.agent or config.get("agent")
     if not env or not agent_name:
         raise RLSuiteError("train needs --env and --agent (or a --config file that names them).")
     seed = args.seed if args.seed is not None else int(config.get("seed", 0))
     hyper, loop, env_kwargs = route_settings(parse_set(args.set or []), config.get("hyperparameters"),
-                                             config.get("loop"), config.get("env_kwargs"))
+                                             config.get("loop"), config.get("env_kwargs"), agent=agent_name, env=env)
     steps = args.steps if args.steps is not None else config.get("steps")
     if steps is None:
         steps = preset(agent_name, env).get("steps", DEFAULT_STEPS)
@@ -69,28 +71,120 @@ def cmd_train(args: argparse.Namespace) -> int:
     agent = make_agent(agent_name, env, seed=seed, env_kwargs=env_kwargs or None,
                                use_preset=not config, **hyper)
     run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else new_run_dir(env, agent_name, f"s{seed}")
-    print(f"training {agent_name} on {env} for {int(steps)} steps -> {run_dir}", file=sys.stderr)
+    if resume:
+        print(f"resuming {agent_name} on {env} -> {run_dir} {_resume_point(run_dir, int(steps))}", file=sys.stderr)
+    else:
+        print(f"training {agent_name} on {env} for {int(steps)} steps -> {run_dir}", file=sys.stderr)
     result = agent.learn(int(steps), run_dir=run_dir, resume=resume, **vars(settings))
+    _print_q_table(agent)
     s = result.summary
     state = "interrupted" if s["interrupted"] else "done"
+    if s.get("stop_reason") == "max_episodes":
+        state = f"stopped after {s['episodes']} episodes (max_episodes)"
     print(f"{state}: {s['steps']} steps in {s['wall_s']:.1f} s ({s['sps']:.0f} steps/s), "
           f"eval return {s['eval_mean_return']:.3f} ± {s['eval_std_return']:.3f}; "
           f"run dir {run_dir} (tensorboard --logdir {run_dir.parent})")
+    if s["interrupted"]:
+        print(f"continue it with: rlsuite train --resume {run_dir}")
     return 130 if s["interrupted"] else 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from rlsuite.agents import load
-    from rlsuite.training.evaluation import evaluate
+def _resume_config(run_dir: Path) -> dict[str, Any]:
+    """The config.yaml of a run directory that ``--resume`` can continue."""
+    from rlsuite.training.checkpoint import latest_checkpoint
 
+    if not run_dir.is_dir():
+        raise RLSuiteError(f"cannot resume {run_dir}: no such run directory; give one written by rlsuite train.")
+    if not (run_dir / "config.yaml").is_file():
+        raise RLSuiteError(f"cannot resume {run_dir}: it has no config.yaml; give a run directory written by rlsuite train.")
+    if latest_checkpoint(run_dir) is None:
+        raise RLSuiteError(f"cannot resume {run_dir}: it holds no checkpoint yet (it stopped before its first); "
+                           f"train it anew with rlsuite train --config {run_dir / 'config.yaml'}.")
+    return read_config(str(run_dir / "config.yaml"))
+
+
+def _resume_point(run_dir: Path, steps: int) -> str:
+    """``from step N of M`` for the banner of a resumed run, from its newest checkpoint."""
+    from rlsuite.training.checkpoint import latest_checkpoint, read_checkpoint
+
+    done = int(read_checkpoint(latest_checkpoint(run_dir))[0].get("loop", {}).get("step", 0))
+    if done >= steps:
+        return f"at step {done} of {steps}: nothing left to train; give --steps N above {done} to train further"
+    return f"from step {done} of {steps}"
+
+
+def _print_q_table(agent: Any, max_rows: int = 40) -> None:
+    """A tabular agent's Q-table with state and action names (``*``: the greedy action, ``—``: not in
+    A(s)); more than ``max_rows`` states are summarised. Agents without a table print nothing."""
+    import numpy as np
+
+    from rlsuite.core.envspec import make_env
+    from rlsuite.core.solver import names
+
+    q = getattr(agent, "q_table", None)
+    if q is None or agent.env is None:
+        return
+    n_s, n_a = q.shape
+    if n_s > max_rows:
+        initial = getattr(getattr(agent, "config", None), "initial_q", 0.0)
+        print(f"Q-table: {n_s} states × {n_a} actions, too many to print; values from {q.min():.4f} to {q.max():.4f}, "
+              f"{int((q != initial).any(axis=1).sum())} states updated (all of it: rlsuite.load(RUN_DIR).q_table)")
+        return
+    env = make_env(agent.env, **agent.env_kwargs)
+    try:
+        states, actions = names(env)
+        mask = getattr(env.unwrapped, "action_mask", None)  # A(s), as the exact solver reads it
+        allowed = np.ones_like(q, dtype=bool)
+        if callable(mask) and len(states) == n_s:
+            allowed = np.array([mask(s) for s in range(n_s)], dtype=bool).reshape(q.shape)
+            allowed[~allowed.any(axis=1)] = True
+    finally:
+        env.close()
+    states = states if len(states) == n_s else tuple(str(s) for s in range(n_s))
+    actions = actions if len(actions) == n_a else tuple(str(a) for a in range(n_a))
+    width, col = max(map(len, ("state", *states))), max(10, *(len(a) + 2 for a in actions))
+    print("Q-table (* the greedy action" + (", — not allowed there):" if not allowed.all() else "):"))
+    print(f"  {'state':<{width}}" + "".join(f"{a:>{col}} " for a in actions))
+    for s, name in enumerate(states):
+        row = np.where(allowed[s], q[s], -np.inf)
+        best = row.argmax() if (row == row.max()).sum() == 1 else -1  # no mark on a tie
+        cells = ("—".rjust(col) + " " if not allowed[s, a] else f"{q[s, a]:>{col}.4f}" + ("*" if a == best else " ")
+                 for a in range(n_a))
+        print(f"  {name:<{width}}" + "".join(cells))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rlsuite.agents import load
+    from rlsuite.training.evaluation import evaluate_episodes
+
+    if (Path(args.run_dir) / "sweep.json").is_file():
+        raise _sweep_dir_error(Path(args.run_dir))
     agent = load(args.run_dir)
     if agent.env is None:
         raise RLSuiteError(f"{args.run_dir} does not record its env, so it cannot be evaluated from the command line.")
-    mean, std = evaluate(agent, episodes=args.episodes, seed=args.seed)
+    returns, lengths = evaluate_episodes(agent, episodes=args.episodes, seed=args.seed)
+    mean, std, mean_length = float(np.mean(returns)), float(np.std(returns)), float(np.mean(lengths))
     result = {"run_dir": str(args.run_dir), "env": agent.env, "agent": agent.name, "episodes": args.episodes,
-              "seed": args.seed, "mean_return": mean, "std_return": std}
-    print(json.dumps(result) if args.json else f"{agent.name} on {agent.env}: mean return {mean:.3f} ± {std:.3f} over {args.episodes} episodes")
+              "seed": args.seed, "mean_return": mean, "std_return": std, "mean_length": mean_length}
+    print(json.dumps(result) if args.json else f"{agent.name} on {agent.env}: mean return {mean:.3f} ± {std:.3f}, "
+          f"mean length {mean_length:.1f} steps over {args.episodes} episodes")
     return 0
+
+
+def _sweep_dir_error(path: Path, shown: int = 10) -> RLSuiteError:
+    """What ``rlsuite eval SWEEP_DIR`` says: the sweep's trial run directories, to evaluate one of."""
+    from rlsuite.training.checkpoint import latest_checkpoint
+
+    trials = sorted(d.parent for d in path.rglob("checkpoints") if latest_checkpoint(d.parent) is not None)
+    if not trials:
+        return RLSuiteError(f"{path} is a sweep directory whose trials hold no checkpoint yet; finish it with "
+                            f"rlsuite sweep --resume {path}, then evaluate one of its trial directories.")
+    more = f" and {len(trials) - shown} more" if len(trials) > shown else ""
+    listed = ", ".join(str(t) for t in trials[:shown]) + more
+    return RLSuiteError(f"{path} is a sweep directory, not a run; its trial runs are {listed}: "
+                        f"evaluate one of them, e.g. rlsuite eval {trials[0]}.")
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -99,12 +193,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     if not 0 <= args.gamma <= 1:
         raise RLSuiteError(f"--gamma {args.gamma} is out of range; choose a discount in [0, 1].")
-    env = make_env(args.env)
+    hyper, loop, env_kwargs = route_settings(parse_set(args.set or []))
+    if hyper or loop:
+        raise RLSuiteError(f"solve takes env arguments only, not --set {next(iter({**hyper, **loop}))}; "
+                           "write them as --set env.NAME=VALUE, e.g. --set env.is_slippery=False.")
+    env = make_env(args.env, **env_kwargs)
     mdp = tabular_mdp(env)
     q, v = value_iteration(mdp, args.gamma)
     policy = mdp.greedy(q)
     width = max(len(n) for n in mdp.state_names)
-    print(f"{args.env}, gamma={args.gamma}")
+    print(f"{args.env}{''.join(f', {k}={v!r}' for k, v in env_kwargs.items())}, gamma={args.gamma}")
     print(f"{'state':<{width}}  {'v*':>10}  policy      q*(" + ", ".join(mdp.action_names) + ")")
     for s, name in enumerate(mdp.state_names):
         qs = ", ".join("—" if not mdp.allowed[s, a] else f"{q[s, a]:.4f}" for a in range(q.shape[1]))
@@ -163,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve = sub.add_parser("solve", help="exact q*, v* and policy of an env with P")
     solve.add_argument("--env", required=True)
     solve.add_argument("--gamma", type=float, default=0.99)
+    solve.add_argument("--set", action="append", metavar="env.KWARG=VALUE",
+                       help="an env argument, e.g. env.is_slippery=False (repeatable)")
     return parser
 
 
@@ -172,7 +272,13 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "solve": cmd_solve, "bench": cmd_bench,
                "sweep": cmd_sweep}[args.command]
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a reader that went away shows here, not as a traceback at exit
+        return status
+    except BrokenPipeError:
+        # e.g. `rlsuite solve ... | head`: stop quietly, with the status of a command killed by SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except RLSuiteError as exc:
         if args.debug:
             raise

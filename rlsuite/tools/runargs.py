@@ -7,12 +7,15 @@ neither command module has to import the other.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rlsuite.core.config import unknown_name
+from rlsuite.core.envspec import env_arguments
 from rlsuite.core.errors import RLSuiteError
 
 DEFAULT_STEPS = 10_000
@@ -33,9 +36,13 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 
 def route_settings(values: dict[str, Any], hyperparameters: dict | None = None, loop: dict | None = None,
-                   env_kwargs: dict | None = None) -> tuple[dict, dict, dict]:
+                   env_kwargs: dict | None = None, *, agent: str | None = None,
+                   env: str | None = None) -> tuple[dict, dict, dict]:
     """``--set`` values on top of (hyperparameters, loop settings, env kwargs): ``env.KWARG`` goes
-    to the env, a loop setting to the loop, anything else to the agent."""
+    to the env, a loop setting to the loop, anything else to the agent.
+
+    With ``agent`` (and ``env``), a name that is none of the agent's hyperparameters, the loop
+    settings and the env's arguments is an error suggesting the closest of them all."""
     from rlsuite.training.loop import LOOP_KEYS
 
     hyper, loop, env_kwargs = dict(hyperparameters or {}), dict(loop or {}), dict(env_kwargs or {})
@@ -45,8 +52,26 @@ def route_settings(values: dict[str, Any], hyperparameters: dict | None = None, 
         elif key in LOOP_KEYS:
             loop[key] = value
         else:
+            if agent is not None:
+                _check_hyperparameter(key, agent, env, LOOP_KEYS)
             hyper[key] = value
     return hyper, loop, env_kwargs
+
+
+def _check_hyperparameter(key: str, agent: str, env: str | None, loop_keys: set[str]) -> None:
+    from rlsuite.agents import agent_class
+
+    cls = agent_class(agent)
+    config = getattr(cls, "Config", None)
+    names = ([f.name for f in dataclasses.fields(config)] if dataclasses.is_dataclass(config)
+             else sorted(cls.accepted_keys()) if hasattr(cls, "accepted_keys") else None)
+    if names is None or key in names:
+        return
+    others = {"loop setting": loop_keys}
+    env_args = env_arguments(env) if env is not None else None
+    if env_args is not None:
+        others["env argument"] = [f"env.{name}" for name in env_args]
+    raise unknown_name(key, agent, names, others)
 
 
 def read_config(path: str) -> dict[str, Any]:

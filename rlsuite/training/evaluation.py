@@ -17,11 +17,18 @@ def evaluate(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 
     same call gives the same numbers. An episode that neither terminates nor truncates is cut
     after ``max_steps`` steps, so an env without a time limit cannot hang evaluation.
     """
+    returns, _ = evaluate_episodes(agent, env, episodes, seed, deterministic, max_steps)
+    return float(np.mean(returns)), float(np.std(returns))
+
+
+def evaluate_episodes(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 0,
+                      deterministic: bool = True, max_steps: int = 10_000) -> tuple[list[float], list[int]]:
+    """The return and the length (steps) of each of ``episodes`` episodes, run as :func:`evaluate` runs them."""
     if episodes < 1:
         raise RLSuiteError(f"episodes={episodes} must be at least 1.")
     own = env is None or not isinstance(env, gym.Env)
     env = make_env(agent.env if env is None else env, **(agent.env_kwargs if env is None else {}))
-    returns = []
+    returns, lengths = [], []
     try:
         obs, info = env.reset(seed=seed)
         for _ in range(episodes):
@@ -33,8 +40,9 @@ def evaluate(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 
                 done = terminated or truncated
                 steps += 1
             returns.append(total)
+            lengths.append(steps)
             obs, info = env.reset()
     finally:
         if own:
             env.close()
-    return float(np.mean(returns)), float(np.std(returns))
+    return returns, lengths
