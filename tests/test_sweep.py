@@ -3,6 +3,9 @@ import json
 import math
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +37,33 @@ class DyingEnv(gym.Env):
 
     def step(self, action):
         return 0, 1.0, True, False, {}
+
+
+HANGING_ENV = '''
+import time
+
+import gymnasium as gym
+
+
+class HangingEnv(gym.Env):
+    """A one-state env whose step hangs (sleeps for an hour) from the fourth step on when ``hang``."""
+
+    def __init__(self, hang: bool = False):
+        self.observation_space = gym.spaces.Discrete(1)
+        self.action_space = gym.spaces.Discrete(2)
+        self.hang, self.steps = hang, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action):
+        self.steps += 1
+        if self.hang and self.steps > 3:
+            time.sleep(3600)
+        return 0, 1.0, self.steps % 5 == 0, False, {}
+'''
+exec(HANGING_ENV)  # HangingEnv here too, for in-process sweeps (their workers import this module)
 
 
 def summaries(out: Path) -> dict[str, dict]:
@@ -109,9 +139,10 @@ def test_optuna_search_on_the_local_backend(tmp_path):
                    grid={"learning_rate": "log:0.01:0.5", "gamma": [0.8, 0.9], "epsilon": "float:0.05:0.3"})
     assert len(result.rows) == 3 and len(summaries(out)) == 6 and not result.failed
     for row in result.rows:
-        assert row["config"].startswith("trial_") and 0.01 <= float(row["learning_rate"]) <= 0.5
-        assert row["gamma"] in ("0.8", "0.9") and row["seeds_done"] == 2
+        assert row["config"].startswith("trial_") and 0.01 <= row["learning_rate"] <= 0.5
+        assert row["gamma"] in (0.8, 0.9) and row["seeds_done"] == 2
     assert result.best is not None and "Optuna search, 3 trials" in (out / "sweep.md").read_text()
+    assert isinstance(result.best["learning_rate"], float) and isinstance(result.best["gamma"], float)
 
 
 def _ray_processes() -> set[int]:
@@ -220,3 +251,99 @@ def test_ray_missing_is_one_line(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(RLSuiteError, match=r"pip install 'rlsuite\[ray\]'"):
         sweep(WALK, "qlearning", steps=10, seeds=1, backend="ray", out="x")
+
+
+def test_the_best_configuration_keeps_its_types_after_a_resume_too(tmp_path, capsys):
+    out = tmp_path / "types"
+    grid = parse_grid(["learning_rate=1e-1,5e-1", "gamma=1", "eval_episodes=2", "save_replay=true"])
+    result = sweep(WALK, "qlearning", steps=200, seeds=1, grid=grid, loop={"log_interval": 100}, out=out, workers=2)
+    assert "learning_rate=0.5,gamma=1,eval_episodes=2,save_replay=True/seed_0: done" in capsys.readouterr().err
+    (out / result.trials[0].key / "summary.json").unlink()  # the resume reruns one trial
+    resumed = sweep(out=out, resume=True, progress=False)
+    assert resumed.ran == [result.trials[0].key] and capsys.readouterr().err == ""
+    for best in (result.best, resumed.best):
+        assert isinstance(best["learning_rate"], float) and best["learning_rate"] in (0.1, 0.5)
+        assert isinstance(best["gamma"], float) and best["gamma"] == 1.0  # a float hyperparameter given as 1
+        assert type(best["eval_episodes"]) is int and best["save_replay"] is True
+    assert "| 0.1 | 1 | 2 | True |" in (out / "sweep.md").read_text()
+
+
+def test_a_hanging_trial_times_out_and_the_others_finish(tmp_path, capsys):
+    out = tmp_path / "timeout"
+    t0 = time.monotonic()
+    status = cli("--env", f"{__name__}:HangingEnv", "--agent", "qlearning", "--steps", "50", "--seeds", "1",
+                 "--grid", "env.hang=false,true", "--set", "eval_episodes=2", "--trial-timeout", "3",
+                 "--out", str(out), "--workers", "2")
+    assert status == 1 and 3 <= time.monotonic() - t0 < 30
+    trials = {t["key"]: t for t in json.loads((out / "sweep.json").read_text())["trials"]}
+    assert trials["env.hang=False/seed_0"]["status"] == "done"
+    hung = trials["env.hang=True/seed_0"]
+    assert hung["status"] == "failed" and "timed out after 3 s" in hung["error"] and 3 <= hung["wall_s"] < 10
+    table = (out / "sweep.md").read_text()
+    assert "timed out after 3 s" in table and "SIGTERM" not in table and "SIGKILL" not in table
+    assert "env.hang=True/seed_0: failed (TimedOut: the trial timed out after 3 s" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [0, -1, "3", True])
+def test_a_trial_timeout_is_a_positive_number(bad):
+    with pytest.raises(RLSuiteError, match="is not a positive number of seconds"):
+        sweep(WALK, "qlearning", steps=10, seeds=1, trial_timeout=bad, out="x")
+
+
+def test_ctrl_c_ends_a_sweep_with_a_hanging_trial_within_seconds(tmp_path):
+    (tmp_path / "hanging_env.py").write_text(HANGING_ENV)
+    out = tmp_path / "ctrl-c"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "rlsuite", "sweep", "--env", "hanging_env:HangingEnv", "--agent", "qlearning",
+           "--steps", "50", "--seeds", "1", "--grid", "env.hang=false,true", "--set", "eval_episodes=2",
+           "--out", str(out), "--workers", "2"]
+    # a session of its own: SIGINT to its process group reaches the sweep and its workers, as Ctrl-C in a terminal
+    stdout_file = tmp_path / "stdout.txt"
+    with stdout_file.open("w") as stdout:
+        proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+    lines, finished = [], threading.Event()
+
+    def read_stderr():
+        for line in proc.stderr:
+            lines.append(line)
+            if "env.hang=False/seed_0: done" in line:
+                finished.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
+        assert finished.wait(120), "".join(lines)
+        time.sleep(0.5)  # the hanging trial started with the other one and hangs by now
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    reader.join(5)
+    assert proc.returncode == 130 and elapsed < 10, "".join(lines)
+    stdout = stdout_file.read_text()
+    state = json.loads((out / "sweep.json").read_text())
+    trials = {t["key"]: t for t in state["trials"]}
+    assert state["interrupted"] and trials["env.hang=False/seed_0"]["status"] == "done"
+    hung = trials["env.hang=True/seed_0"]
+    assert hung["status"] == "interrupted" and "Ctrl-C" in hung["error"]
+    assert "SIGTERM" not in stdout and "out of memory" not in stdout and "The sweep was interrupted." in stdout
+    assert "env.hang=True/seed_0: interrupted" in "".join(lines)
+
+
+def test_the_trial_timeout_on_the_ray_backend(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    (tmp_path / "hanging_env.py").write_text(HANGING_ENV)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(tmp_path)}})  # the Ray workers import hanging_env too
+    try:
+        result = sweep("hanging_env:HangingEnv", "qlearning", steps=50, seeds=1, grid={"env.hang": [False, True]},
+                       loop=TINY, out=tmp_path / "ray-timeout", backend="ray", workers=2, trial_timeout=3)
+    finally:
+        ray.shutdown()
+    rows = {r["config"]: r for r in result.rows}
+    assert rows["env.hang=False"]["seeds_done"] == 1 and "timed out after 3 s" in rows["env.hang=True"]["errors"]

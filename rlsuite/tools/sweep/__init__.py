@@ -7,7 +7,9 @@ every trial side by side and every other rlsuite command works on a trial's run 
 
 Backends run the trials:
 - ``local`` (default): one worker process per trial on this machine, at most ``workers`` at a
-  time, each on one torch thread (``local``).
+  time, each on one torch thread (``local``). ``trial_timeout`` kills a trial that runs longer
+  (reported "timed out"); Ctrl-C ends the sweep within seconds, its unfinished trials reported
+  "interrupted".
 - ``ray``: Ray Tune trials, on an existing cluster (``address``) or on a local Ray instance
   that is started for the sweep and shut down after it (``ray_backend``). Ray is the optional
   extra ``rlsuite[ray]``.

@@ -58,7 +58,8 @@ def sweep(
     loop: dict[str, Any] | None = None,
     hyperparameters: dict[str, Any] | None = None,
     optuna_seed: int = 0,
-    progress: bool = False,
+    trial_timeout: float | None = None,
+    progress: bool = True,
 ) -> SweepResult:
     """Train ``agent`` on ``env`` for every configuration × seed and tabulate the results.
 
@@ -68,8 +69,10 @@ def sweep(
     configurations. ``seeds=K`` runs seeds 0..K-1 (or give ``seed_list``). ``hyperparameters``,
     ``loop`` and ``env_kwargs`` are fixed for every trial. ``resume=True`` with ``out`` set to an
     earlier sweep's directory reruns only its unfinished trials (the spec comes from its sweep.json).
+    ``trial_timeout`` (seconds, None for no limit) kills a trial that runs longer and reports it
+    failed, "timed out"; the other trials go on. ``progress`` prints a line per trial to stderr.
     """
-    _check_backend(backend, workers, address)
+    _check_backend(backend, workers, address, trial_timeout)
     if resume:
         if out is None:
             raise RLSuiteError("resume needs the sweep directory; give it as out= (or --resume DIR).")
@@ -87,7 +90,11 @@ def sweep(
         workers = int(workers) if workers else max(1, min(os.cpu_count() or 1, hint))
     report = _Progress(state, progress)
     t0 = time.perf_counter()
-    interrupted = _run(state, backend, address, workers, report.on_done)
+    if progress:
+        total = state.spec.trials * len(state.spec.seeds) if state.spec.search else len(state.trials)
+        print(f"sweep {state.out}: {total} trials on the {backend} backend"
+              + (f", {workers} at a time" if workers else ""), file=sys.stderr, flush=True)
+    interrupted = _run(state, backend, address, workers, trial_timeout, report.on_done)
     state.save(interrupted)
     rows, best = write_report(state, interrupted)
     if progress:
@@ -96,13 +103,17 @@ def sweep(
     return SweepResult(state.out, rows, list(state.trials.values()), report.ran, best, interrupted)
 
 
-def _check_backend(backend: str, workers: int | None, address: str | None) -> None:
+def _check_backend(backend: str, workers: int | None, address: str | None, trial_timeout: float | None) -> None:
     if backend not in ("local", "ray"):
         raise RLSuiteError(f"backend {backend!r} is not known; use local or ray.")
     if workers is not None and int(workers) < 1:
         raise RLSuiteError(f"--workers {workers} is less than 1; give how many trials run at once.")
     if address and backend != "ray":
         raise RLSuiteError("--address connects to a Ray cluster; add --backend ray to use it.")
+    if trial_timeout is not None and (isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float))
+                                      or not trial_timeout > 0):
+        raise RLSuiteError(f"--trial-timeout {trial_timeout} is not a positive number of seconds; give how long "
+                           "a trial may run before the sweep kills it, or leave it out for no limit.")
 
 
 def _new_state(out: Path, spec: SweepSpec) -> SweepState:
@@ -148,21 +159,22 @@ class _Progress:
             print(f"[{len(self.ran)}] {trial.key}: {result.status} ({detail})", file=sys.stderr, flush=True)
 
 
-def _run(state: SweepState, backend: str, address: str | None, workers: int | None, on_done) -> bool:
+def _run(state: SweepState, backend: str, address: str | None, workers: int | None, timeout: float | None,
+         on_done) -> bool:
     """Run the sweep's unfinished trials (and, for Optuna, the rest of its trials); True if interrupted."""
     if backend == "local" and not state.spec.search:
         todo = iter(state.unfinished())
-        return run_local(lambda: next(todo, None), workers, on_done)
+        return run_local(lambda: next(todo, None), workers, on_done, timeout)
     if backend == "local":
-        return optuna_local(state, state.unfinished(), workers, on_done)
+        return optuna_local(state, state.unfinished(), workers, on_done, timeout)
     session = RaySession(address, workers)
     try:
         if state.spec.search:
-            optuna_ray(state, session, workers, on_done)
+            optuna_ray(state, session, workers, on_done, timeout)
         else:
             todo = state.unfinished()
             if todo:
-                run_ray_grid(state, todo, session, workers, on_done)
+                run_ray_grid(state, todo, session, workers, on_done, timeout)
     finally:
         session.close()
     return False

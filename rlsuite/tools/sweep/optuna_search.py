@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.tools.sweep.local import run_local
+from rlsuite.tools.sweep.local import run_in_worker, run_local
 from rlsuite.tools.sweep.ray_backend import RaySession, fit, lost, run_config, trial_dirname
 from rlsuite.tools.sweep.spec import SweepSpec, config_name, parse_range
 from rlsuite.tools.sweep.state import SweepState
-from rlsuite.tools.sweep.trial import OnDone, Trial, TrialResult, run_trial
+from rlsuite.tools.sweep.trial import OnDone, Trial, TrialResult
 
 
 def import_optuna():
@@ -81,7 +81,8 @@ def _study(optuna, state: SweepState, todo: list[Trial], distributions: dict[str
     return study
 
 
-def optuna_local(state: SweepState, todo: list[Trial], workers: int, on_done: OnDone) -> bool:
+def optuna_local(state: SweepState, todo: list[Trial], workers: int, on_done: OnDone,
+                 trial_timeout: float | None = None) -> bool:
     """Optuna ask/tell in this process; a configuration's seeds run in parallel on the pool.
 
     ``todo`` are the unfinished trials of a resumed sweep. Returns True if interrupted.
@@ -116,7 +117,7 @@ def optuna_local(state: SweepState, todo: list[Trial], workers: int, on_done: On
             else:
                 study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
 
-    return run_local(next_trial, workers, done)
+    return run_local(next_trial, workers, done, trial_timeout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def _search_trainable(config: dict[str, Any], context: dict[str, Any]) -> None:
     results, values = [], []
     for seed in spec.seeds:
         trial = Trial.build(spec, name, params, seed, Path(context["out"]))
-        result = run_trial(trial)
+        result = run_in_worker(trial, context["timeout"])
         results.append({"key": trial.key, "seed": seed, **result.to_dict()})
         if result.status == "done":
             values.append(float(result.summary.get(spec.metric, float("nan"))))
@@ -147,7 +148,8 @@ def _search_trainable(config: dict[str, Any], context: dict[str, Any]) -> None:
                  "results": json.dumps(results, default=str)})
 
 
-def optuna_ray(state: SweepState, session: RaySession, workers: int | None, on_done: OnDone) -> None:
+def optuna_ray(state: SweepState, session: RaySession, workers: int | None, on_done: OnDone,
+               trial_timeout: float | None = None) -> None:
     """Ray Tune's OptunaSearch: one Tune trial per configuration, running its seeds in turn."""
     optuna = import_optuna()
     from ray.tune.search.optuna import OptunaSearch
@@ -157,7 +159,7 @@ def optuna_ray(state: SweepState, session: RaySession, workers: int | None, on_d
     space = {f"p{i}": dist for i, dist in enumerate(_distributions(optuna, spec.grid).values())}
     searcher = OptunaSearch(space=space, metric="objective", mode="max" if spec.direction == "maximize" else "min",
                             seed=spec.optuna_seed)
-    context = {"spec": spec.to_dict(), "names": names, "out": str(state.out.resolve())}
+    context = {"spec": spec.to_dict(), "names": names, "out": str(state.out.resolve()), "timeout": trial_timeout}
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(_search_trainable, context=context), {"cpu": 1}),
         tune_config=tune.TuneConfig(search_alg=searcher, num_samples=spec.trials,

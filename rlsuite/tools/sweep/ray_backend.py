@@ -3,7 +3,9 @@
 Ray is the optional extra ``rlsuite[ray]``. A local Ray instance is started for the sweep and
 shut down after it; a cluster given by ``address`` (or a Ray the caller already started) is left
 running. Tune's own files go to ``<sweep>/.ray`` so that TensorBoard on the sweep directory shows
-rlsuite's runs only.
+rlsuite's runs only. Tune's stop criteria are checked only when a trial reports, which a hanging
+trial never does, so a trial timeout is kept inside the Tune trial: the rlsuite trial runs in a
+worker process of its own there (``local.run_in_worker``), killed when its time is up.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.tools.sweep.local import run_in_worker
 from rlsuite.tools.sweep.state import SweepState
-from rlsuite.tools.sweep.trial import OnDone, Trial, TrialResult, one_line, run_trial
+from rlsuite.tools.sweep.trial import OnDone, Trial, TrialResult, one_line
 
 
 def import_ray():
@@ -89,19 +92,20 @@ def lost(result) -> TrialResult:
 def _grid_trainable(config: dict[str, Any]) -> None:
     from ray import tune
 
-    result = run_trial(Trial.from_dict(config["trial"]))
+    result = run_in_worker(Trial.from_dict(config["trial"]), config["timeout"])
     tune.report({"key": config["trial"]["key"], "result": json.dumps(result.to_dict(), default=str)})
 
 
 def run_ray_grid(state: SweepState, todo: list[Trial], session: RaySession, workers: int | None,
-                 on_done: OnDone) -> None:
-    """Run the grid trials ``todo`` as Tune trials, ``workers`` at a time (None: as many as Ray fits)."""
+                 on_done: OnDone, trial_timeout: float | None = None) -> None:
+    """Run the grid trials ``todo`` as Tune trials, ``workers`` at a time (None: as many as Ray fits);
+    with ``trial_timeout``, each in a worker process of its own that is killed when time is up."""
     tune = session.tune
     by_key = {t.key: t for t in todo}
     trainable = tune.with_resources(_grid_trainable, {"cpu": 1})
     tuner = tune.Tuner(
         trainable,
-        param_space={"trial": tune.grid_search([t.to_dict() for t in todo])},
+        param_space={"trial": tune.grid_search([t.to_dict() for t in todo]), "timeout": trial_timeout},
         tune_config=tune.TuneConfig(max_concurrent_trials=workers or None, reuse_actors=True,
                                     trial_dirname_creator=trial_dirname),
         run_config=run_config(tune, state.out, f"grid-{time.strftime('%Y%m%d-%H%M%S')}"),

@@ -1,6 +1,7 @@
 """A sweep's results: one row per configuration, the best one, sweep.md, sweep.csv and curves.png.
 
-A row holds the configuration's grid values, how many seeds finished or failed, the mean and
+A row holds the configuration's grid values (as given, so ``best`` has floats, ints, bools and
+lists; only sweep.md prints them as text), how many seeds finished or failed, the mean and
 the IQM with 95 % bootstrap CI of the final eval return across its seeds, steps/s and the
 failed seeds' errors. The statistics and the plotting are ``rlsuite.tools.report``'s.
 """
@@ -21,7 +22,7 @@ def _row(state: SweepState, name: str, params: dict[str, Any]) -> dict[str, Any]
     returns = [float(t.summary["eval_mean_return"]) for t in done]
     point, low, high = iqm_ci(returns)
     failed = [t for t in records if t.status != "done"]
-    row: dict[str, Any] = {"config": name, **{k: value_text(v) for k, v in params.items()},
+    row: dict[str, Any] = {"config": name, **params,  # the values as given: 0.001 stays a float
                            "seeds_done": len(done), "seeds_failed": len(failed),
                            "mean_return": sum(returns) / len(returns) if returns else math.nan,
                            "iqm_return": point, "ci_low": low, "ci_high": high,
@@ -55,7 +56,8 @@ def _markdown(state: SweepState, table: list[dict[str, Any]], top: dict[str, Any
               interrupted: bool) -> str:
     spec = state.spec
     params = [k for k in dict.fromkeys(k for p in state.configs.values() for k in p)]
-    shown = [{**r, "IQM [95% CI]": fmt_ci(r["iqm_return"], r["ci_low"], r["ci_high"]),
+    shown = [{**r, **{k: value_text(r[k]) for k in params if k in r},
+              "IQM [95% CI]": fmt_ci(r["iqm_return"], r["ci_low"], r["ci_high"]),
               "seeds": f"{r['seeds_done']}/{r['seeds_done'] + r['seeds_failed']}",
               "steps/s": fmt(r["sps"], 4)} for r in table]
     extra = [f"mean_{spec.metric}"] if spec.metric != "eval_mean_return" else []

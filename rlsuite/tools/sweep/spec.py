@@ -20,6 +20,7 @@ from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.tools.runargs import DEFAULT_STEPS, route_settings
 
 RANGE_KINDS = ("log", "float", "int")
+EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e-3, which YAML 1.1 reads as text
 
 
 @dataclass
@@ -84,14 +85,25 @@ def parse_grid(items: list[str]) -> dict[str, Any]:
         if raw.split(":", 1)[0] in RANGE_KINDS:
             grid[key] = raw.strip()
             continue
-        values = []
-        for text in split_values(raw):
-            try:
-                values.append(yaml.safe_load(text))
-            except yaml.YAMLError:
-                values.append(text)
-        grid[key] = values
+        grid[key] = [grid_value(text) for text in split_values(raw)]
     return grid
+
+
+def grid_value(text: str) -> Any:
+    """One value of ``--grid`` as YAML reads it, except that ``1e-3`` is a float, not text."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return _numbers(value)
+
+
+def _numbers(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, str) and EXPONENT.fullmatch(value.strip()):
+        return float(value)
+    return value
 
 
 def parse_range(key: str, text: str) -> tuple[str, float, float]:
@@ -113,8 +125,10 @@ def check_grid(grid: dict[str, Any], search: str | None, agent: str) -> dict[str
     from rlsuite.training.loop import LOOP_KEYS
 
     cls = agent_class(agent)
+    fields = [] if hasattr(cls, "accepted_keys") else dataclasses.fields(cls.Config)
     known = (cls.accepted_keys() if hasattr(cls, "accepted_keys")  # sb3:ALGO
-             else {f.name for f in dataclasses.fields(cls.Config)}) | LOOP_KEYS
+             else {f.name for f in fields}) | LOOP_KEYS
+    floats = {f.name for f in fields if isinstance(f.default, float)}  # learning_rate=1 is the float 1.0
     checked = {}
     for key, values in (grid or {}).items():
         if not key.startswith("env.") and key not in known:
@@ -127,7 +141,7 @@ def check_grid(grid: dict[str, Any], search: str | None, agent: str) -> dict[str
             parse_range(key, values)
             checked[key] = values
         elif isinstance(values, (list, tuple)) and len(values) > 0:
-            checked[key] = list(values)
+            checked[key] = [float(v) if key in floats and type(v) is int else v for v in values]
         else:
             raise RLSuiteError(f"grid key {key!r} has no values; give a non-empty list such as {key}=[v1, v2].")
     return checked

@@ -16,6 +16,12 @@ from rlsuite.tools.sweep.spec import SweepSpec
 from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult
 
 
+def _plain(value: Any) -> Any:
+    """A value JSON cannot write as it is: numpy scalars and arrays as numbers and lists (so that
+    a resumed sweep reads back the types it wrote), anything else as text."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
 class SweepState:
     """The spec, the configurations (name -> grid values) and the trials' records ("name/seed_s" -> record)."""
 
@@ -70,7 +76,7 @@ class SweepState:
         data = {"spec": self.spec.to_dict(), "configs": self.configs,
                 "trials": [t.to_dict() for t in self.trials.values()], "interrupted": interrupted}
         tmp = self.out / "sweep.json.tmp"
-        tmp.write_text(json.dumps(data, indent=1, default=str))
+        tmp.write_text(json.dumps(data, indent=1, default=_plain))
         tmp.replace(self.out / "sweep.json")
 
     @classmethod
