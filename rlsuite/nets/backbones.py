@@ -7,6 +7,9 @@ on top::
     backbone = make_backbone(env.observation_space, {"net_arch": [64, 64]})
     q_network = nn.Sequential(backbone, QHead(backbone.out_features, env.action_space.n))
 
+Every backbone but the RNN takes ``members=K`` to hold K independent networks at once, input
+and output carrying a leading member axis (K, B, ...); see :mod:`rlsuite.nets.stacked`.
+
 Every value a user can get wrong raises :class:`rlsuite.core.errors.RLSuiteError` with one
 sentence that names the bad value and the valid choices.
 """
@@ -14,7 +17,8 @@ sentence that names the bad value and the valid choices.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -24,26 +28,32 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from rlsuite.core.errors import RLSuiteError, did_you_mean
+from rlsuite.core.errors import RLSuiteError
 from rlsuite.nets.checks import (
     ACTIVATIONS,
     check_activation,
+    check_backbone_spec,
     check_dropout,
     check_flag,
-    check_init,
+    check_members,
     check_net_arch,
     check_positive_int,
     choose,
     initialize,
 )
+from rlsuite.nets.stacked import (
+    StackedConv2d,
+    StackedLayerNorm,
+    StackedLinear,
+    UngroupMembers,
+    require_member_axis,
+    run_conv_stack,
+    stack_members,
+)
 
 RECURRENT_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 DEFAULT_NET_ARCH: tuple[int, ...] = (64, 64)
-
-# The keys make_backbone understands; each backbone ignores the ones that do not concern it,
-# so an agent can pass one spec whatever its environment's observation space.
-SPEC_KEYS: tuple[str, ...] = ("net_arch", "activation", "init", "layer_norm", "dropout", "features")
 
 
 def as_float(x: torch.Tensor) -> torch.Tensor:
@@ -60,6 +70,10 @@ class MLP(nn.Module):
     The output is the last hidden layer, so ``out_features == net_arch[-1]``; an empty
     ``net_arch`` is the identity with ``out_features == in_features``. Integer inputs are
     cast to float, so a Box of ints or a MultiBinary needs no preprocessing.
+
+    ``members=K`` stacks K independent MLPs: input (K, ..., in_features) → (K, ...,
+    out_features), and member k starts with the weights of the k-th of K single MLPs built
+    one after another, whatever ``init``.
     """
 
     def __init__(
@@ -70,6 +84,7 @@ class MLP(nn.Module):
         init: str = "he",
         layer_norm: bool = False,
         dropout: float = 0.0,
+        members: int = 1,
     ) -> None:
         super().__init__()
         in_features = check_positive_int("in_features", in_features)
@@ -77,13 +92,14 @@ class MLP(nn.Module):
         activation_class = ACTIVATIONS[check_activation(activation)]
         dropout = check_dropout(dropout)
         layer_norm = check_flag("layer_norm", layer_norm)
+        self.members = members = check_members(members)
 
         layers: list[nn.Module] = []
         width_in = in_features
         for width in widths:
-            layers.append(nn.Linear(width_in, width))
+            layers.append(nn.Linear(width_in, width) if members == 1 else StackedLinear(width_in, width, members))
             if layer_norm:
-                layers.append(nn.LayerNorm(width))
+                layers.append(nn.LayerNorm(width) if members == 1 else StackedLayerNorm(width, members))
             layers.append(activation_class())
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
@@ -91,10 +107,18 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.in_features = in_features
         self.out_features = width_in
-        initialize(self, init, activation)
+        if members == 1:
+            initialize(self, init, activation)
+        else:
+            stack_members(self, [MLP(in_features, widths, activation, init, layer_norm, dropout) for _ in range(members)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., in_features) → (..., out_features)."""
+        """(..., in_features) → (..., out_features); with K members (K, ..., in) → (K, ..., out)."""
+        if self.members > 1:
+            require_member_axis(x, self.members, "MLP")
+            if x.dim() > 3:
+                flat = as_float(x).reshape(self.members, -1, x.shape[-1])
+                return self.layers(flat).reshape(*x.shape[:-1], self.out_features)
         return self.layers(as_float(x))
 
 
@@ -120,6 +144,12 @@ class NatureCNN(nn.Module):
     ``observation_shape``. ``channels_last=None`` guesses it: channel-last when the last
     dimension is ≤ 4 and the first is > 4. uint8 input is scaled to [0, 1] inside ``forward``
     so replay buffers can store bytes; float input is used as given.
+
+    ``members=K`` stacks K independent CNNs, input (K, B, *observation_shape) → (K, B,
+    features), member k starting as the k-th of K single CNNs built one after another. On a
+    CPU the members' convolutions run as one grouped convolution for a few images per member
+    (acting) and one member at a time for training batches, whichever was faster there
+    (:func:`rlsuite.nets.stacked.run_conv_stack`).
     """
 
     NATURE_MIN_SIZE = 36
@@ -131,8 +161,10 @@ class NatureCNN(nn.Module):
         features: int = 512,
         activation: str = "relu",
         init: str = "orthogonal",
+        members: int = 1,
     ) -> None:
         super().__init__()
+        self.members = members = check_members(members)
         shape = tuple(int(d) for d in observation_shape)
         if len(shape) != 3 or min(shape) < 1:
             raise RLSuiteError(
@@ -150,27 +182,33 @@ class NatureCNN(nn.Module):
             kernels = [(32, 3, 1, 1), (64, 3, 2, 1), (64, 3, 2, 1)]
         else:
             kernels = [(32, 8, 4, 0), (64, 4, 2, 0), (64, 3, 1, 0)]
+        stacked = members > 1
+        conv = partial(StackedConv2d, members=members) if stacked else nn.Conv2d
         conv_layers: list[nn.Module] = []
         channels_in = channels
         for filters, kernel, stride, padding in kernels:
-            conv_layers += [nn.Conv2d(channels_in, filters, kernel, stride, padding), activation_class()]
+            conv_layers += [conv(channels_in, filters, kernel, stride, padding), activation_class()]
             channels_in = filters
-        self.convs = nn.Sequential(*conv_layers, nn.Flatten())
-        flat_width = _conv_output_shape(self.convs, channels, height, width)[1]
-        self.linear = nn.Sequential(nn.Linear(flat_width, features), activation_class())
+        self.convs = nn.Sequential(*conv_layers, UngroupMembers(members) if stacked else nn.Flatten())
+        flat_width = _conv_output_shape(self.convs, members * channels, height, width)[-1]
+        linear = StackedLinear(flat_width, features, members) if stacked else nn.Linear(flat_width, features)
+        self.linear = nn.Sequential(linear, activation_class())
         self.observation_shape = shape
         self.out_features = features
-        initialize(self, init, activation)
+        if stacked:
+            stack_members(self, [NatureCNN(shape, self.channels_last, features, activation, init)
+                                 for _ in range(members)])
+        else:
+            initialize(self, init, activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, *observation_shape) uint8 or float → (B, features)."""
-        if x.dtype == torch.uint8:
-            x = x.to(torch.get_default_dtype()) / 255.0
-        else:
-            x = as_float(x)
-        if self.channels_last:
-            x = x.permute(0, 3, 1, 2)
-        return self.linear(self.convs(x))
+        """(B, *observation_shape) uint8 or float → (B, features); with K members (K, B, ...) → (K, B, ...)."""
+        if self.members > 1:
+            require_member_axis(x, self.members, "NatureCNN", min_dim=5, max_dim=5)
+        x = x.to(torch.get_default_dtype()) / 255.0 if x.dtype == torch.uint8 else as_float(x)
+        if self.members == 1:
+            return self.linear(self.convs(x.permute(0, 3, 1, 2) if self.channels_last else x))
+        return self.linear(run_conv_stack(self.convs, x.permute(0, 1, 4, 2, 3) if self.channels_last else x))
 
 
 RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -227,33 +265,44 @@ class RNN(nn.Module):
 class OneHot(nn.Module):
     """Index tensor of shape (B,) or (B, 1), int or float, → one-hot float (B, n).
 
-    ``start`` is subtracted first, matching ``gymnasium.spaces.Discrete(n, start=...)``.
+    ``start`` is subtracted first, matching ``gymnasium.spaces.Discrete(n, start=...)``. With
+    ``members=K`` the input has a leading member axis: (K, B) or (K, B, 1) → (K, B, n).
     """
 
-    def __init__(self, n: int, start: int = 0) -> None:
+    def __init__(self, n: int, start: int = 0, members: int = 1) -> None:
         super().__init__()
         self.n = check_positive_int("n", n)
         self.start = int(start)
         self.out_features = self.n
+        self.members = check_members(members)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B,) or (B, 1) → (B, n)."""
-        if x.dim() == 2 and x.shape[1] == 1:
-            x = x.squeeze(1)
+        """(B,) or (B, 1) → (B, n); with K members (K, B) or (K, B, 1) → (K, B, n)."""
+        if self.members > 1:
+            require_member_axis(x, self.members, "OneHot", min_dim=2, max_dim=3)
+        if x.dim() == (2 if self.members == 1 else 3) and x.shape[-1] == 1:
+            x = x.squeeze(-1)
         indices = x.round().long() if x.is_floating_point() else x.long()
         return F.one_hot(indices - self.start, self.n).to(torch.get_default_dtype())
 
 
 class FlattenBatch(nn.Module):
-    """(B, *shape) → (B, prod(shape)); a scalar observation (B,) becomes (B, 1)."""
+    """(B, *shape) → (B, prod(shape)); a scalar observation (B,) becomes (B, 1).
 
-    def __init__(self, shape: Sequence[int]) -> None:
+    With ``members=K``: (K, B, *shape) → (K, B, prod(shape)).
+    """
+
+    def __init__(self, shape: Sequence[int], members: int = 1) -> None:
         super().__init__()
         self.out_features = max(1, math.prod(shape))
+        self.members = check_members(members)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, *shape) → (B, out_features)."""
-        return x.reshape(x.shape[0], self.out_features)
+        """(B, *shape) → (B, out_features); with K members (K, B, *shape) → (K, B, out_features)."""
+        if self.members == 1:
+            return x.reshape(x.shape[0], self.out_features)
+        require_member_axis(x, self.members, "FlattenBatch", min_dim=2)
+        return x.reshape(self.members, x.shape[1], self.out_features)
 
 
 class Chain(nn.Sequential):
@@ -263,33 +312,10 @@ class Chain(nn.Sequential):
         super().__init__(*modules)
         # Read back from self, not from the arguments: slicing a Sequential rebuilds it from a dict.
         self.out_features = list(self)[-1].out_features
+        self.members = getattr(list(self)[-1], "members", 1)
 
 
 # --------------------------------------------------------------------------- make_backbone
-
-
-def _checked_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
-    if spec is None:
-        return {}
-    if not isinstance(spec, Mapping):
-        raise RLSuiteError(f"backbone spec must be a dict such as {{'net_arch': [64, 64]}}, not {type(spec).__name__}.")
-    checks: dict[str, Callable[[Any], Any]] = {
-        "net_arch": check_net_arch,
-        "activation": check_activation,
-        "init": check_init,
-        "layer_norm": lambda value: check_flag("layer_norm", value),
-        "dropout": check_dropout,
-        "features": lambda value: check_positive_int("features", value),
-    }
-    checked = {}
-    for key, value in spec.items():
-        if key not in checks:
-            raise RLSuiteError(
-                f"unknown backbone spec key {key!r}{did_you_mean(str(key), SPEC_KEYS)}; "
-                f"valid keys: {', '.join(SPEC_KEYS)}."
-            )
-        checked[key] = checks[key](value)
-    return checked
 
 
 def is_image_space(space: gym.Space) -> bool:
@@ -297,7 +323,7 @@ def is_image_space(space: gym.Space) -> bool:
     return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8
 
 
-def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None = None) -> nn.Module:
+def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None = None, members: int = 1) -> nn.Module:
     """The backbone for ``observation_space``, configured by ``spec``.
 
     =========================================  =====================================
@@ -322,11 +348,14 @@ def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None =
     the CNN alone, as in Nature DQN: its ``features`` go straight to the agent's head.
 
     The returned module has ``out_features`` and takes a batch (B, *space.shape) of float or
-    uint8 values (Discrete: (B,) or (B, 1) indices).
+    uint8 values (Discrete: (B,) or (B, 1) indices). ``members=K`` builds K independent
+    backbones stacked, taking and returning a leading member axis: (K, B, *space.shape).
     """
-    options = _checked_spec(spec)
+    members = check_members(members)
+    options = check_backbone_spec(spec)
     mlp_options = {key: options[key] for key in ("activation", "layer_norm", "dropout") if key in options}
     mlp_options["init"] = options.get("init", "he")
+    mlp_options["members"] = members
     net_arch = options.get("net_arch", list(DEFAULT_NET_ARCH))
 
     if is_image_space(observation_space):
@@ -335,14 +364,15 @@ def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None =
             features=options.get("features", 512),
             activation=options.get("activation", "relu"),
             init=options.get("init", "orthogonal"),
+            members=members,
         )
     if isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1:
         return MLP(observation_space.shape[0], net_arch, **mlp_options)
     if isinstance(observation_space, spaces.Discrete):
-        one_hot = OneHot(int(observation_space.n), start=int(observation_space.start))
+        one_hot = OneHot(int(observation_space.n), start=int(observation_space.start), members=members)
         return Chain(one_hot, MLP(one_hot.out_features, net_arch, **mlp_options))
     if isinstance(observation_space, (spaces.Box, spaces.MultiBinary)):
-        flatten = FlattenBatch(observation_space.shape)
+        flatten = FlattenBatch(observation_space.shape, members=members)
         return Chain(flatten, MLP(flatten.out_features, net_arch, **mlp_options))
     raise RLSuiteError(
         f"no backbone for a {type(observation_space).__name__} observation space; "

@@ -6,7 +6,7 @@ sentence that names the bad value and the valid choices.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,10 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 INITS: tuple[str, ...] = ("he", "kaiming", "xavier", "orthogonal", "torch")
+
+# The keys make_backbone understands; each backbone ignores the ones that do not concern it,
+# so an agent can pass one spec whatever its environment's observation space.
+SPEC_KEYS: tuple[str, ...] = ("net_arch", "activation", "init", "layer_norm", "dropout", "features")
 
 
 # --------------------------------------------------------------------------- validation
@@ -87,6 +91,40 @@ def check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise RLSuiteError(f"{name}={value!r} must be True or False.")
     return bool(value)
+
+
+def check_backbone_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A backbone spec (see ``make_backbone``) with every value checked, else an :class:`RLSuiteError`."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise RLSuiteError(f"backbone spec must be a dict such as {{'net_arch': [64, 64]}}, not {type(spec).__name__}.")
+    checks: dict[str, Callable[[Any], Any]] = {
+        "net_arch": check_net_arch,
+        "activation": check_activation,
+        "init": check_init,
+        "layer_norm": lambda value: check_flag("layer_norm", value),
+        "dropout": check_dropout,
+        "features": lambda value: check_positive_int("features", value),
+    }
+    checked = {}
+    for key, value in spec.items():
+        if key not in checks:
+            raise RLSuiteError(
+                f"unknown backbone spec key {key!r}{did_you_mean(str(key), SPEC_KEYS)}; "
+                f"valid keys: {', '.join(SPEC_KEYS)}."
+            )
+        checked[key] = checks[key](value)
+    return checked
+
+
+def check_members(members: Any) -> int:
+    """``members`` if it is an integer ≥ 1 (the K of a stacked network), else an :class:`RLSuiteError`."""
+    if isinstance(members, bool) or not isinstance(members, (int, np.integer)) or members < 1:
+        raise RLSuiteError(
+            f"members={members!r} must be a positive integer: the number of independent networks stacked, 1 for one."
+        )
+    return int(members)
 
 
 # --------------------------------------------------------------------------- initialisation

@@ -3,6 +3,11 @@
 :class:`QHead` gives Q-values for discrete actions, :class:`ActorHead` a bounded continuous
 action, :class:`CriticHead` the value of a (features, action) pair. Each takes the
 backbone's ``out_features`` as its input width.
+
+Each head takes ``members=K`` to hold K independent heads stacked (:mod:`rlsuite.nets.stacked`),
+to sit on a backbone built with the same ``members``: every input and output then carries a
+leading member axis, (K, B, ...), and member k starts as the k-th of K single heads built one
+after another.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from torch import nn
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.nets.backbones import DEFAULT_NET_ARCH, MLP, as_float
-from rlsuite.nets.checks import check_flag, check_positive_int
+from rlsuite.nets.checks import check_flag, check_members, check_positive_int
+from rlsuite.nets.stacked import StackedLinear, require_member_axis, stack_members
 
 
 class QHead(nn.Module):
@@ -27,16 +33,24 @@ class QHead(nn.Module):
     could otherwise move between them.
     """
 
-    def __init__(self, in_features: int, n_actions: int, dueling: bool = False) -> None:
+    def __init__(self, in_features: int, n_actions: int, dueling: bool = False, members: int = 1) -> None:
         super().__init__()
         in_features = check_positive_int("in_features", in_features)
         self.n_actions = check_positive_int("n_actions", n_actions)
         self.dueling = check_flag("dueling", dueling)
-        self.advantage = nn.Linear(in_features, self.n_actions)
-        self.value = nn.Linear(in_features, 1) if self.dueling else None
+        self.members = members = check_members(members)
+        if members == 1:
+            self.advantage = nn.Linear(in_features, self.n_actions)
+            self.value = nn.Linear(in_features, 1) if self.dueling else None
+            return
+        self.advantage = StackedLinear(in_features, self.n_actions, members)
+        self.value = StackedLinear(in_features, 1, members) if self.dueling else None
+        stack_members(self, [QHead(in_features, n_actions, dueling) for _ in range(members)])
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, in_features) → (B, n_actions)."""
+        """(B, in_features) → (B, n_actions); with K members (K, B, in_features) → (K, B, n_actions)."""
+        if self.members > 1:
+            require_member_axis(features, self.members, "QHead")
         advantage = self.advantage(features)
         if self.value is None:
             return advantage
@@ -59,11 +73,13 @@ class ActorHead(nn.Module):
     ``[action_low, action_high]``, so asymmetric bounds like [-2, 0.5] work. Bounds may be
     scalars, numpy arrays or tensors; they are buffers, so they follow ``.to(device)`` and are
     saved with the state dict. The last layer starts with tiny weights so that early actions
-    sit near the middle of the range, where tanh is not saturated.
+    sit near the middle of the range, where tanh is not saturated. With K members, all share
+    the bounds and map (K, B, in_features) → (K, B, *action_shape).
     """
 
-    def __init__(self, in_features: int, action_low: Any, action_high: Any) -> None:
+    def __init__(self, in_features: int, action_low: Any, action_high: Any, members: int = 1) -> None:
         super().__init__()
+        self.members = members = check_members(members)
         low, high = _bound_tensor("action_low", action_low), _bound_tensor("action_high", action_high)
         try:
             low, high = torch.broadcast_tensors(low, high)
@@ -76,13 +92,20 @@ class ActorHead(nn.Module):
         self.register_buffer("action_low", low.clone())
         self.register_buffer("action_high", high.clone())
         self.action_shape = tuple(low.shape)
-        self.linear = nn.Linear(check_positive_int("in_features", in_features), max(1, low.numel()))
+        in_features = check_positive_int("in_features", in_features)
+        if members > 1:
+            self.linear = StackedLinear(in_features, max(1, low.numel()), members)
+            stack_members(self, [ActorHead(in_features, low, high) for _ in range(members)])
+            return
+        self.linear = nn.Linear(in_features, max(1, low.numel()))
         nn.init.uniform_(self.linear.weight, -3e-3, 3e-3)
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, in_features) → (B, *action_shape)."""
-        squashed = torch.tanh(self.linear(features)).reshape(features.shape[0], *self.action_shape)
+        """(B, in_features) → (B, *action_shape); with K members (K, B, ...) → (K, B, ...)."""
+        if self.members > 1:
+            require_member_axis(features, self.members, "ActorHead")
+        squashed = torch.tanh(self.linear(features)).reshape(*features.shape[:-1], *self.action_shape)
         return self.action_low + (squashed + 1.0) * 0.5 * (self.action_high - self.action_low)
 
 
@@ -91,7 +114,8 @@ class CriticHead(nn.Module):
 
     Features and the flattened action are concatenated and go through an :class:`MLP` of
     ``net_arch`` and a final Linear to one unit; the trailing unit dimension is dropped so the
-    result lines up with reward and done vectors of shape (B,).
+    result lines up with reward and done vectors of shape (B,). With K members: (features
+    (K, B, backbone_features), action (K, B, *action_shape)) → (K, B).
     """
 
     def __init__(
@@ -101,14 +125,30 @@ class CriticHead(nn.Module):
         net_arch: Sequence[int] = DEFAULT_NET_ARCH,
         activation: str = "relu",
         init: str = "he",
+        members: int = 1,
     ) -> None:
         super().__init__()
         self.action_dim = check_positive_int("action_dim", action_dim)
         in_features = check_positive_int("backbone_features", backbone_features) + self.action_dim
-        self.hidden = MLP(in_features, net_arch, activation=activation, init=init)
-        self.output = nn.Linear(self.hidden.out_features, 1)
+        self.members = members = check_members(members)
+        if members == 1:
+            self.hidden = MLP(in_features, net_arch, activation=activation, init=init)
+            self.output = nn.Linear(self.hidden.out_features, 1)
+            return
+        singles = [CriticHead(backbone_features, action_dim, net_arch, activation, init) for _ in range(members)]
+        # The stacked MLP draws its own K members' weights; throw those draws away, so that
+        # building K members draws exactly what building K single heads draws.
+        with torch.random.fork_rng(devices=[]):
+            self.hidden = MLP(in_features, net_arch, activation=activation, init=init, members=members)
+        self.output = StackedLinear(self.hidden.out_features, 1, members)
+        stack_members(self, singles)
 
     def forward(self, features: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """(B, backbone_features), (B, *action_shape) → (B,)."""
-        action = as_float(action).reshape(action.shape[0], self.action_dim)
+        """(B, backbone_features), (B, *action_shape) → (B,); with K members (K, B, ...) → (K, B)."""
+        if self.members > 1:
+            require_member_axis(features, self.members, "CriticHead")
+            require_member_axis(action, self.members, "CriticHead's action", min_dim=2)
+            action = as_float(action).reshape(*features.shape[:-1], self.action_dim)
+        else:
+            action = as_float(action).reshape(action.shape[0], self.action_dim)
         return self.output(self.hidden(torch.cat([features, action], dim=-1))).squeeze(-1)
