@@ -135,7 +135,8 @@ class DQN(OffPolicyAgent[DQNConfig]):
                 if next_mask is not None:
                     next_q = next_q.masked_fill(~next_mask, -torch.inf)
                 best = next_q.max(dim=1).values
-            return reward + self.config.gamma * (1.0 - terminated) * best
+            best = torch.where(terminated > 0, 0.0, best)  # a terminal state may allow no action (max = -inf)
+            return reward + self.config.gamma * best
 
     def train_round(self, gradient_steps: int) -> dict[str, float]:
         """``gradient_steps`` updates; the target net stays fixed during the round."""

@@ -159,7 +159,7 @@ def test_numerical_faults_stop_the_run_and_keep_the_last_good_checkpoint(tmp_pat
     agent = rlsuite.make_agent("dqn", FaultyEnv(what=what), seed=0, learning_starts=30, batch_size=8, train_freq=1,
                                loss="mse", net_arch=[8])
     with pytest.raises(RLSuiteError, match=re.escape(needle)) as info:
-        agent.learn(400, run_dir=tmp_path / "run", checkpoint_every=20)
+        agent.learn(400, run_dir=tmp_path / "run", checkpoint_every=20, eval_episodes=1)
     kept = sorted((tmp_path / "run" / "checkpoints").glob("step_*"))
     assert kept and str(kept[-1]) in str(info.value)
     assert int(kept[-1].name.split("_")[1]) < (50 if what != "huge" else 31)

@@ -1,30 +1,39 @@
 """Checkpoints without pickle: arrays in safetensors, everything else in JSON.
 
-A checkpoint is a directory holding ``tensors.safetensors`` and ``agent.json``. It is written
-under a temporary name and renamed into place, so a crash at any moment leaves the previous
-checkpoint whole. Loading never runs code that a file carries.
+A checkpoint is a directory holding ``tensors.safetensors`` and ``agent.json`` (and
+``replay.npz`` where it keeps the replay buffer). It is written under a temporary name and renamed
+into place, so a crash at any moment leaves the previous checkpoint whole. ``agent.json`` records
+the SHA-256 of each other file (``"files"``), checked on load; loading refuses a link, a file that
+changed, a non-finite weight and a counter out of range, and never runs code that a file carries.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load as load_tensor_bytes
+from safetensors.numpy import save as tensor_bytes
 
 from rlsuite.core import __version__
 from rlsuite.core.envspec import env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.spaces import space_to_json
+from rlsuite.training.rundir import refuse_link
 
 FORMAT = "rlsuite-checkpoint"
 VERSION = 1
 TENSORS, META, REPLAY = "tensors.safetensors", "agent.json", "replay.npz"
+STEP_NAME = re.compile(r"step_(\d+)")
+MAX_INT = 2**63
 
 
 def parts_to_arrays(parts: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -67,7 +76,16 @@ def load_parts(parts: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
             part.load_state_dict(state_dict)
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _atomic_write_dir(target: Path, write) -> None:
+    refuse_link(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
@@ -77,6 +95,7 @@ def _atomic_write_dir(target: Path, write) -> None:
                 os.fsync(fh.fileno())
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)  # left by a killed process of the same PID
             os.rename(target, old)
             os.rename(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
@@ -112,9 +131,12 @@ def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None, with
     replay = agent.replay_arrays() if with_replay else None
 
     def write(tmp: Path) -> None:
-        save_file(tensors, str(tmp / TENSORS))
+        data = tensor_bytes(tensors)
+        (tmp / TENSORS).write_bytes(data)
+        meta["files"] = {TENSORS: hashlib.sha256(data).hexdigest()}
         if replay is not None:
             np.savez(tmp / REPLAY, **replay)
+            meta["files"][REPLAY] = sha256_of(tmp / REPLAY)
         (tmp / META).write_text(json.dumps(meta, indent=1))
 
     _atomic_write_dir(Path(path), write)
@@ -123,16 +145,37 @@ def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None, with
 
 def save_checkpoint(agent, run_dir: Path, step: int, loop_state: dict[str, Any], keep: int,
                     with_replay: bool = False) -> Path:
-    """Write ``run_dir/checkpoints/step_<step>`` and delete all but the newest ``keep``."""
+    """Write ``run_dir/checkpoints/step_<step>`` and delete all but the newest ``keep`` (by step
+    number) of this run's checkpoints: ``step_<number>`` directories, never a link or anything else."""
+    refuse_link(run_dir / "checkpoints")
     path = save_agent(agent, run_dir / "checkpoints" / f"step_{step:012d}", loop_state, with_replay=with_replay)
-    for old in sorted((run_dir / "checkpoints").glob("step_*"))[:-keep]:
+    for old in checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The checkpoint directories (``step_<number>``) of ``run_dir``, oldest step first; a link among
+    them is refused."""
+    ckpt_dir = Path(run_dir) / "checkpoints"
+    if not ckpt_dir.is_dir():
+        return []
+    refuse_link(ckpt_dir)
+    found = []
+    for path in ckpt_dir.iterdir():
+        match = STEP_NAME.fullmatch(path.name)
+        if match:
+            refuse_link(path)
+            if path.is_dir():
+                found.append((int(match.group(1)), path))
+    return [path for _, path in sorted(found)]
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(metadata, arrays) of a checkpoint directory, with every failure as one sentence."""
     path = Path(path)
+    for part in (path, path / META, path / TENSORS, path / REPLAY):
+        refuse_link(part)
     if not (path / META).is_file() or not (path / TENSORS).is_file():
         raise RLSuiteError(f"{path} is not an rlsuite checkpoint (it lacks {META} or {TENSORS}); give a model or run directory.")
     try:
@@ -141,19 +184,64 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise RLSuiteError(f"checkpoint {path} is corrupt: {META} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc}).") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise RLSuiteError(f"{path / META} was not written by rlsuite; load a directory saved by agent.save or rlsuite train.")
+    check_meta(meta, path)
+    data = (path / TENSORS).read_bytes()
+    verify(path, TENSORS, meta, hashlib.sha256(data).hexdigest())
     try:
-        tensors = load_file(str(path / TENSORS))
+        tensors = load_tensor_bytes(data)
     except Exception as exc:  # safetensors raises its own error types for bad headers and short files
         raise RLSuiteError(f"checkpoint {path} is corrupt or truncated: {TENSORS} does not parse ({exc}).") from None
+    for name, array in tensors.items():
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            raise RLSuiteError(f"checkpoint {path} holds non-finite numbers (NaN or inf) in {name}, so it cannot be "
+                               "used; load an earlier checkpoint or retrain.")
     return meta, tensors
 
 
+def verify(path: Path, name: str, meta: dict[str, Any], digest: str) -> None:
+    """One line if ``name``'s SHA-256 is not the one ``agent.json`` records (checkpoints older than
+    the checksums record none)."""
+    files = meta.get("files")
+    if files is None:
+        return
+    if files.get(name) != digest:
+        raise RLSuiteError(f"checkpoint {path} is corrupt or truncated: {name} does not match the SHA-256 recorded in "
+                           f"{META} (it changed after it was written); use another checkpoint.")
+
+
+def _counter(value: Any) -> bool:
+    return type(value) is int and 0 <= value < MAX_INT
+
+
+def check_meta(meta: dict[str, Any], path: Path) -> None:
+    """Range-check what the loop and the agent take from ``agent.json`` before anything uses it."""
+    loop, extra = meta.get("loop", {}), meta.get("extra_state", {})
+    checks = [
+        ("seed", meta.get("seed", 0), _counter, "an int in [0, 2**63)"),
+        ("loop", loop, lambda v: isinstance(v, dict), "a mapping"),
+        ("extra_state", extra, lambda v: isinstance(v, dict), "a mapping"),
+        ("files", meta.get("files", {}), lambda v: isinstance(v, dict), "a mapping of file names to SHA-256 digests"),
+        ("hyperparameters", meta.get("hyperparameters", {}), lambda v: isinstance(v, dict), "a mapping"),
+    ]
+    if isinstance(loop, dict):
+        checks += [(f"loop.{k}", loop[k], _counter, "a non-negative int") for k in ("step", "episodes") if k in loop]
+        checks += [("loop.wall_s", loop.get("wall_s", 0.0),
+                    lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "a non-negative number"),
+                   ("loop.rng_before_reset", loop.get("rng_before_reset"), lambda v: v is None or isinstance(v, dict),
+                    "null or a generator state")]
+    if isinstance(extra, dict):
+        checks += [(f"extra_state.{k}", extra[k], _counter, "a non-negative int")
+                   for k in ("num_timesteps", "n_calls", "env_steps_since_train") if k in extra]
+    for key, value, ok, expected in checks:
+        if not ok(value):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise RLSuiteError(f"checkpoint {path} is corrupt: {META} has {key}={shown}, which must be {expected}; "
+                               "use another checkpoint.")
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoint in ``run_dir/checkpoints``, if any."""
-    ckpt_dir = Path(run_dir) / "checkpoints"
-    if not ckpt_dir.is_dir():
-        return None
-    done = sorted(p for p in ckpt_dir.glob("step_*") if (p / META).is_file())
+    """The newest complete checkpoint in ``run_dir/checkpoints`` (by step number), if any."""
+    done = [p for p in checkpoints(run_dir) if (p / META).is_file()]
     return done[-1] if done else None
 
 
@@ -180,9 +268,12 @@ def restore_into(agent, path: Path, with_replay: bool = False) -> dict[str, Any]
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise RLSuiteError(f"checkpoint {path} is corrupt: its state does not load ({exc}).") from None
     if with_replay and (Path(path) / REPLAY).is_file():
+        verify(path, REPLAY, meta, sha256_of(Path(path) / REPLAY))
         try:
             with np.load(Path(path) / REPLAY, allow_pickle=False) as data:
                 agent.load_replay_arrays({k: data[k] for k in data.files})
+        except RLSuiteError:
+            raise
         except Exception as exc:  # zipfile and numpy raise several types for damaged files
             raise RLSuiteError(f"checkpoint {path} is corrupt: {REPLAY} does not load ({exc}).") from None
     return meta

@@ -5,6 +5,10 @@ episode statistics) and the step: act, ``env.step``, hand the transition to the 
 run's bookkeeping — schedule, evaluation, logging, checkpoints, summary — is
 :class:`~rlsuite.training.run.Run`'s. The loop calls the agent's interface only
 (``begin``, ``act``, ``observe`` and the hooks the run calls); it knows no particular agent.
+
+The run directory is claimed (locked and checked, :mod:`rlsuite.training.rundir`) before anything
+reads or writes it, the checkpoint a resumed run starts from included. SIGINT and SIGTERM stop the
+run at the end of a step, with a checkpoint and a summary; any other way out gives the directory up.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
-from rlsuite.core.envspec import env_factory
+from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
 from rlsuite.training.checkpoint import latest_checkpoint, restore_into
 from rlsuite.training.run import LOOP_KEYS, CtrlC, LoopSettings, Run, TrainResult
+from rlsuite.training.rundir import claim_run_dir
 from rlsuite.training.vector import SingleEnvVector, make_vector_env
 
 if TYPE_CHECKING:
@@ -38,29 +43,47 @@ def train(agent: "Agent", total_steps: int, run_dir: str | Path | None = None, s
         raise RLSuiteError(f"steps={total_steps} is negative; give the number of env steps to train for (>= 0).")
     if agent.env is None:
         raise RLSuiteError("this agent has no env; build it with rlsuite.make_agent(name, env).")
-    run_dir = Path(run_dir) if run_dir is not None else None
-    resumed = _restore(agent, run_dir) if resume else {}
-    envs = make_vector_env(env_factory(agent.env, **agent.env_kwargs), settings.n_envs)
-    run = Run(agent, total_steps, run_dir, settings, resumed)
-    set_torch_threads(settings.torch_threads)
-    agent.begin(total_steps, run.eval_env)
-    agent.num_timesteps = run.step
-    stepper = Stepper(agent, envs, run, resumed.get("rng_before_reset"))
+    run, envs, resumed = _start(agent, total_steps, Path(run_dir) if run_dir is not None else None, settings, resume)
     ctrl_c = CtrlC().install()
+    stepper = None
     try:
+        set_torch_threads(settings.torch_threads)
+        agent.begin(total_steps, run.eval_env)
+        agent.num_timesteps = run.step
+        stepper = Stepper(agent, envs, run, resumed.get("rng_before_reset"))
         while run.step < total_steps and not ctrl_c.requested and not run.episode_limit_reached:
             stepper.step()
             run.after_step(stepper.step_count, stepper.loop_state())
         interrupted = ctrl_c.requested
     except KeyboardInterrupt:
         interrupted = True
-    except RLSuiteError:
+    except BaseException:
         run.abort()
         raise
     finally:
         envs.close()
         ctrl_c.restore()
-    return run.finish(interrupted, stepper.loop_state())
+    signal_name = ctrl_c.signal or ("SIGINT" if interrupted else None)  # a KeyboardInterrupt is a SIGINT
+    return run.finish(interrupted, stepper.loop_state() if stepper is not None else None, signal_name)
+
+
+def _start(agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
+           resume: bool) -> tuple[Run, gym.vector.VectorEnv, dict[str, Any]]:
+    """Claim the run directory, restore the checkpoint a resumed run goes on from, make the envs and
+    the run; on any failure give back what was taken."""
+    lock = claim_run_dir(run_dir, resume, settings.overwrite) if run_dir is not None else None
+    envs = None
+    try:
+        resumed = _restore(agent, run_dir) if resume else {}
+        envs = make_vector_env(env_factory(agent.env, **agent.env_kwargs), settings.n_envs, env_name(agent.env))
+        run = Run(agent, total_steps, run_dir, settings, resumed, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        if envs is not None:
+            envs.close()
+        raise
+    return run, envs, resumed
 
 
 def _restore(agent: "Agent", run_dir: Path | None) -> dict[str, Any]:
@@ -85,10 +108,15 @@ class Stepper:
         self.n_envs = envs.num_envs
         self.step_count = run.step
         self.obs, infos = envs.reset(seed=agent.seed + run.step)
-        if rng_before_reset is not None and isinstance(envs, SingleEnvVector):
-            # the checkpoint was taken at an episode boundary: replay that reset, so the run goes on exactly
-            self.obs, infos = envs.restore_reset(rng_before_reset)
+        if isinstance(envs, SingleEnvVector):
+            envs.env.steps = run.step  # the env's faults name the run's step
+            if rng_before_reset is not None:
+                # the checkpoint was taken at an episode boundary: replay that reset, so the run goes on exactly
+                self.obs, infos = envs.restore_reset(rng_before_reset)
         self.mask = infos.get("action_mask")
+        self.mask_row_bytes = 0  # set by the first check of a mask
+        if self.mask is not None:
+            self._check_mask(self.mask, run.step)
         self.at_boundary = False  # did the last step end the (single) env's episode?
         space = envs.single_observation_space
         self.check_obs = isinstance(space, gym.spaces.Box) and space.dtype.kind == "f"
@@ -117,7 +145,18 @@ class Stepper:
                     self.run.fault(f"{name.split('/')[-1].replace('_', ' ')} ({name})", at)
             self.run.logger.add_many(metrics)
         self.obs, self.mask = next_obs, infos.get("action_mask")
+        # a row with no allowed action has at least a row's worth of zero bytes: most steps stop here
+        if self.mask is not None and self.mask.tobytes().count(0) >= self.mask_row_bytes:
+            self._check_mask(self.mask, at)
         self.step_count = at
+
+    def _check_mask(self, mask: np.ndarray, at: int) -> None:
+        """One line if a row of ``mask`` (one per env) allows no action."""
+        mask = np.asarray(mask)
+        self.mask_row_bytes = mask.shape[-1] * mask.itemsize if mask.ndim else 1
+        if not mask.reshape(mask.shape[0] if mask.ndim > 1 else 1, -1).any(axis=1).all():
+            raise RLSuiteError(f"the env's action mask at step {at} allows no action; every state needs at least one "
+                               f"allowed action (env {env_name(self.agent.env)!r} gave info['action_mask'] all zero).")
 
     def _episodes_ended(self, infos: dict[str, Any], next_obs: Any, next_mask: Any) -> tuple[Any, Any]:
         """Record the finished episodes; return the true next observations and masks."""

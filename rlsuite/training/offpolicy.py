@@ -4,11 +4,16 @@ Every transition goes into the buffer; every ``train_freq`` env steps, once more
 ``learning_starts`` steps were taken, the agent runs ``gradient_steps`` updates
 (−1 = as many as env steps collected since the last round). Subclasses write the update
 (:meth:`train_round`) and any per-step work such as target updates (:meth:`after_step`).
+
+:meth:`OffPolicyAgent.learn` checks that ``buffer_size`` fits in the memory available before the
+run directory is touched. It checks there rather than in ``__init__``, so that loading a model
+trained with a large buffer, to evaluate it on a smaller machine, still works.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -19,7 +24,7 @@ from gymnasium import spaces
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
 from rlsuite.training.agent import Agent, ConfigT
-from rlsuite.training.replay import ReplayBuffer
+from rlsuite.training.replay import ReplayBuffer, check_memory
 
 
 class OffPolicyAgent(Agent[ConfigT]):
@@ -37,6 +42,11 @@ class OffPolicyAgent(Agent[ConfigT]):
         self.buffer: ReplayBuffer | None = None
         self._n_calls = 0
         self._env_steps_since_train = 0
+
+    def learn(self, total_steps: int, run_dir: str | Path | None = None, resume: bool = False,
+              progress: bool = False, **loop_settings: Any):
+        check_memory(self.config.buffer_size, self.observation_space, self.action_space)
+        return super().learn(total_steps, run_dir=run_dir, resume=resume, progress=progress, **loop_settings)
 
     def observe(self, batch: Transition) -> dict[str, float] | None:
         c = self.config

@@ -5,10 +5,15 @@ observation of a transition is the observation of the following slot, written ah
 except when the episode ended — then the true final observation goes to ``final_obs``. That
 array is allocated with ``np.zeros``, whose pages the OS only backs when written, so it costs
 memory only for the slots that ended an episode when observations are large (images).
+
+Before allocating, the buffer's size is compared with the memory available (:func:`check_memory`),
+so a ``buffer_size`` too large for the machine is one line, not an out-of-memory kill later on.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +51,63 @@ class Batch:
                 for k in range(0, n, size)]
 
 
+def transition_bytes(observation_space: gym.Space, action_space: gym.Space, n_mask_actions: int | None = None) -> int:
+    """Bytes one stored transition takes: its observation, its final observation (counted only for
+    observations smaller than a memory page, whose pages all get written; ``np.zeros`` backs a large
+    one's pages only for the steps that ended an episode), action, reward, flags and masks."""
+    obs = math.prod(observation_space.shape or ()) * np.dtype(observation_space.dtype).itemsize
+    final = obs if obs < _page_size() else 0
+    action = math.prod(action_space.shape or ()) * np.dtype(action_space.dtype).itemsize
+    masks = 2 * n_mask_actions if n_mask_actions else 0
+    return obs + final + action + 4 + 4 + 1 + masks  # + float32 reward, float32 terminated, bool ended
+
+
+def _page_size() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 4096
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still get: MemAvailable (/proc/meminfo), else the free pages,
+    capped by a cgroup (v2) limit; None where the system does not say."""
+    found = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if found is None:
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * _page_size()
+        except (AttributeError, ValueError, OSError):
+            return None
+    try:
+        limit = open("/sys/fs/cgroup/memory.max").read().strip()
+        if limit != "max":
+            found = min(found, int(limit) - int(open("/sys/fs/cgroup/memory.current").read()))
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def check_memory(transitions: int, observation_space: gym.Space, action_space: gym.Space,
+                 n_mask_actions: int | None = None, setting: str = "buffer_size") -> None:
+    """One line if a buffer of ``transitions`` transitions does not fit in the memory available."""
+    if isinstance(observation_space, (spaces.Dict, spaces.Tuple)):
+        return  # refused by the buffer itself
+    each = transition_bytes(observation_space, action_space, n_mask_actions)
+    need, available = transitions * each, available_memory()
+    if available is not None and need > available:
+        fits = max(int(available * 0.8) // each, 1)
+        raise RLSuiteError(f"the replay buffer ({setting}={transitions:,} transitions of {each:,} bytes) needs "
+                           f"{need / 1e9:,.1f} GB but {available / 1e9:,.1f} GB of memory is available; choose a "
+                           f"smaller {setting} (at most about {fits:,} here), e.g. --set {setting}={fits}.")
+
+
 class ReplayBuffer:
     """Holds the last ``capacity`` env steps of ``n_envs`` envs (``capacity * n_envs`` transitions)."""
 
@@ -56,6 +118,7 @@ class ReplayBuffer:
                                "wrap the env with gymnasium.wrappers.FlattenObservation first.")
         self.capacity = int(capacity)
         self.n_envs = int(n_envs)
+        check_memory(self.capacity * self.n_envs, observation_space, action_space, n_mask_actions)
         shape = (self.capacity, self.n_envs)
         obs_shape = observation_space.shape or ()
         self.obs = np.zeros(shape + obs_shape, dtype=observation_space.dtype)
@@ -145,11 +208,12 @@ class ReplayBuffer:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], observation_space: gym.Space,
                     action_space: gym.Space) -> "ReplayBuffer":
-        """A buffer rebuilt from :meth:`state_arrays`."""
+        """A buffer rebuilt from :meth:`state_arrays`, its cursor and shapes checked first."""
         cursor = arrays["cursor"]
         capacity = int(cursor[2]) if len(cursor) > 2 else len(arrays["rewards"])  # older checkpoints: all slots
         n_envs = arrays["rewards"].shape[1]
         n_mask = arrays["masks"].shape[-1] if "masks" in arrays else None
+        _check_arrays(arrays, capacity, n_envs, observation_space, action_space)
         buffer = cls(capacity, observation_space, action_space, n_envs, n_mask)
         buffer.load_state_arrays(arrays)
         return buffer
@@ -159,3 +223,28 @@ class ReplayBuffer:
             if name in arrays and getattr(self, name) is not None:
                 getattr(self, name)[:len(arrays[name])] = arrays[name]
         self.pos, self.full = int(arrays["cursor"][0]), bool(arrays["cursor"][1])
+
+
+def _check_arrays(arrays: dict[str, np.ndarray], capacity: int, n_envs: int, observation_space: gym.Space,
+                  action_space: gym.Space) -> None:
+    """The saved buffer's cursor lies within its capacity and its arrays have the shapes it needs."""
+    cursor = arrays["cursor"]
+    pos, full = int(cursor[0]), int(cursor[1])
+    used = capacity if full else pos
+    shapes = {"obs": (observation_space.shape or ()), "final_obs": (observation_space.shape or ()),
+              "actions": (action_space.shape or ()), "rewards": (), "terminated": (), "ended": ()}
+    problem = None
+    if cursor.ndim != 1 or cursor.dtype.kind not in "iu" or len(cursor) not in (2, 3):
+        problem = "its cursor is not 2 or 3 integers"
+    elif not (1 <= capacity < 2**40 and 0 <= pos < capacity and full in (0, 1) and n_envs >= 1):
+        problem = f"its cursor (position {pos}, full {full}, capacity {capacity}) lies outside the buffer"
+    else:
+        for name, tail in shapes.items():
+            array = arrays[name]
+            if array.ndim != 2 + len(tail) or tuple(array.shape[1:]) != (n_envs, *tail) or not (
+                    used <= len(array) <= capacity):
+                problem = f"its {name} array has shape {array.shape}, not ({used}..{capacity}, {n_envs}, ...{tail})"
+                break
+    if problem:
+        raise RLSuiteError(f"the replay buffer in the checkpoint is corrupt: {problem}; resume from another "
+                           "checkpoint or start a new run.")

@@ -4,6 +4,10 @@
 (``config.yaml``, checkpoints, ``summary.json``), the schedule of logging, evaluation and
 checkpoints (:class:`RunSchedule`), the TensorBoard logger, the progress display, episode
 statistics, the clock (evaluation is not training time) and the final summary.
+
+A run owns its directory while it runs (:mod:`rlsuite.training.rundir`: an OS lock on
+``RUN/.lock``, released by :meth:`Run.finish`, :meth:`Run.abort` or the OS when the process dies),
+and SIGTERM stops it as Ctrl-C does: a checkpoint, a summary, ``stop_reason: "interrupted"``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -28,6 +33,8 @@ from rlsuite.core.errors import RLSuiteError
 from rlsuite.training.checkpoint import latest_checkpoint, save_checkpoint
 from rlsuite.training.evaluation import evaluate
 from rlsuite.training.logger import Progress, RunLogger
+from rlsuite.training.rundir import RunDirLock, claim_run_dir, write_text
+from rlsuite.training.vector import ProtocolCheck
 
 if TYPE_CHECKING:
     from rlsuite.training.agent import Agent
@@ -40,7 +47,7 @@ EVAL_SEED_OFFSET = 1_000_003
 class LoopSettings:
     """Settings of the loop itself (not of an agent); ``--set`` reaches them too."""
 
-    n_envs: int = hp(1, low=1, doc="environments stepped side by side")
+    n_envs: int = hp(1, low=1, high=4096, doc="environments stepped side by side")
     eval_freq: int = hp(0, low=0, doc="evaluate every N env steps; 0 = ten times per run")
     eval_episodes: int = hp(10, low=1)
     eval_max_steps: int = hp(10_000, low=1, doc="evaluation cuts an episode that has not ended after this many steps")
@@ -48,8 +55,11 @@ class LoopSettings:
     keep_checkpoints: int = hp(3, low=1)
     log_interval: int = hp(1000, low=1, doc="env steps between TensorBoard writes")
     max_episodes: int = hp(0, low=0, doc="stop after this many episodes; 0 = no limit")
-    torch_threads: int = hp(1, low=0, doc="torch CPU threads; 0 = leave torch's default")
+    torch_threads: int = hp(1, low=0, high=4 * (os.cpu_count() or 1),
+                            doc="torch CPU threads (at most 4 per CPU core); 0 = leave torch's default")
     save_replay: bool = hp(True, doc="put the replay buffer in checkpoints, for exact resume")
+    overwrite: bool = hp(False, doc="a new run into a directory that holds another run moves that run aside "
+                                    "to RUN.old-<time> instead of refusing")
     progress: bool = hp(True)
 
     @classmethod
@@ -58,6 +68,8 @@ class LoopSettings:
 
 
 LOOP_KEYS = {f.name for f in dataclasses.fields(LoopSettings)}
+#: settings of one invocation, not of the run: config.yaml leaves them out
+NOT_RECORDED = ("progress", "overwrite")
 
 
 @dataclass
@@ -105,36 +117,59 @@ class RunSchedule:
 
 
 class CtrlC:
-    """While installed, Ctrl-C (SIGINT) sets ``requested`` instead of raising, and the run stops at
-    the end of the step. A KeyboardInterrupt raised inside a TensorBoard write can leave the
-    writer unable to close; a second Ctrl-C still raises at once."""
+    """While installed, Ctrl-C (SIGINT) and SIGTERM set ``requested`` (and ``signal``, the signal's
+    name) instead of raising or killing, and the run stops at the end of the step with a checkpoint
+    and a summary. A KeyboardInterrupt raised inside a TensorBoard write can leave the writer unable
+    to close; a second signal still raises KeyboardInterrupt at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous = None
+        self.signal: str | None = None
+        self._previous: dict[int, Any] = {}
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        self.signal = signal.Signals(signum).name
 
     def install(self) -> "CtrlC":
         if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for signum, previous in self._previous.items():
+            if previous is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(signum, previous)
+        self._previous = {}
 
 
 class Run:
     """The run directory, schedule, logger, progress, episode statistics and clock of one run."""
 
     def __init__(self, agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
-                 resumed: dict[str, Any] | None = None) -> None:
+                 resumed: dict[str, Any] | None = None, lock: RunDirLock | None = None) -> None:
+        """``lock``: the run directory as :func:`claim_run_dir` returned it, where the caller claimed it
+        already (the loop does, before reading the checkpoint it resumes); else it is claimed here."""
         resumed = resumed or {}
+        if run_dir is not None and lock is None:
+            lock = claim_run_dir(run_dir, resume=bool(resumed), overwrite=settings.overwrite)
+        self.lock = lock
+        try:
+            self._start(agent, total_steps, run_dir, settings, resumed)
+        except BaseException:
+            if getattr(self, "logger", None) is not None:
+                self.logger.close()
+            if lock is not None:
+                lock.release()
+            raise
+
+    def _start(self, agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
+               resumed: dict[str, Any]) -> None:
         self.agent, self.total_steps, self.run_dir, self.settings = agent, int(total_steps), run_dir, settings
         self.start_step = self.step = int(resumed.get("step", 0))
         self.episodes = int(resumed.get("episodes", 0))
@@ -142,21 +177,20 @@ class Run:
         # points at the checkpoint's own step were logged before it was written; later ones are replayed
         self.logger = RunLogger(run_dir, purge_step=self.start_step + 1 if resumed else None)
         self.progress = Progress(self.total_steps, self.start_step, settings.progress)
-        self.eval_env = env_factory(agent.env, **agent.env_kwargs)()
+        self.eval_env = ProtocolCheck(env_factory(agent.env, **agent.env_kwargs)(), env_name(agent.env))
         self.returns: list[float] = []
         self.lengths: list[int] = []
         self.recent: deque[float] = deque(maxlen=20)
         self.last_eval, self.evaluated_at, self.logged_at = (math.nan, math.nan), -1, self.start_step
         self.wall_before, self.t0 = float(resumed.get("wall_s", 0.0)), time.perf_counter()
         if run_dir is not None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.yaml").write_text(yaml.safe_dump(self.config(), sort_keys=False))
+            write_text(run_dir / "config.yaml", yaml.safe_dump(self.config(), sort_keys=False))
 
     def config(self) -> dict[str, Any]:
         """Everything needed to rerun this run, as written to ``config.yaml``."""
         return {"env": env_name(self.agent.env), "env_kwargs": self.agent.env_kwargs, "agent": self.agent.name,
                 "seed": self.agent.seed, "steps": self.total_steps, "hyperparameters": self.agent.hyperparameters(),
-                "loop": {k: v for k, v in dataclasses.asdict(self.settings).items() if k != "progress"}}
+                "loop": {k: v for k, v in dataclasses.asdict(self.settings).items() if k not in NOT_RECORDED}}
 
     # ----- during the run -------------------------------------------------------------------
     def add_episode(self, episode_return: float, length: int, metrics: dict[str, float] | None = None) -> None:
@@ -200,6 +234,8 @@ class Run:
         self.last_eval = evaluate(self.agent, self.eval_env, self.settings.eval_episodes, seed=self.schedule.eval_seed,
                                   max_steps=self.settings.eval_max_steps)
         self.evaluated_at = self.step
+        if not math.isfinite(self.last_eval[0]):
+            self.fault("evaluation return", self.step)
         self.logger.write("eval/mean_return", self.last_eval[0], self.step)
         self.t0 += time.perf_counter() - start  # evaluation is not training time (wall_s, SPS)
         return self.last_eval
@@ -222,12 +258,21 @@ class Run:
     # ----- the end ----------------------------------------------------------------------------
     def abort(self) -> None:
         """Close after a fault: write what was gathered since the last write (episodes, losses);
-        the last good checkpoint stays as it is."""
-        if self.step > self.logged_at:
-            self.logger.flush(self.step)
-        self.progress.close()
-        self.logger.close()
-        self.eval_env.close()
+        the last good checkpoint stays as it is, and the run directory is given up."""
+        try:
+            if self.step > self.logged_at:
+                self.logger.flush(self.step)
+                self.logged_at = self.step
+            self.progress.close()
+            self.logger.close()
+            self.eval_env.close()
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Give up the run directory (idempotent)."""
+        if self.lock is not None:
+            self.lock.release()
 
     def stop_reason(self, interrupted: bool) -> str:
         """Why the run stopped: ``interrupted`` (Ctrl-C), ``max_episodes``, or ``steps`` (it ran them all)."""
@@ -235,9 +280,21 @@ class Run:
             return "interrupted"
         return "max_episodes" if self.episode_limit_reached and self.step < self.total_steps else "steps"
 
-    def finish(self, interrupted: bool, loop_state: dict[str, Any] | None = None) -> TrainResult:
+    def finish(self, interrupted: bool, loop_state: dict[str, Any] | None = None,
+               signal_name: str | None = None) -> TrainResult:
         """Flush the curves (also when no logging interval was reached), evaluate (unless the last
-        evaluation was at this step), checkpoint, and write ``summary.json``; however the run stopped."""
+        evaluation was at this step), checkpoint, and write ``summary.json``; however the run stopped.
+        ``signal_name`` ("SIGINT" or "SIGTERM") is the signal that interrupted the run, where one did;
+        the summary records it as ``signal``."""
+        try:
+            return self._finish(interrupted, loop_state, (signal_name or "SIGINT") if interrupted else None)
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self.release()
+
+    def _finish(self, interrupted: bool, loop_state: dict[str, Any] | None, signal_name: str | None) -> TrainResult:
         wall = self.wall_before + self.training_seconds()
         if self.step > self.logged_at:
             self.log()
@@ -252,6 +309,8 @@ class Run:
                    "wall_s": round(wall, 3), "sps": round(self.step / wall, 1) if wall > 0 else 0.0,
                    "eval_mean_return": eval_mean, "eval_std_return": eval_std, "interrupted": interrupted,
                    "stop_reason": self.stop_reason(interrupted), **self.agent.summary_metrics()}
+        if signal_name:
+            summary["signal"] = signal_name
         config = self.config()
         columns = {**config["hyperparameters"], "env": config["env"], "agent": config["agent"], "seed": config["seed"]}
         table = {k: v for k, v in config.items() if k not in ("hyperparameters", "loop")}
@@ -259,5 +318,5 @@ class Run:
         self.logger.hparams(columns, {"hparam/eval_mean_return": eval_mean}, self.step, table)
         self.logger.close()
         if self.run_dir is not None:
-            (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+            write_text(self.run_dir / "summary.json", json.dumps(summary, indent=1))
         return TrainResult(summary, self.returns, self.lengths, self.run_dir)

@@ -189,11 +189,14 @@ class SB3Runner(Trainable):
             model.learn(total_steps, callback=callback, log_interval=None, progress_bar=False)
         except KeyboardInterrupt:
             interrupted = True
+        except BaseException:
+            run.abort()  # close the event file and release the run directory
+            raise
         finally:
             model.env.close()
             ctrl_c.restore()
         self.num_timesteps = run.step = model.num_timesteps
-        return run.finish(interrupted or ctrl_c.requested)
+        return run.finish(interrupted or ctrl_c.requested, signal_name=ctrl_c.signal)
 
 
 class _RunCallback(BaseCallback):

@@ -1,14 +1,21 @@
-"""The environments the training loop steps.
+"""The environments the training loop steps, each checked against the Gymnasium API.
 
 ``n_envs > 1`` uses Gymnasium's ``SyncVectorEnv`` with same-step autoreset and its vector
 ``RecordEpisodeStatistics``. With one env (the default) the loop steps
 :class:`SingleEnvVector`, which speaks the same vector-env protocol for a batch of one but
 skips the per-step info merging that costs SyncVectorEnv about 20 µs a step, several times
 the cost of a toy-text env's own step.
+
+Every env is wrapped in :class:`ProtocolCheck`: an env that breaks the Gymnasium API (``reset``
+not returning ``(obs, info)``, ``step`` not a 5-tuple, a reward that is no scalar, an info that
+is no dict, an observation that does not fit the observation space) stops the run with one line
+naming the env and the step, instead of a traceback from deep inside numpy or the agent.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -17,19 +24,178 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import batch_space
 
+from rlsuite.core.envspec import env_name
+from rlsuite.core.errors import RLSuiteError
+
+# the types a well-behaved env returns: these pass with a type comparison each
+_REWARDS = frozenset({float, int, np.float64, np.float32, np.int64})
+_FLAGS = frozenset({bool, np.bool_})
+_INTS = frozenset({int, np.int64})
+_GYMNASIUM_DIR = os.path.dirname(gym.__file__) + os.sep
+_EXPECTED = {"reset()": "reset() to return (obs, info) with info a dict",
+             "step()": "step() to return (obs, reward, terminated, truncated, info): a scalar reward, "
+                       "bool flags and a dict info"}
+_warned: set[tuple[str, str, str]] = set()
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} items"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a value of type {type(value).__name__}"
+
+
+class ProtocolCheck(gym.Wrapper):
+    """Checks every ``reset`` and ``step`` of an env against the Gymnasium API.
+
+    The common path is a few type comparisons per step. An observation whose dtype casts safely
+    to the space's (float64 for a float32 ``Box``, as Gymnasium's own checker warns about) is
+    cast, with one warning; anything else the API does not allow is one :class:`RLSuiteError`
+    line naming the env, the step and what Gymnasium expects.
+    """
+
+    def __init__(self, env: gym.Env, name: str | None = None) -> None:
+        super().__init__(env)
+        self.name = name or env_name(env)
+        self.steps = 0  # step() calls so far; the training loop sets it on resume
+        space = env.observation_space
+        self._space = space
+        self._shape, self._dtype = space.shape, space.dtype
+        if isinstance(space, spaces.Discrete):
+            self._kind = "int"
+        elif isinstance(space, (spaces.Tuple, spaces.Dict)):
+            self._kind = type(space).__name__.lower()
+        elif space.shape is not None and space.dtype is not None:
+            self._kind = "array"
+        else:  # Text, Graph, ...: not checked
+            self._kind = "any"
+        self._fits = getattr(self, f"_fits_{self._kind}")
+
+    # ----- the common path ----------------------------------------------------------------------
+    def _fits_array(self, obs: Any) -> bool:
+        return type(obs) is np.ndarray and obs.dtype is self._dtype and obs.shape == self._shape
+
+    def _fits_int(self, obs: Any) -> bool:
+        return type(obs) in _INTS
+
+    def _fits_tuple(self, obs: Any) -> bool:
+        return type(obs) is tuple and len(obs) == len(self._space.spaces)
+
+    def _fits_dict(self, obs: Any) -> bool:
+        return isinstance(obs, dict) and obs.keys() == self._space.spaces.keys()
+
+    def _fits_any(self, obs: Any) -> bool:
+        return True
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        try:
+            result = self.env.reset(seed=seed, options=options)
+        except (AssertionError, ValueError, TypeError, gym.error.Error) as exc:
+            fault = self._gymnasium_fault(exc, "reset()")
+            if fault is None:
+                raise
+            raise fault from None
+        if type(result) is not tuple or len(result) != 2:
+            raise self._fault("reset()", _describe(result))
+        obs, info = result
+        if not isinstance(info, dict):
+            raise self._fault("reset()", f"an info that is {_describe(info)}")
+        return (obs if self._fits(obs) else self._observation(obs, "reset()")), info
+
+    def step(self, action: Any):
+        self.steps += 1
+        try:
+            result = self.env.step(action)
+        except (AssertionError, ValueError, TypeError, gym.error.Error) as exc:
+            fault = self._gymnasium_fault(exc, "step()")
+            if fault is None:
+                raise
+            raise fault from None
+        if type(result) is tuple and len(result) == 5:
+            obs, reward, terminated, truncated, info = result
+            if (type(reward) in _REWARDS and type(terminated) in _FLAGS and type(truncated) in _FLAGS
+                    and type(info) is dict and self._fits(obs)):
+                return result
+        return self._checked_step(result)
+
+    # ----- everything else ----------------------------------------------------------------------
+    def _fault(self, call: str, what: str) -> RLSuiteError:
+        return RLSuiteError(f"env {self.name!r} broke the Gymnasium API at step {self.steps}: {call} returned {what}; "
+                            f"Gymnasium expects {_EXPECTED[call]}, and observations that fit {self._space}.")
+
+    def _gymnasium_fault(self, exc: BaseException, call: str) -> RLSuiteError | None:
+        """An error raised inside Gymnasium's own wrappers or checker (which sit between this and the
+        env) as one line; None for an error from the env's own code, which is raised as it is."""
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is None or not tb.tb_frame.f_code.co_filename.startswith(_GYMNASIUM_DIR):
+            return None
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return RLSuiteError(f"env {self.name!r} broke the Gymnasium API at step {self.steps}: Gymnasium stopped its "
+                            f"{call} ({text}); Gymnasium expects {_EXPECTED[call]}.")
+
+    def _checked_step(self, result: Any):
+        if not isinstance(result, tuple) or len(result) != 5:
+            raise self._fault("step()", _describe(result))
+        obs, reward, terminated, truncated, info = result
+        if isinstance(reward, np.ndarray) and reward.ndim == 0 and reward.dtype.kind in "biuf":
+            reward = reward.item()
+        if not isinstance(reward, (int, float, np.integer, np.floating)):
+            raise self._fault("step()", f"a reward that is {_describe(reward)}")
+        flags = []
+        for label, flag in (("terminated", terminated), ("truncated", truncated)):
+            if isinstance(flag, np.ndarray) and flag.ndim == 0:
+                flag = flag.item()
+            if not isinstance(flag, (bool, np.bool_, int, np.integer)) or flag not in (0, 1):
+                raise self._fault("step()", f"{label}={flag!r:.40}")
+            flags.append(bool(flag))
+        if not isinstance(info, dict):
+            raise self._fault("step()", f"an info that is {_describe(info)}")
+        obs = obs if self._fits(obs) else self._observation(obs, "step()")
+        return obs, reward, flags[0], flags[1], info
+
+    def _observation(self, obs: Any, call: str) -> Any:
+        """``obs`` cast to the space's dtype where that is safe; else one line."""
+        if self._kind == "int":
+            if isinstance(obs, (int, np.integer)) or (isinstance(obs, np.ndarray) and obs.shape == ()
+                                                      and obs.dtype.kind in "iu"):
+                return int(obs)
+            raise self._fault(call, f"an observation that is {_describe(obs)}")
+        if self._kind != "array":
+            raise self._fault(call, f"an observation that is {_describe(obs)}")
+        array = obs if isinstance(obs, np.ndarray) else np.asarray(obs)
+        if obs is None or array.shape != self._shape:
+            raise self._fault(call, f"an observation that is {_describe(array if obs is not None else obs)}")
+        if array.dtype != self._dtype:
+            if array.dtype.kind in "OSUV" or not np.can_cast(array.dtype, self._dtype, "same_kind"):
+                raise self._fault(call, f"{array.dtype} observations, which do not cast safely to {self._dtype}")
+            key = (self.name, str(array.dtype), str(self._dtype))
+            if key not in _warned:
+                _warned.add(key)
+                warnings.warn(f"env {self.name!r} returns {array.dtype} observations for its {self._dtype} "
+                              f"observation space; rlsuite casts them to {self._dtype} (return {self._dtype} arrays, "
+                              "or declare the space's dtype, to stop this).", UserWarning, stacklevel=3)
+            array = array.astype(self._dtype)
+        return array
+
 
 class SingleEnvVector(gym.vector.VectorEnv):
     """One env as a same-step-autoreset vector env of size 1, with Gymnasium's episode statistics.
 
     Returns what ``RecordEpisodeStatistics(SyncVectorEnv([make], autoreset_mode=SAME_STEP))``
     returns: batched observations, rewards and flags; ``final_obs``/``final_info`` and
-    ``episode`` = {"r", "l"} in the infos of a step that ends an episode.
+    ``episode`` = {"r", "l"} in the infos of a step that ends an episode. The episode
+    statistics are counted here, as ``RecordEpisodeStatistics`` counts them, to keep the step short.
     """
 
     metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
 
-    def __init__(self, make: Callable[[], gym.Env]) -> None:
-        self.env = gym.wrappers.RecordEpisodeStatistics(make())
+    def __init__(self, make: Callable[[], gym.Env], name: str | None = None) -> None:
+        self.env = ProtocolCheck(make(), name)
         self.num_envs = 1
         self.single_observation_space = self.env.observation_space
         self.single_action_space = self.env.action_space
@@ -38,6 +204,7 @@ class SingleEnvVector(gym.vector.VectorEnv):
         self._tuple_obs = isinstance(self.single_observation_space, spaces.Tuple)
         self._true = np.ones(1, dtype=bool)
         self._false = np.zeros(1, dtype=bool)
+        self._return, self._length = 0.0, 0
         self.rng_before_reset: dict[str, Any] | None = None
 
     def _batch(self, obs: Any) -> Any:
@@ -50,31 +217,32 @@ class SingleEnvVector(gym.vector.VectorEnv):
             return {"action_mask": info["action_mask"][None], "_action_mask": self._true}
         return self._add_info({}, info, 0) if info else {}
 
+    def _reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._return, self._length = 0.0, 0
+        return obs, info
+
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         if isinstance(seed, list):
             seed = seed[0]
-        obs, info = self.env.reset(seed=seed, options=options)
+        obs, info = self._reset(seed, options)
         return self._batch(obs), self._batch_info(info)
 
     def step(self, actions):
         obs, reward, terminated, truncated, info = self.env.step(actions[0])
+        self._return += reward
+        self._length += 1
         if terminated or truncated:
-            episode = info.pop("episode")
+            episode = {"r": np.array([self._return]), "l": np.array([self._length])}
             final_obs = np.empty(1, dtype=object)
             final_obs[0] = obs
             final_info = self._batch_info(info)
             # kept so a checkpoint taken now can replay this reset exactly on resume
             self.rng_before_reset = self.env.unwrapped.np_random.bit_generator.state  # a fresh dict
-            obs, info = self.env.reset()
+            obs, info = self._reset()
             infos = self._batch_info(info)
-            infos.update(
-                final_obs=final_obs,
-                _final_obs=self._true,
-                final_info=final_info,
-                _final_info=self._true,
-                episode={"r": np.array([episode["r"]]), "l": np.array([episode["l"]])},
-                _episode=self._true,
-            )
+            infos.update(final_obs=final_obs, _final_obs=self._true, final_info=final_info, _final_info=self._true,
+                         episode=episode, _episode=self._true)
         else:
             infos = self._batch_info(info)
         return (
@@ -87,17 +255,26 @@ class SingleEnvVector(gym.vector.VectorEnv):
 
     def restore_reset(self, rng_state: dict[str, Any]):
         """Reset as the checkpointed run did at an episode boundary: same RNG state, same first obs."""
-        self.env.unwrapped.np_random.bit_generator.state = rng_state
-        obs, info = self.env.reset()
+        try:
+            self.env.unwrapped.np_random.bit_generator.state = rng_state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise RLSuiteError(f"the checkpoint's loop.rng_before_reset is not a valid generator state ({exc}); "
+                               "resume from another checkpoint.") from None
+        obs, info = self._reset()
         return self._batch(obs), self._batch_info(info)
 
     def close_extras(self, **kwargs: Any) -> None:
         self.env.close()
 
 
-def make_vector_env(make: Callable[[], gym.Env], n_envs: int) -> gym.vector.VectorEnv:
-    """``n_envs`` copies of ``make()`` with same-step autoreset and episode statistics."""
+def make_vector_env(make: Callable[[], gym.Env], n_envs: int, name: str | None = None) -> gym.vector.VectorEnv:
+    """``n_envs`` copies of ``make()`` with same-step autoreset and episode statistics, each checked
+    by :class:`ProtocolCheck` (``name`` names the env in its messages)."""
     if n_envs == 1:
-        return SingleEnvVector(make)
-    envs = gym.vector.SyncVectorEnv([make] * n_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+        return SingleEnvVector(make, name)
+
+    def checked() -> gym.Env:
+        return ProtocolCheck(make(), name)
+
+    envs = gym.vector.SyncVectorEnv([checked] * n_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     return gym.wrappers.vector.RecordEpisodeStatistics(envs)

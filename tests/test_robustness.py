@@ -1,0 +1,324 @@
+"""Run directories nothing can corrupt, and every fault a clear line: one test per failure as it was
+reproduced (two runs into one directory, a finished run overwritten, SIGTERM, envs that break the
+Gymnasium API, tampered or linked checkpoints, orphaned temporary files, an all-zero action mask,
+absurd settings)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import rlsuite
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.training.checkpoint import latest_checkpoint
+from rlsuite.training.rundir import claim_run_dir
+
+CLI = [sys.executable, "-m", "rlsuite"]
+SLOW_RUN = ["train", "--env", "rlsuite/RecyclingRobot-v0", "--agent", "qlearning", "--steps", str(10**8),
+            "--no-progress"]
+
+
+def qlearning(**kw):
+    return rlsuite.make_agent("qlearning", "rlsuite/WalkToT-v0", seed=0, **kw)
+
+
+def one_line(exc: pytest.ExceptionInfo) -> str:
+    text = str(exc.value)
+    assert "\n" not in text
+    return text
+
+
+def wait_for(predicate, proc, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+# ----- one owner per run directory ----------------------------------------------------------------
+def test_a_second_run_into_a_busy_directory_names_the_owner(tmp_path):
+    run_dir = tmp_path / "run"
+    first = subprocess.Popen([*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        lock = run_dir / ".lock"
+        wait_for(lambda: lock.exists() and lock.read_text().strip(), first)
+        assert lock.read_text().strip() == str(first.pid)
+        second = subprocess.run([*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], capture_output=True, text=True,
+                                timeout=120)
+        assert second.returncode == 2
+        errors = [line for line in second.stderr.splitlines() if line.startswith("rlsuite: error")]
+        assert len(errors) == 1 and f"PID {first.pid}" in errors[0] and "in use" in errors[0], second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    # the killed owner's lock is stale: the OS released it, and the next run goes ahead
+    result = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0").learn(20, run_dir=run_dir, overwrite=True)
+    assert result.summary["steps"] == 20
+
+
+def test_the_lock_is_held_in_process_and_given_back(tmp_path):
+    lock = claim_run_dir(tmp_path / "run")
+    with pytest.raises(RLSuiteError, match=f"in use by another process \\(PID {os.getpid()}\\)"):
+        claim_run_dir(tmp_path / "run")
+    lock.release()
+    claim_run_dir(tmp_path / "run").release()
+    (tmp_path / "run" / ".lock").write_text("999999\n")  # a dead process's PID, not locked: no obstacle
+    claim_run_dir(tmp_path / "run").release()
+
+
+def test_a_fault_gives_the_directory_back(tmp_path):
+    bad = rlsuite.make_agent("qlearning", BrokenEnv("none_reward"))
+    with pytest.raises(RLSuiteError):
+        bad.learn(20, run_dir=tmp_path / "run")
+    claim_run_dir(tmp_path / "run").release()
+
+
+# ----- a finished run is never clobbered ----------------------------------------------------------
+def test_a_finished_run_is_refused_and_overwrite_moves_it_aside(tmp_path):
+    run_dir = tmp_path / "run"
+    qlearning().learn(50, run_dir=run_dir)
+    before = (run_dir / "summary.json").read_text()
+    with pytest.raises(RLSuiteError, match="already holds a run") as info:
+        qlearning().learn(80, run_dir=run_dir)
+    assert "overwrite" in one_line(info) and (run_dir / "summary.json").read_text() == before
+    from rlsuite.tools.cli import main
+
+    assert main(["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "80", "--run-dir",
+                 str(run_dir), "--set", "overwrite=true", "--no-progress"]) == 0
+    (aside,) = tmp_path.glob("run.old-*")
+    assert (aside / "summary.json").read_text() == before and latest_checkpoint(aside).name.endswith("50")
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == 80
+    assert "overwrite" not in (run_dir / "config.yaml").read_text()  # a setting of the call, not of the run
+
+
+def test_pruning_keeps_the_newest_by_step_number(tmp_path):
+    ckpts = tmp_path / "run" / "checkpoints"
+    for name in ("step_9", "step_10", "notes"):
+        (ckpts / name).mkdir(parents=True)
+        (ckpts / name / "agent.json").write_text("{}")
+    assert latest_checkpoint(tmp_path / "run").name == "step_10"  # by name, step_9 would be the newest
+
+
+# ----- SIGTERM --------------------------------------------------------------------------------------
+def test_sigterm_stops_like_ctrl_c_with_a_checkpoint_and_a_summary(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: (run_dir / "config.yaml").exists(), proc)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (130, 143), err  # 143 once the CLI tells SIGTERM from SIGINT
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stop_reason"] == "interrupted" and summary["signal"] == "SIGTERM" and summary["interrupted"]
+    assert int(latest_checkpoint(run_dir).name.split("_")[1]) == summary["steps"] > 0
+    assert (run_dir / ".lock").read_text() == ""
+
+
+# ----- envs that break the Gymnasium API -----------------------------------------------------------
+class BrokenEnv(gym.Env):
+    """A Discrete env that breaks the API in one way (``how``) from step ``bad_step`` on."""
+
+    def __init__(self, how: str, bad_step: int = 3):
+        self.observation_space = gym.spaces.Discrete(4)
+        self.action_space = gym.spaces.Discrete(2)
+        self.how, self.bad_step, self.t = how, bad_step, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0 if self.how == "reset_tuple" else (0, {})
+
+    def step(self, action):
+        self.t += 1
+        bad = self.t >= self.bad_step
+        obs, reward, info = 1, 1.0, {}
+        if bad and self.how == "step_tuple":
+            return obs, reward, False, info  # the old four-item API
+        if bad and self.how == "none_reward":
+            reward = None
+        if bad and self.how == "array_reward":
+            reward = np.array([1.0, 2.0])
+        if bad and self.how == "info":
+            info = ["not", "a", "dict"]
+        return obs, reward, False, self.t % 10 == 0, info
+
+
+@pytest.mark.parametrize("how,needle", [
+    ("reset_tuple", "at step 0: reset() returned a value of type int"),
+    ("step_tuple", "at step 3: step() returned a tuple of 4 items"),
+    ("none_reward", "at step 3: step() returned a reward that is None"),
+    ("array_reward", "at step 3: step() returned a reward that is an array of shape (2,)"),
+    ("info", "at step 3: step() returned an info that is a value of type list"),
+])
+def test_an_env_that_breaks_the_api_is_one_line_naming_it_and_the_step(tmp_path, how, needle):
+    agent = rlsuite.make_agent("qlearning", BrokenEnv(how))
+    with pytest.raises(RLSuiteError) as info:
+        agent.learn(50, run_dir=tmp_path / "run")
+    text = one_line(info)
+    assert "env 'BrokenEnv' broke the Gymnasium API" in text and needle in text and "Gymnasium expects" in text
+
+
+def test_vector_envs_are_checked_too(tmp_path):
+    agent = rlsuite.make_agent("qlearning", BrokenEnv("none_reward"))
+    with pytest.raises(RLSuiteError, match=r"env 'BrokenEnv' broke the Gymnasium API at step 3: .*reward that is None"):
+        agent.learn(50, n_envs=2)
+
+
+class BoxEnv(gym.Env):
+    """A float32 Box env returning float64 observations (cast) or the wrong shape (refused)."""
+
+    def __init__(self, shape=(2,), dtype=np.float64):
+        self.observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.shape, self.dtype, self.t = shape, dtype, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(self.shape, self.dtype), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.full(self.shape, 0.5, self.dtype), 1.0, False, self.t >= 5, {}
+
+
+def test_float64_observations_for_a_float32_box_are_cast_with_one_warning(tmp_path):
+    agent = rlsuite.make_agent("dqn", BoxEnv(), learning_starts=20, batch_size=8, net_arch=[8], use_preset=False)
+    with pytest.warns(UserWarning, match="returns float64 observations .* casts them to float32") as record:
+        result = agent.learn(60, run_dir=tmp_path / "run")
+    assert result.summary["steps"] == 60 and agent.buffer.obs.dtype == np.float32
+    assert len([w for w in record if "casts them" in str(w.message)]) == 1
+
+
+def test_an_observation_of_the_wrong_shape_is_one_line(tmp_path):
+    agent = rlsuite.make_agent("dqn", BoxEnv(shape=(3,), dtype=np.float32), net_arch=[8], use_preset=False)
+    with pytest.raises(RLSuiteError, match=r"env 'BoxEnv' broke .* at step 0: reset\(\) returned an observation that "
+                                           r"is an array of shape \(3,\)"):
+        agent.learn(20, run_dir=tmp_path / "run")
+
+
+class MaskedEnv(BrokenEnv):
+    """Gives an action mask; at step ``bad_step`` it allows no action."""
+
+    def __init__(self, bad_step: int = 4):
+        super().__init__("fine", bad_step)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return 0, {"action_mask": np.ones(2, np.int8)}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, _ = super().step(action)
+        return obs, reward, terminated, truncated, {"action_mask": np.array([0, 0] if self.t == self.bad_step else [1, 0],
+                                                                            np.int8)}
+
+
+def test_an_all_zero_action_mask_is_its_own_message(tmp_path):
+    agent = rlsuite.make_agent("qlearning", MaskedEnv())
+    with pytest.raises(RLSuiteError) as info:
+        agent.learn(50, run_dir=tmp_path / "run")
+    assert one_line(info).startswith("the env's action mask at step 4 allows no action; every state needs at least "
+                                     "one allowed action")
+
+
+# ----- checkpoints: integrity, links, leftovers ----------------------------------------------------
+def test_a_tampered_byte_in_the_weights_is_refused(tmp_path):
+    agent = qlearning()
+    agent.save(tmp_path / "model")
+    meta = json.loads((tmp_path / "model" / "agent.json").read_text())
+    assert set(meta["files"]) == {"tensors.safetensors"} and len(meta["files"]["tensors.safetensors"]) == 64
+    tensors = tmp_path / "model" / "tensors.safetensors"
+    data = bytearray(tensors.read_bytes())
+    data[-3] ^= 0x01  # one bit of one weight: still parses
+    tensors.write_bytes(bytes(data))
+    with pytest.raises(RLSuiteError, match="tensors.safetensors does not match the SHA-256 recorded in agent.json"):
+        rlsuite.load(tmp_path / "model")
+
+
+def test_a_tampered_replay_buffer_is_refused_on_resume(tmp_path):
+    def dqn():
+        return rlsuite.make_agent("dqn", "CartPole-v1", seed=0, learning_starts=20, net_arch=[8], use_preset=False)
+
+    dqn().learn(40, run_dir=tmp_path / "run", checkpoint_every=40)
+    replay = latest_checkpoint(tmp_path / "run") / "replay.npz"
+    data = bytearray(replay.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    replay.write_bytes(bytes(data))
+    with pytest.raises(RLSuiteError, match="replay.npz does not match the SHA-256"):
+        dqn().learn(60, run_dir=tmp_path / "run", resume=True)
+
+
+def test_non_finite_weights_and_out_of_range_counters_are_refused(tmp_path):
+    agent = qlearning()
+    agent.q_table[2, 1] = np.nan
+    agent.save(tmp_path / "nan")
+    with pytest.raises(RLSuiteError, match="non-finite numbers .* in q_table"):
+        rlsuite.load(tmp_path / "nan")
+    qlearning().learn(30, run_dir=tmp_path / "run")
+    meta_file = latest_checkpoint(tmp_path / "run") / "agent.json"
+    good = json.loads(meta_file.read_text())
+    for key, value, needle in [("seed", -1, "seed=-1"), ("seed", 2**64, "seed=18446744073709551616"),
+                               ("loop", {**good["loop"], "step": -5}, "loop.step=-5"),
+                               ("loop", {**good["loop"], "episodes": 1.5}, "loop.episodes=1.5")]:
+        meta_file.write_text(json.dumps({**good, key: value}))
+        with pytest.raises(RLSuiteError, match=f"{needle}, which must be"):
+            qlearning().learn(60, run_dir=tmp_path / "run", resume=True)
+
+
+def test_links_inside_a_run_directory_are_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    qlearning().learn(30, run_dir=run_dir)
+    ckpt = latest_checkpoint(run_dir)
+    elsewhere = tmp_path / "elsewhere"
+    ckpt.rename(elsewhere)
+    ckpt.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(RLSuiteError, match="is a symbolic link; rlsuite never follows"):
+        rlsuite.load(run_dir)
+    with pytest.raises(RLSuiteError, match="is a symbolic link"):
+        qlearning().learn(60, run_dir=run_dir, resume=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "fresh").mkdir()
+    (tmp_path / "fresh" / "config.yaml").symlink_to(victim)
+    with pytest.raises(RLSuiteError, match="config.yaml is a symbolic link"):
+        qlearning().learn(30, run_dir=tmp_path / "fresh")
+    assert victim.read_text() == "keep me"
+
+
+def test_orphaned_temporary_checkpoints_are_removed_when_a_run_starts(tmp_path):
+    run_dir = tmp_path / "run"
+    qlearning().learn(30, run_dir=run_dir)
+    ckpts = run_dir / "checkpoints"
+    orphans = [ckpts / ".step_000000000040.tmp-k2j4x", ckpts / ".step_000000000030.old-4242"]
+    for orphan in orphans:
+        orphan.mkdir()
+        (orphan / "tensors.safetensors").write_bytes(b"half")
+    (run_dir / ".summary.json.tmp-4242").write_text("{")
+    qlearning().learn(60, run_dir=run_dir, resume=True)
+    assert not any(p.exists() for p in orphans) and not (run_dir / ".summary.json.tmp-4242").exists()
+    assert all(p.name.startswith("step_") for p in ckpts.iterdir())
+
+
+# ----- settings out of range ------------------------------------------------------------------------
+def test_absurd_torch_threads_are_refused():
+    with pytest.raises(RLSuiteError, match="torch_threads=100000 is out of range"):
+        qlearning().learn(10, torch_threads=100000)
+
+
+def test_a_replay_buffer_larger_than_memory_is_refused_before_the_run_directory(tmp_path):
+    agent = rlsuite.make_agent("dqn", "CartPole-v1", buffer_size=10**12, use_preset=False)
+    with pytest.raises(RLSuiteError) as info:
+        agent.learn(100, run_dir=tmp_path / "run")
+    text = one_line(info)
+    assert "buffer_size=1,000,000,000,000" in text and " GB" in text and "smaller buffer_size" in text
+    assert not (tmp_path / "run").exists()
