@@ -3,6 +3,10 @@
 ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` is what FrozenLake, Taxi,
 CliffWalking and rlsuite's own environments carry. Actions outside A(s) (per the env's
 ``action_mask(state)``, when it has one) are left out of every max.
+
+``solve(env, gamma)`` gives q*, v* and a greedy policy (value iteration);
+``solve(env, gamma, policy="random")`` (or an array) gives q_π and v_π of that policy, exactly,
+by one linear solve (policy evaluation, Sutton & Barto's eq. 4.4 solved in closed form).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ class TabularMDP:
 
     ``reward[s, a]`` is the expected reward, ``continuation[s, a, s']`` is
     p(s' | s, a) for transitions that do not terminate (so bootstrapping stops at terminals),
-    ``allowed[s, a]`` is A(s).
+    ``allowed[s, a]`` is A(s), ``terminal[s]`` marks the terminal states: absorbing ones (every action stays, reward 0,
+    terminated, as toy-text ``P`` writes them) and those entered only by terminating transitions.
     """
 
     reward: np.ndarray
@@ -29,6 +34,7 @@ class TabularMDP:
     allowed: np.ndarray
     state_names: tuple[str, ...]
     action_names: tuple[str, ...]
+    terminal: np.ndarray | None = None
 
     @property
     def n_states(self) -> int:
@@ -53,10 +59,16 @@ def tabular_mdp(env: gym.Env) -> TabularMDP:
     n_s, n_a = env.observation_space.n, env.action_space.n
     reward = np.zeros((n_s, n_a))
     continuation = np.zeros((n_s, n_a, n_s))
+    absorbing = np.ones(n_s, dtype=bool)  # every action stays, with reward 0, terminated
+    entered, entered_alive = np.zeros(n_s, dtype=bool), np.zeros(n_s, dtype=bool)
     for s in range(n_s):
         for a in range(n_a):
             for prob, s_next, r, terminated in P[s][a]:
                 reward[s, a] += prob * r
+                absorbing[s] &= bool(s_next == s and r == 0 and terminated)
+                if prob > 0 and not (s_next == s and terminated):
+                    entered[s_next] = True
+                    entered_alive[s_next] |= not terminated
                 if not terminated:
                     continuation[s, a, s_next] += prob
     if hasattr(base, "action_mask"):
@@ -65,7 +77,7 @@ def tabular_mdp(env: gym.Env) -> TabularMDP:
     else:
         allowed = np.ones((n_s, n_a), dtype=bool)
     state_names, action_names = names(env)
-    return TabularMDP(reward, continuation, allowed, state_names, action_names)
+    return TabularMDP(reward, continuation, allowed, state_names, action_names, absorbing | (entered & ~entered_alive))
 
 
 def names(env: gym.Env) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -139,12 +151,78 @@ def policy_iteration(mdp: TabularMDP, gamma: float, max_iter: int = 10_000):
     raise RLSuiteError(f"policy iteration did not converge in {max_iter} steps.")
 
 
-def solve(env: gym.Env | str, gamma: float = 0.99) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact ``(q_star, v_star, policy)`` of a finite MDP with ``P``, by value iteration.
+def policy_matrix(mdp: TabularMDP, policy: str | np.ndarray, where: str = "the env") -> np.ndarray:
+    """π as a states × actions array of probabilities: ``"random"`` (uniform over A(s)), a
+    states × actions array of probabilities, or one action per state; anything else is an error."""
+    n_s, n_a = mdp.reward.shape
+    want = (f'give "random", a ({n_s}, {n_a}) array of action probabilities (rows summing to 1) '
+            f"or an array of {n_s} actions")
+    if isinstance(policy, str):
+        if policy != "random":
+            raise RLSuiteError(f"policy={policy!r} is not a policy {where} knows; {want}.")
+        return mdp.allowed / mdp.allowed.sum(axis=1, keepdims=True)
+    try:
+        pi = np.asarray(policy, dtype=float)
+    except (TypeError, ValueError):
+        raise RLSuiteError(f"policy of type {type(policy).__name__} is not an array of numbers; {want}.") from None
+    if pi.shape == (n_s,):  # one action per state
+        if not np.all((pi == np.round(pi)) & (pi >= 0) & (pi < n_a)):
+            raise RLSuiteError(f"policy holds {n_s} entries, one per state, but not all are actions "
+                               f"0 … {n_a - 1}; {want}.")
+        return np.eye(n_a)[pi.astype(int)]
+    if pi.shape != (n_s, n_a):
+        raise RLSuiteError(f"policy has shape {pi.shape}, but {where} has {n_s} states and {n_a} actions; {want}.")
+    bad = np.flatnonzero(~np.isfinite(pi).all(axis=1) | (pi < 0).any(axis=1) | ~np.isclose(pi.sum(axis=1), 1.0))
+    if bad.size:
+        s, more = int(bad[0]), f" ({bad.size} such rows)" if bad.size > 1 else ""
+        raise RLSuiteError(f"policy row {s} ({mdp.state_names[s]}) is {np.round(pi[s], 4).tolist()}, not "
+                           f"probabilities (each >= 0, summing to 1){more}; {want}.")
+    return pi
+
+
+def policy_evaluation(mdp: TabularMDP, pi: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(q_π, v_π) exactly: ``(I − γ P_π) v = r_π`` solved over the non-terminal states, whose
+    values terminal states (fixed at 0) do not enter. At γ = 1 every state must reach an end
+    under π, else the system is singular and this says from which state π runs for ever."""
+    terminal = mdp.terminal if mdp.terminal is not None else np.zeros(mdp.n_states, dtype=bool)
+    live = np.flatnonzero(~terminal)
+    p_pi = np.einsum("sa,sat->st", pi, mdp.continuation)[np.ix_(live, live)]
+    r_pi = (pi * mdp.reward).sum(axis=1)[live]
+    if gamma == 1:
+        ends = p_pi.sum(axis=1) < 1 - 1e-12  # the episode can end from here
+        step = p_pi > 0
+        while True:  # states that reach an end, backwards from those that end
+            more = ends | (step & ends[None, :]).any(axis=1)
+            if (more == ends).all():
+                break
+            ends = more
+        if not ends.all():
+            s, others = int(live[np.flatnonzero(~ends)[0]]), int((~ends).sum()) - 1
+            raise RLSuiteError(f"at gamma=1 the policy never ends an episode from state {mdp.state_names[s]}"
+                               f"{f' or {others} other states' if others else ''}, so its values are infinite "
+                               "(the linear system is singular); use gamma < 1 or a policy that reaches a "
+                               "terminal state from every state.")
+    v = np.zeros(mdp.n_states)
+    v[live] = np.linalg.solve(np.eye(live.size) - gamma * p_pi, r_pi)
+    q = mdp.q_from_v(v, gamma)
+    q[terminal] = 0.0
+    return q, v
+
+
+def solve(env: gym.Env | str, gamma: float = 0.99,
+          policy: str | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact ``(q_star, v_star, policy)`` of a finite MDP with ``P``, by value iteration; with
+    ``policy``, exact ``(q_pi, v_pi, pi)`` of that policy instead (policy evaluation).
 
     ``env`` is an env instance or anything ``rlsuite.make_env`` accepts. ``q_star`` is
     states × actions (entries for actions outside A(s) are their one-step values, never used in
     a max), ``policy`` the greedy action per state (lowest index on ties).
+
+    ``policy`` is ``"random"`` (uniform over A(s)), a states × actions array of action
+    probabilities, or an array of one action per state (e.g. a greedy policy ``solve`` returned).
+    The values come from one linear solve, so γ = 1 works on an episodic task whose policy ends
+    every episode. Terminal states (absorbing with reward 0, as toy-text ``P`` marks them, or
+    entered only by terminating transitions) have value 0; ``pi`` is returned as probabilities.
     """
     from rlsuite.core.envspec import make_env
 
@@ -152,5 +230,9 @@ def solve(env: gym.Env | str, gamma: float = 0.99) -> tuple[np.ndarray, np.ndarr
         raise RLSuiteError(f"gamma={gamma} is out of range; choose a discount in [0, 1].")
     env = make_env(env) if not isinstance(env, gym.Env) else env
     mdp = tabular_mdp(env)
+    if policy is not None:
+        pi = policy_matrix(mdp, policy, env.spec.id if env.spec else type(env.unwrapped).__name__)
+        q, v = policy_evaluation(mdp, pi, gamma)
+        return q, v, pi
     q, v = value_iteration(mdp, gamma)
     return q, v, mdp.greedy(q)

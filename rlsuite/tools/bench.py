@@ -10,7 +10,7 @@ The floor of a case is what its work costs with nothing around it: the env stepp
 actions, plus the agent's ``observe`` (its updates) timed alone on random transitions past its
 warm-up, scaled to the run's steps. The suites are data: bench_suites.yaml beside this module.
 
-    rlsuite bench [--suite quick|full|tiny] [--seeds N] [--only CASE ...] [--out DIR]
+    rlsuite bench [--suite quick|full|tiny|textbook] [--seeds N] [--only CASE ...] [--out DIR]
 
 writes DIR/BENCHMARKS.md, DIR/results.csv (one row per run), DIR/results.json and
 DIR/curves/CASE.png (mean and 95 % CI band of the training return per implementation).
@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from rlsuite.core.errors import RLSuiteError, did_you_mean
-from rlsuite.tools import report
+from rlsuite.tools import report, textbook
 
 RUN_SETTINGS = {"eval_freq": 10**12, "checkpoint_every": 10**12, "eval_episodes": 10, "save_replay": False,
                 "torch_threads": 1, "log_interval": 1000}
@@ -359,15 +359,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         suites = load_suites()
     except RLSuiteError:  # a broken suites file: `rlsuite bench` reports it, the other commands still work
         suites = {}
-    parser.add_argument("--suite", choices=sorted(suites) or None, default="quick",
-                        help="; ".join(f"{s.name}: {s.help}" for s in suites.values()) or None)
-    parser.add_argument("--seeds", type=int, help="seeds per case (default: "
-                        + ", ".join(f"{s.name} {s.seeds}" for s in suites.values()) + ")")
+    parser.add_argument("--suite", choices=sorted([*suites, "textbook"]) if suites else None, default="quick", help="; ".join(
+        [f"{s.name}: {s.help}" for s in suites.values()] + [textbook.HELP]))
+    parser.add_argument("--seeds", type=int, help="seeds per case (default: " + ", ".join(
+        f"{s.name} {s.seeds}" for s in suites.values()) + "; textbook: see --suite)")
     parser.add_argument("--only", nargs="*", metavar="CASE", help="run only these cases (by key, e.g. cartpole)")
     parser.add_argument("--out", default="benchmarks", help="where to write BENCHMARKS.md, results.csv and curves/")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.suite == "textbook":  # not a list of cases: Sutton & Barto's figures, rlsuite/tools/textbook.py
+        return textbook.run(args)
     suite = load_suites()[args.suite]  # a name from the file: --suite's choices
     seeds = args.seeds if args.seeds is not None else suite.seeds
     if seeds < 1:
