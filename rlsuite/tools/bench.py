@@ -37,7 +37,7 @@ from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.tools import report, textbook
 
 RUN_SETTINGS = {"eval_freq": 10**12, "checkpoint_every": 10**12, "eval_episodes": 10, "save_replay": False,
-                "torch_threads": 1, "log_interval": 1000}
+                "torch_threads": 1, "log_interval": 1000, "overwrite": True}
 
 
 @dataclass

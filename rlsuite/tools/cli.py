@@ -1,4 +1,4 @@
-"""The ``rlsuite`` command: list, train, eval, solve, bench, sweep.
+"""The ``rlsuite`` command: list, train, eval, solve, watch, record, plot, bench, sweep.
 
 Bad input is reported as one line on stderr with exit status 2; ``--debug`` shows the traceback.
 """
@@ -66,10 +66,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if int(steps) < 0:
         raise RLSuiteError(f"--steps {steps} is negative; give the number of env steps to train for (>= 0).")
     loop["progress"] = not args.no_progress
+    if args.overwrite:
+        loop["overwrite"] = True
     settings = LoopSettings.build(loop)
     # a config file already holds the full hyperparameters; the preset is the base only without one
-    agent = make_agent(agent_name, env, seed=seed, env_kwargs=env_kwargs or None,
-                               use_preset=not config, **hyper)
+    agent = make_agent(agent_name, env, seed=seed, env_kwargs=env_kwargs or None, use_preset=not config, **hyper)
     run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else new_run_dir(env, agent_name, f"s{seed}")
     if resume:
         print(f"resuming {agent_name} on {env} -> {run_dir} {_resume_point(run_dir, int(steps))}", file=sys.stderr)
@@ -77,6 +78,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"training {agent_name} on {env} for {int(steps)} steps -> {run_dir}", file=sys.stderr)
     result = agent.learn(int(steps), run_dir=run_dir, resume=resume, **vars(settings))
     _print_q_table(agent)
+    _write_curves(run_dir)
     s = result.summary
     state = "interrupted" if s["interrupted"] else "done"
     if s.get("stop_reason") == "max_episodes":
@@ -86,7 +88,18 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"run dir {run_dir} (tensorboard --logdir {run_dir.parent})")
     if s["interrupted"]:
         print(f"continue it with: rlsuite train --resume {run_dir}")
-    return 130 if s["interrupted"] else 0
+        return 143 if s.get("signal") == "SIGTERM" else 130  # 128 + the signal's number, as shells report it
+    return 0
+
+
+def _write_curves(run_dir: Path) -> None:
+    """``RUN_DIR/curves.png``: the run's learning curve, for a look without a TensorBoard server."""
+    from rlsuite.tools.plot import plot_runs
+
+    try:
+        plot_runs([run_dir], out=run_dir / "curves.png")
+    except RLSuiteError:  # no episode ended, so there is no curve to draw
+        pass
 
 
 def _resume_config(run_dir: Path) -> dict[str, Any]:
@@ -277,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, metavar="N",
                        help="checkpoint every N env steps (default: five times per run; the last 3 are kept)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
+    train.add_argument("--overwrite", action="store_true",
+                       help="train into a run directory that holds another run, moving that run aside to RUN_DIR.old-<time>")
 
     ev = sub.add_parser("eval", help="evaluate a trained run deterministically")
     ev.add_argument("run_dir")

@@ -41,7 +41,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """The ``sweep`` subcommand; returns the exit status."""
-    hyper, loop, env_kwargs = route_settings(parse_set(args.set or []))
+    hyper, loop, env_kwargs = route_settings(parse_set(args.set or []), agent=args.agent, env=args.env)
     try:
         result = sweep(env=args.env, agent=args.agent, steps=args.steps, seeds=args.seeds, seed_list=args.seed_list,
                        grid=parse_grid(args.grid or []), search=args.search, trials=args.trials, metric=args.metric,
