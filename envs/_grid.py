@@ -6,6 +6,9 @@ are 0 = left, 1 = down, 2 = right, 3 = up, as in Gymnasium's FrozenLake.
 
 from __future__ import annotations
 
+from typing import Any
+
+import gymnasium as gym
 import numpy as np
 
 from rlsuite.core.errors import RLSuiteError
@@ -84,3 +87,39 @@ def image_grid(shape: tuple[int, int], colors: dict[int, tuple[int, int, int]], 
     image[::px, :] = 0
     image[:, ::px] = 0
     return image
+
+
+class GridEnv(gym.Env):
+    """What a grid world does once its ``P``, start cells (``_starts``), ``_labels`` and ``_colors``
+    are set: it starts in ``start`` or a uniformly drawn start cell, steps by ``P``, allows every
+    action everywhere, and draws itself as text or an image."""
+
+    grid_shape: tuple[int, int]
+    _labels: dict[int, str]
+    _colors: dict[int, tuple[int, int, int]]
+
+    def action_mask(self, state: int) -> np.ndarray:
+        """A(s) as a 0/1 vector: every action is allowed in every cell."""
+        return np.ones(len(ACTION_NAMES), dtype=np.int8)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.state = self.start if self.start is not None else int(self.np_random.choice(self._starts))
+        if self.render_mode == "human":
+            self.render()
+        return self.state, {"action_mask": self._mask.copy()}
+
+    def step(self, action):
+        _, self.state, reward, terminated = self.P[self.state][int(action)][0]
+        if self.render_mode == "human":
+            self.render()
+        return self.state, reward, terminated, False, {"action_mask": self._mask.copy()}
+
+    def render(self):
+        if self.render_mode == "rgb_array":
+            return image_grid(self.grid_shape, self._colors, self.state, self.cell_px)
+        text = text_grid(self.grid_shape, self._labels, self.state)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text

@@ -16,20 +16,17 @@ v* (Figure 3.5; v*(A) = 24.4).
 
 from __future__ import annotations
 
-from typing import Any
-
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rlsuite.envs._grid import ACTION_NAMES, cell_names, check_render_mode, check_start, image_grid, move, text_grid
+from rlsuite.envs._grid import ACTION_NAMES, GridEnv, cell_names, check_render_mode, check_start, move
 
 A, A_PRIME, B, B_PRIME = 1, 21, 3, 13
 JUMPS = {A: (A_PRIME, 10.0), B: (B_PRIME, 5.0)}  # state -> (where every action goes, reward)
 OFF_GRID_REWARD = -1.0
 
 
-class GridWorldEnv(gym.Env):
+class GridWorldEnv(GridEnv):
     """``rlsuite/GridWorld-v0``: observation is the cell index (0-24), actions 0-3 = left, down, right, up.
 
     Args:
@@ -58,6 +55,7 @@ class GridWorldEnv(gym.Env):
         self.observation_space = spaces.Discrete(n_states)
         self.action_space = spaces.Discrete(len(ACTION_NAMES))
         self.P = {s: {a: [self._transition(s, a)] for a in range(len(ACTION_NAMES))} for s in range(n_states)}
+        self._starts = np.arange(n_states)
         self._mask = np.ones(len(ACTION_NAMES), dtype=np.int8)
         self.state = 0
 
@@ -67,29 +65,3 @@ class GridWorldEnv(gym.Env):
             return (1.0, next_state, reward, False)
         next_state, off_grid = move(state, action, self.grid_shape)
         return (1.0, next_state, OFF_GRID_REWARD if off_grid else 0.0, False)
-
-    def action_mask(self, state: int) -> np.ndarray:
-        """A(s) as a 0/1 vector: every action is allowed in every cell."""
-        return np.ones(len(ACTION_NAMES), dtype=np.int8)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self.state = self.start if self.start is not None else int(self.np_random.integers(self.observation_space.n))
-        if self.render_mode == "human":
-            self.render()
-        return self.state, {"action_mask": self._mask.copy()}
-
-    def step(self, action):
-        _, self.state, reward, terminated = self.P[self.state][int(action)][0]
-        if self.render_mode == "human":
-            self.render()
-        return self.state, reward, terminated, False, {"action_mask": self._mask.copy()}
-
-    def render(self):
-        if self.render_mode == "rgb_array":
-            return image_grid(self.grid_shape, self._colors, self.state, self.cell_px)
-        text = text_grid(self.grid_shape, self._labels, self.state)
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text

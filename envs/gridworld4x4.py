@@ -15,19 +15,16 @@ equiprobable random policy has the values of Figure 4.1 (−14, −20, −22, ..
 
 from __future__ import annotations
 
-from typing import Any
-
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rlsuite.envs._grid import ACTION_NAMES, cell_names, check_render_mode, check_start, image_grid, move, text_grid
+from rlsuite.envs._grid import ACTION_NAMES, GridEnv, cell_names, check_render_mode, check_start, move
 
 TERMINALS = (0, 15)
 STEP_REWARD = -1.0
 
 
-class GridWorld4x4Env(gym.Env):
+class GridWorld4x4Env(GridEnv):
     """``rlsuite/GridWorld4x4-v0``: observation is the cell index (0-15), actions 0-3 = left, down, right, up.
 
     Args:
@@ -65,29 +62,3 @@ class GridWorld4x4Env(gym.Env):
             return (1.0, state, 0.0, True)
         next_state, _ = move(state, action, self.grid_shape)
         return (1.0, next_state, STEP_REWARD, next_state in TERMINALS)
-
-    def action_mask(self, state: int) -> np.ndarray:
-        """A(s) as a 0/1 vector: every action is allowed in every cell."""
-        return np.ones(len(ACTION_NAMES), dtype=np.int8)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self.state = self.start if self.start is not None else int(self.np_random.choice(self._starts))
-        if self.render_mode == "human":
-            self.render()
-        return self.state, {"action_mask": self._mask.copy()}
-
-    def step(self, action):
-        _, self.state, reward, terminated = self.P[self.state][int(action)][0]
-        if self.render_mode == "human":
-            self.render()
-        return self.state, reward, terminated, False, {"action_mask": self._mask.copy()}
-
-    def render(self):
-        if self.render_mode == "rgb_array":
-            return image_grid(self.grid_shape, self._colors, self.state, self.cell_px)
-        text = text_grid(self.grid_shape, self._labels, self.state)
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text

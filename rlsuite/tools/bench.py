@@ -270,15 +270,8 @@ def machine_info() -> dict[str, Any]:
     import stable_baselines3
     import torch
 
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "python": platform.python_version(),
+    return {"cpu": report.cpu_name(), "cores": os.cpu_count(), "os": platform.platform(),
+            "python": platform.python_version(),
             "torch": torch.__version__, "gymnasium": gymnasium.__version__, "numpy": np.__version__,
             "stable_baselines3": stable_baselines3.__version__, "torch_threads": 1}
 

@@ -159,3 +159,16 @@ def write_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), for the machine line of a benchmark report."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"

@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rlsuite.core.errors import RLSuiteError, did_you_mean
+from rlsuite.tools import report
 
 FIGURES = ("fig3.2", "fig3.5", "fig4.1", "ex6.6", "fig6.5")
 CLIFF_RUNS, BIAS_RUNS, CLIFF_EPISODES, BIAS_EPISODES = 100, 1000, 500, 300
@@ -238,17 +239,9 @@ def summary(results: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import gymnasium
 
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.platform()}; Python {platform.python_version()}, "
+    return (f"{report.cpu_name()}, {os.cpu_count()} cores, {platform.platform()}; Python {platform.python_version()}, "
             f"NumPy {np.__version__}, Gymnasium {gymnasium.__version__}")
 
 
