@@ -80,8 +80,12 @@ def make_agent(name: str, env: EnvSpec, seed: int = 0, env_kwargs: dict[str, Any
             probe.close()
 
 
-def load(path: str | Path):
-    """An agent from a model directory (``agent.save``) or a run directory (its newest checkpoint)."""
+def load(path: str | Path, device: str | None = None):
+    """An agent from a model directory (``agent.save``) or a run directory (its newest checkpoint).
+
+    A neural agent goes onto ``device`` ("cpu", "cuda", "cuda:N", "auto"); by default onto the
+    device it was trained on where this machine has it, else the CPU — a checkpoint loads anywhere.
+    """
     from rlsuite.core.spaces import space_from_json
     from rlsuite.training.checkpoint import find_checkpoint, read_checkpoint, restore_into
 
@@ -91,7 +95,7 @@ def load(path: str | Path):
         cls = agent_class(meta["agent"])
         obs_space = space_from_json(meta["observation_space"])
         act_space = space_from_json(meta["action_space"])
-        config = cls.make_config(meta["hyperparameters"])
+        config = cls.make_config(_on_device(meta["hyperparameters"], device))
         agent = cls(obs_space, act_space, config, seed=meta["seed"], env=meta["env"], env_kwargs=meta["env_kwargs"])
     except RLSuiteError:
         raise
@@ -99,3 +103,15 @@ def load(path: str | Path):
         raise RLSuiteError(f"checkpoint {path} is corrupt: agent.json lacks or mangles {exc}.") from None
     restore_into(agent, path)
     return agent
+
+
+def _on_device(hyperparameters: dict[str, Any], device: str | None) -> dict[str, Any]:
+    """The saved hyperparameters with ``device`` set, or the saved device made one this machine has."""
+    if not isinstance(hyperparameters, dict) or "device" not in hyperparameters:
+        return hyperparameters
+    saved = str(hyperparameters["device"])
+    if device is None:
+        import torch
+
+        device = saved if saved in ("cpu", "auto") or torch.cuda.is_available() else "cpu"
+    return {**hyperparameters, "device": device}

@@ -27,7 +27,7 @@ from torch import nn
 from rlsuite.core.config import hp
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
-from rlsuite.nets import ActorHead, CriticHead, make_backbone
+from rlsuite.nets import ActorHead, CriticHead, make_backbone, resolve_device
 from rlsuite.nets.torchutil import polyak_update
 from rlsuite.training.noise import NormalNoise, OrnsteinUhlenbeckNoise
 from rlsuite.training.offpolicy import OffPolicyAgent
@@ -48,6 +48,7 @@ class DDPGConfig:
     net_arch: list = hp([400, 300], low=1)
     activation: str = hp("relu", choices=("relu", "tanh", "elu", "leaky_relu", "gelu"))
     init: str = hp("torch", choices=("torch", "he", "xavier", "orthogonal"), doc="weight initialisation")
+    device: str = hp("cpu", doc="cpu, cuda, cuda:N, or auto (cuda where there is one); the replay buffer stays in host memory")
     noise_type: str = hp("normal", choices=("normal", "ornstein-uhlenbeck", "none"))
     noise_std: float = hp(0.1, low=0.0)
     noise_theta: float = hp(0.15, low=0.0)
@@ -102,8 +103,9 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
         c = self.config
         self.low = action_space.low.astype(np.float64)
         self.high = action_space.high.astype(np.float64)
-        self.actor = Actor(observation_space, action_space, c)
-        self.critic = Critic(observation_space, action_space, c)
+        self.device = resolve_device(c.device)
+        self.actor = Actor(observation_space, action_space, c).to(self.device)
+        self.critic = Critic(observation_space, action_space, c).to(self.device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self._actor_params, self._critic_params = list(self.actor.parameters()), list(self.critic.parameters())
@@ -121,7 +123,7 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
 
     def _deterministic(self, obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return self.actor(torch.as_tensor(obs)).numpy().astype(np.float64)
+            return self.actor(torch.as_tensor(obs, device=self.device)).cpu().numpy().astype(np.float64)
 
     def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
         """mu(s), plus exploration noise while exploring; uniformly random until ``learning_starts``."""
@@ -157,7 +159,7 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
     def train_round(self, gradient_steps: int) -> dict[str, float]:
         c = self.config
         critic_losses, actor_losses, q_means = [], [], []
-        for batch in self.buffer.sample_batches(gradient_steps, c.batch_size, self.rng):
+        for batch in self.buffer.sample_batches(gradient_steps, c.batch_size, self.rng, self.device):
             obs, actions = batch.obs, batch.action.float()
             target = self.td_targets(batch.reward, batch.next_obs, batch.terminated)
             q = self.critic(obs, actions)

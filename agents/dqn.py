@@ -30,7 +30,7 @@ from rlsuite.core.config import hp
 from rlsuite.core.exploration import epsilon_greedy
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
-from rlsuite.nets import QHead, make_backbone
+from rlsuite.nets import QHead, make_backbone, resolve_device
 from rlsuite.nets.torchutil import clip_grad_norm, polyak_update
 from rlsuite.training.offpolicy import OffPolicyAgent
 
@@ -53,6 +53,7 @@ class DQNConfig:
     net_arch: list = hp([64, 64], low=1)
     activation: str = hp("relu", choices=("relu", "tanh", "elu", "leaky_relu", "gelu"))
     init: str = hp("torch", choices=("torch", "he", "xavier", "orthogonal"), doc="weight initialisation")
+    device: str = hp("cpu", doc="cpu, cuda, cuda:N, or auto (cuda where there is one); the replay buffer stays in host memory")
     features: int = hp(512, low=1, doc="width of the CNN's feature layer (image observations)")
     loss: str = hp("huber", choices=("huber", "mse"))
     double_q: bool = hp(False)
@@ -91,7 +92,8 @@ class DQN(OffPolicyAgent[DQNConfig]):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
         self.n_actions = int(action_space.n)
-        self.q_net = QNetwork(observation_space, self.n_actions, c)
+        self.device = resolve_device(c.device)
+        self.q_net = QNetwork(observation_space, self.n_actions, c).to(self.device)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         self._params = list(self.q_net.parameters())
         # fused Adam: one kernel for all parameters instead of several small ops per tensor
@@ -106,7 +108,7 @@ class DQN(OffPolicyAgent[DQNConfig]):
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return self.q_net(torch.as_tensor(obs)).numpy()
+            return self.q_net(torch.as_tensor(obs, device=self.device)).cpu().numpy()
 
     def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
         """ε-greedy on Q(s, ·) over A(s); uniformly random until ``learning_starts``."""
@@ -143,7 +145,7 @@ class DQN(OffPolicyAgent[DQNConfig]):
         c = self.config
         loss_fn = F.smooth_l1_loss if c.loss == "huber" else F.mse_loss
         losses, q_means = [], []
-        for batch in self.buffer.sample_batches(gradient_steps, c.batch_size, self.rng):
+        for batch in self.buffer.sample_batches(gradient_steps, c.batch_size, self.rng, self.device):
             target = self.td_targets(batch.reward, batch.next_obs, batch.terminated, batch.next_mask)
             q = self.q_net(batch.obs).gather(1, batch.action.long().unsqueeze(1)).squeeze(1)
             loss = loss_fn(q, target)

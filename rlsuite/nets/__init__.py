@@ -18,7 +18,7 @@ from rlsuite.nets.backbones import (
     is_image_space,
     make_backbone,
 )
-from rlsuite.nets.checks import ACTIVATIONS
+from rlsuite.nets.checks import ACTIVATIONS, resolve_device
 from rlsuite.nets.heads import ActorHead, CriticHead, QHead
 from rlsuite.nets.metrics import accuracy, evaluate_loss
 from rlsuite.nets.stacked import (
@@ -34,6 +34,7 @@ from rlsuite.nets.supervised import History, fit
 
 __all__ = [
     "ACTIVATIONS",
+    "resolve_device",
     "MLP",
     "RNN",
     "ActorHead",

@@ -159,3 +159,22 @@ def initialize(module: nn.Module, init: str, activation: str) -> None:
             nn.init.orthogonal_(layer.weight, gain=gain)
         if layer.bias is not None:
             nn.init.zeros_(layer.bias)
+
+
+def resolve_device(name: str):
+    """The torch device for a ``device`` setting: "cpu", "cuda", "cuda:N", or "auto" (cuda where
+    there is one, else cpu); a GPU that is not there is an :class:`RLSuiteError`."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
+        raise RLSuiteError(f"device={name!r} is not a device; choose cpu, cuda, cuda:N or auto.")
+    if name.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(name[5:]) if ":" in name else 0
+        if index >= count:
+            where = f"only {count} CUDA device(s)" if count else "no CUDA device (or a CPU-only torch)"
+            raise RLSuiteError(f"device={name!r} asks for a GPU but this machine has {where}; "
+                               "use device='cpu' or device='auto'.")
+    return torch.device(name)

@@ -35,13 +35,17 @@ class Batch:
     terminated: Any
     next_mask: Any | None
 
-    def as_tensors(self) -> "Batch":
-        """The same transitions as torch tensors sharing the arrays' memory (masks as bool)."""
+    def as_tensors(self, device: Any = None) -> "Batch":
+        """The same transitions as torch tensors (masks as bool): on the CPU they share the arrays'
+        memory; on another ``device`` they are copied there."""
         import torch
 
-        mask = None if self.next_mask is None else torch.from_numpy(self.next_mask.astype(bool))
-        return Batch(torch.from_numpy(self.obs), torch.from_numpy(self.action), torch.from_numpy(self.reward),
-                     torch.from_numpy(self.next_obs), torch.from_numpy(self.terminated), mask)
+        def tensor(array: np.ndarray):
+            return torch.from_numpy(array) if device is None else torch.from_numpy(array).to(device, non_blocking=True)
+
+        mask = None if self.next_mask is None else tensor(self.next_mask.astype(bool))
+        return Batch(tensor(self.obs), tensor(self.action), tensor(self.reward), tensor(self.next_obs),
+                     tensor(self.terminated), mask)
 
     def split(self, size: int) -> list["Batch"]:
         """Consecutive minibatches of ``size`` transitions (views, no copies)."""
@@ -164,10 +168,13 @@ class ReplayBuffer:
         self.pos = nxt
         self.full = self.full or nxt == 0
 
-    def sample_batches(self, n_batches: int, batch_size: int, rng: np.random.Generator) -> list[Batch]:
-        """``n_batches`` minibatches for one training round, drawn at once: one index draw and one
-        gather for the round instead of one per gradient step."""
-        return self.sample(n_batches * batch_size, rng).as_tensors().split(batch_size)
+    def sample_batches(self, n_batches: int, batch_size: int, rng: np.random.Generator,
+                       device: Any = None) -> list[Batch]:
+        """``n_batches`` minibatches for one training round, drawn at once: one index draw, one
+        gather and (for a GPU ``device``) one copy per round instead of one per gradient step.
+        The buffer itself stays in host memory."""
+        device = None if device is None or str(device) == "cpu" else device
+        return self.sample(n_batches * batch_size, rng).as_tensors(device).split(batch_size)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         """``batch_size`` transitions drawn uniformly with replacement."""
