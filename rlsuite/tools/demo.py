@@ -1,4 +1,6 @@
-"""``make demo``: a tour in seconds — exact solutions, Q-learning on rlsuite's own envs, TensorBoard."""
+"""``make demo``: a tour in seconds — exact solutions, Q-learning on rlsuite's own envs, TensorBoard,
+and what the agents learned as pictures: a GIF of the corridor agent's greedy walk and the robot's
+learned Q beside the exact q*. It ends by listing every path it wrote."""
 
 from __future__ import annotations
 
@@ -10,14 +12,42 @@ import numpy as np
 from rlsuite.agents import make_agent
 from rlsuite.core.envspec import make_env
 from rlsuite.core.solver import solve, tabular_mdp
+from rlsuite.training.pictures import layout_of, q_picture, save_png
+from rlsuite.training.recording import gif_bytes, record_episode, rgb_array_env
 
 RUNS = Path("runs")
+WRITTEN: list[Path] = []  # every run directory and file the demo wrote, printed at the end
 
 
 def fresh(name: str) -> Path:
     path = RUNS / name
     shutil.rmtree(path, ignore_errors=True)
+    WRITTEN.append(path)
     return path
+
+
+def write_gif(agent, path: Path) -> None:
+    """One greedy episode of ``agent`` on its env, as a GIF: the reset frame, then one frame per step."""
+    env = rgb_array_env(agent.env, agent.env_kwargs)
+    try:
+        frames = record_episode(agent, env, seed=0, max_steps=100)
+        path.write_bytes(gif_bytes(frames, env.metadata.get("render_fps") or 4))
+    finally:
+        env.close()
+    WRITTEN.append(path)
+    print(f"  greedy walk: {path} ({len(frames)} frames)")
+
+
+def write_q_pictures(agent, env_id: str, q_star: np.ndarray, path: Path) -> None:
+    """The learned Q heatmap beside the exact q*, as one PNG."""
+    env = make_env(env_id)
+    layout, allowed = layout_of(env, *agent.q_table.shape), tabular_mdp(env).allowed
+    left, right = q_picture(agent.q_table, layout, allowed, "learned Q"), q_picture(q_star, layout, allowed, "exact q*")
+    height = max(left.shape[0], right.shape[0])
+    pad = [np.pad(p, ((0, height - p.shape[0]), (0, 12), (0, 0)), constant_values=255) for p in (left, right)]
+    save_png(np.hstack(pad), path)
+    WRITTEN.append(path)
+    print(f"  Q beside q*: {path}")
 
 
 def show_policy(env_id: str, policy: np.ndarray, exact: np.ndarray) -> None:
@@ -43,12 +73,14 @@ def main() -> None:
     print("  Q-table (left, right); the seed printed right = 0.002646, 0.017490, 0.085685 for cells 0-2:")
     for s, row in enumerate(agent.q_table):
         print(f"    {s}  {row[0]:.6f}  {row[1]:.6f}")
+    write_gif(agent, result.run_dir / "greedy-walk.gif")
 
     print("\n== Q-learning on the recycling robot (20,000 steps, gamma 0.9) ==")
     agent = make_agent("qlearning", robot, seed=0, gamma=0.9)
     result = agent.learn(20_000, run_dir=fresh("demo-robot-qlearning"))
     print(f"  max |Q - q*| = {result.summary['q_error']:.3f} (q* ranges up to {np.abs(q_star).max():.1f})")
     show_policy(robot, np.where(mdp.allowed, agent.q_table, -np.inf).argmax(axis=1), exact)
+    write_q_pictures(agent, robot, q_star, result.run_dir / "q-values.png")
 
     print("\n== DQN on the corridor's one-hot states (3,000 steps) ==")
     agent = make_agent("dqn", walk, seed=0)
@@ -76,7 +108,10 @@ def main() -> None:
             break
     print(f"  greedy positions: {positions}; eval return {result.summary['eval_mean_return']:.2f} (best 0.95)")
 
-    print("\nWatch the curves:  .venv/bin/tensorboard --logdir runs")
+    print("\nWritten:")
+    for path in WRITTEN:
+        print(f"  {path}{'/' if path.is_dir() else ''}")
+    print("\nWatch the curves and pictures (IMAGES tab):  .venv/bin/tensorboard --logdir runs")
 
 
 if __name__ == "__main__":

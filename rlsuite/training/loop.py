@@ -53,7 +53,7 @@ def train(agent: "Agent", total_steps: int, run_dir: str | Path | None = None, s
         stepper = Stepper(agent, envs, run, resumed.get("rng_before_reset"))
         while run.step < total_steps and not ctrl_c.requested and not run.episode_limit_reached:
             stepper.step()
-            run.after_step(stepper.step_count, stepper.loop_state())
+            run.after_step(stepper.step_count, stepper.loop_state)
         interrupted = ctrl_c.requested
     except KeyboardInterrupt:
         interrupted = True

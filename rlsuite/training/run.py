@@ -1,9 +1,15 @@
 """One run's bookkeeping, shared by the training loop and the Stable-Baselines3 runner.
 
 :class:`Run` owns what is the same however the env steps are taken: the run directory
-(``config.yaml``, checkpoints, ``summary.json``), the schedule of logging, evaluation and
-checkpoints (:class:`RunSchedule`), the TensorBoard logger, the progress display, episode
-statistics, the clock (evaluation is not training time) and the final summary.
+(``config.yaml``, checkpoints, ``summary.json``), the schedule of logging, evaluation,
+checkpoints and videos (:class:`RunSchedule`), the TensorBoard logger (scalars, and the agent's
+pictures unless ``log_images`` is off: at every log while they take under :data:`PICTURE_SHARE`
+of the training time, and always at the first and the last), the progress display, episode
+statistics, the clock (evaluation and recording are not training time) and the final summary.
+
+With ``video_every=N`` the run records one deterministic evaluation episode (the first episode
+of an evaluation) every N env steps and at the end, on an ``rgb_array`` env made like the
+evaluation env, to ``RUN_DIR/videos/step_<N>.gif`` and TensorBoard's ``videos/eval``.
 
 A run owns its directory while it runs (:mod:`rlsuite.training.rundir`: an OS lock on
 ``RUN/.lock``, released by :meth:`Run.finish`, :meth:`Run.abort` or the OS when the process dies),
@@ -22,7 +28,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import yaml
@@ -32,8 +38,9 @@ from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.training.checkpoint import latest_checkpoint, save_checkpoint
 from rlsuite.training.evaluation import evaluate
-from rlsuite.training.logger import Progress, RunLogger
-from rlsuite.training.rundir import RunDirLock, claim_run_dir, write_text
+from rlsuite.training.logger import Progress, RunLogger, event_byte_seconds
+from rlsuite.training.recording import gif_bytes, record_episode, rgb_array_env
+from rlsuite.training.rundir import RunDirLock, claim_run_dir, refuse_link, write_text
 from rlsuite.training.vector import ProtocolCheck
 
 if TYPE_CHECKING:
@@ -41,6 +48,9 @@ if TYPE_CHECKING:
 
 #: evaluation envs are seeded apart from the training envs, whose seeds count up from the run's seed
 EVAL_SEED_OFFSET = 1_000_003
+#: the agent's pictures may take this share of the training time (drawing, encoding, the event writer's
+#: time for their bytes); a log past it goes without pictures. The first and the last log always have them.
+PICTURE_SHARE = 0.02
 
 
 @dataclass
@@ -61,6 +71,10 @@ class LoopSettings:
     overwrite: bool = hp(False, doc="a new run into a directory that holds another run moves that run aside "
                                     "to RUN.old-<time> instead of refusing")
     progress: bool = hp(True)
+    log_images: bool = hp(True, doc="log the agent's pictures (tabular agents: the Q heatmap, and V and the greedy "
+                                    "policy on the map of a grid env) at the logs, within 2% of the training time")
+    video_every: int = hp(0, low=0, doc="record one deterministic evaluation episode every N env steps and at the "
+                                        "end, to RUN_DIR/videos/ and TensorBoard (needs rgb_array); 0 = off")
 
     @classmethod
     def build(cls, values: dict[str, Any]) -> "LoopSettings":
@@ -92,13 +106,16 @@ class RunSchedule:
     next_log: int = 0
     next_eval: int = 0
     next_checkpoint: int = 0
+    video_every: int = 0  # 0: no videos
+    next_video: int = 0
 
     @classmethod
     def build(cls, settings: LoopSettings, total_steps: int, seed: int, start_step: int = 0) -> "RunSchedule":
         eval_freq = settings.eval_freq or max(total_steps // 10, 1)
         checkpoint_every = settings.checkpoint_every or max(total_steps // 5, 1)
         return cls(total_steps, settings.log_interval, eval_freq, checkpoint_every, seed + EVAL_SEED_OFFSET,
-                   start_step + settings.log_interval, start_step + eval_freq, start_step + checkpoint_every)
+                   start_step + settings.log_interval, start_step + eval_freq, start_step + checkpoint_every,
+                   settings.video_every, start_step + settings.video_every)
 
     def log_due(self, step: int) -> bool:
         due = step >= self.next_log or step >= self.total_steps
@@ -113,6 +130,11 @@ class RunSchedule:
     def checkpoint_due(self, step: int) -> bool:
         due = step >= self.next_checkpoint
         self.next_checkpoint += self.checkpoint_every if due else 0
+        return due
+
+    def video_due(self, step: int) -> bool:
+        due = bool(self.video_every) and step >= self.next_video
+        self.next_video += self.video_every if due else 0
         return due
 
 
@@ -164,6 +186,8 @@ class Run:
         except BaseException:
             if getattr(self, "logger", None) is not None:
                 self.logger.close()
+            if getattr(self, "video_env", None) is not None:
+                self.video_env.close()
             if lock is not None:
                 lock.release()
             raise
@@ -174,6 +198,10 @@ class Run:
         self.start_step = self.step = int(resumed.get("step", 0))
         self.episodes = int(resumed.get("episodes", 0))
         self.schedule = RunSchedule.build(settings, self.total_steps, agent.seed, self.start_step)
+        self.recorded_at, self.last_images = -1, {}
+        self.picture_s, self.pictures_logged = 0.0, 0  # time spent on pictures (after the first), how often
+        # made first: an env that cannot render rgb_array is one line before anything is written
+        self.video_env = rgb_array_env(agent.env, agent.env_kwargs) if settings.video_every and run_dir else None
         # points at the checkpoint's own step were logged before it was written; later ones are replayed
         self.logger = RunLogger(run_dir, purge_step=self.start_step + 1 if resumed else None)
         self.progress = Progress(self.total_steps, self.start_step, settings.progress)
@@ -207,27 +235,46 @@ class Run:
     def episode_limit_reached(self) -> bool:
         return bool(self.settings.max_episodes) and self.episodes >= self.settings.max_episodes
 
-    def after_step(self, step: int, loop_state: dict[str, Any] | None = None) -> None:
-        """Log, evaluate and checkpoint where the schedule says so, after env step ``step``."""
+    def after_step(self, step: int, loop_state: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Log, evaluate and checkpoint where the schedule says so, after env step ``step``;
+        ``loop_state()`` gives what a checkpoint needs from the stepper (asked only when one is due)."""
         self.step = step
         if self.schedule.log_due(step):
-            self.log()
+            self.log(final=step >= self.total_steps)
         if self.schedule.eval_due(step):
             self.evaluate()
         if self.schedule.checkpoint_due(step):
-            self.checkpoint(loop_state)
+            self.checkpoint(loop_state() if loop_state is not None else None)
+        if self.schedule.video_due(step):
+            self.record()
 
     def training_seconds(self) -> float:
         return time.perf_counter() - self.t0
 
-    def log(self) -> None:
+    def log(self, final: bool = False) -> None:
         sps = (self.step - self.start_step) / max(self.training_seconds(), 1e-9)
         self.logger.add("charts/SPS", sps)
         self.logger.add_many(self.agent.logged_scalars())
         means = self.logger.flush(self.step)  # the agent's scalars and the losses of this interval
+        if self.settings.log_images and self.logger.writes and (
+                final or self.picture_s <= PICTURE_SHARE * self.training_seconds()):
+            self.log_images()
         self.logged_at = self.step
         self.progress.update(self.step, sps, float(np.mean(self.recent)) if self.recent else None,
                              {**means, "eval/mean_return": self.last_eval[0]})
+
+    def log_images(self) -> None:
+        """Write the agent's pictures; one the same as the last written under its tag is left out (it
+        would show nothing new, and every byte of an event file costs time on TensorBoard's writer).
+        Their cost counts towards PICTURE_SHARE, but for the first pictures' (fonts, caches)."""
+        start, written = time.perf_counter(), 0
+        for tag, image in self.agent.logged_images().items():
+            if not np.array_equal(image, self.last_images.get(tag)):
+                written += self.logger.image(tag, image, self.step)
+                self.last_images[tag] = image
+        if self.pictures_logged:
+            self.picture_s += time.perf_counter() - start + written * event_byte_seconds()
+        self.pictures_logged += 1
 
     def evaluate(self) -> tuple[float, float]:
         start = time.perf_counter()
@@ -239,6 +286,22 @@ class Run:
         self.logger.write("eval/mean_return", self.last_eval[0], self.step)
         self.t0 += time.perf_counter() - start  # evaluation is not training time (wall_s, SPS)
         return self.last_eval
+
+    def record(self) -> None:
+        """Record one deterministic evaluation episode to ``videos/step_<N>.gif`` and ``videos/eval``."""
+        if self.video_env is None:
+            return
+        start = time.perf_counter()
+        frames = record_episode(self.agent, self.video_env, self.schedule.eval_seed, self.settings.eval_max_steps)
+        gif = gif_bytes(frames, self.video_env.metadata.get("render_fps") or 4)
+        videos = self.run_dir / "videos"
+        refuse_link(videos)
+        videos.mkdir(exist_ok=True)
+        refuse_link(videos / f"step_{self.step}.gif")
+        (videos / f"step_{self.step}.gif").write_bytes(gif)
+        self.logger.encoded_image("videos/eval", gif, frames[0].shape[0], frames[0].shape[1], self.step)
+        self.recorded_at = self.step
+        self.t0 += time.perf_counter() - start  # recording is not training time (wall_s, SPS)
 
     def checkpoint(self, loop_state: dict[str, Any] | None = None) -> None:
         if self.run_dir is None:
@@ -266,6 +329,8 @@ class Run:
             self.progress.close()
             self.logger.close()
             self.eval_env.close()
+            if self.video_env is not None:
+                self.video_env.close()
         finally:
             self.release()
 
@@ -297,11 +362,15 @@ class Run:
     def _finish(self, interrupted: bool, loop_state: dict[str, Any] | None, signal_name: str | None) -> TrainResult:
         wall = self.wall_before + self.training_seconds()
         if self.step > self.logged_at:
-            self.log()
+            self.log(final=True)
         self.progress.close()
         if self.evaluated_at != self.step:
             self.evaluate()
         self.eval_env.close()
+        if self.video_env is not None:
+            if self.recorded_at != self.step:
+                self.record()
+            self.video_env.close()
         self.checkpoint(loop_state)
         eval_mean, eval_std = self.last_eval
         summary = {"env": env_name(self.agent.env), "agent": self.agent.name, "seed": self.agent.seed,

@@ -8,7 +8,8 @@ next states its update bootstraps from (Q-learning: the max over A(s')). The upd
 is here: a terminated transition does not bootstrap, a truncated one bootstraps from its true
 final state, and the next values range over A(s') when the env gives ``info["action_mask"]``.
 They share :class:`TabularConfig`: learning_rate, gamma, epsilon, the exploration schedule and
-initial_q.
+initial_q, and what the run logs about the table: ``tabular/q_error`` against q* and the pictures
+of :meth:`TabularAgent.logged_images` (:mod:`rlsuite.training.pictures`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rlsuite.core.exploration import epsilon_greedy
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
 from rlsuite.training.agent import Agent, ConfigT
+from rlsuite.training.pictures import Layout, layout_of, policy_picture, q_picture, state_values, value_picture
 
 
 @dataclass
@@ -74,6 +76,9 @@ class TabularAgent(Agent[ConfigT]):
         self._allowed_cache: dict[bytes, list[list[int]]] = {}
         self.q_table = np.full((int(np.prod(self._dims)), self.n_actions), self.config.initial_q, dtype=np.float64)
         self._exact: tuple[np.ndarray, np.ndarray] | None = None  # q* and A(s), when the env has P
+        self._terminal: np.ndarray | None = None  # the terminal states, when the env has P
+        self._layout = Layout(*self.q_table.shape)  # names and map for the pictures (begin reads them off the env)
+        self._star_due = False  # the exact solution's picture is logged once, at the first log
 
     @abstractmethod
     def next_values(self, next_rows: list[int], allowed: list[list[int]], batch: Transition) -> list[float]:
@@ -140,7 +145,8 @@ class TabularAgent(Agent[ConfigT]):
     # ----- diagnostics against the exact solution -------------------------------------------
     def begin(self, total_steps: int, env: gym.Env | None = None) -> None:
         super().begin(total_steps, env)
-        self._exact = None
+        self._exact, self._terminal, self._star_due = None, None, False
+        self._layout = layout_of(env, *self.q_table.shape)
         if env is None or getattr(env.unwrapped, "P", None) is None or self.config.gamma >= 1:
             return
         from rlsuite.core.solver import tabular_mdp, value_iteration
@@ -151,6 +157,7 @@ class TabularAgent(Agent[ConfigT]):
             return
         if mdp.reward.shape == self.q_table.shape:
             self._exact = value_iteration(mdp, self.config.gamma)[0], mdp.allowed
+            self._terminal, self._star_due = getattr(mdp, "terminal", None), True
 
     def q_error(self) -> float | None:
         """max |Q − q*| over the actions in A(s), when the env's exact solution is known."""
@@ -166,6 +173,24 @@ class TabularAgent(Agent[ConfigT]):
     def summary_metrics(self) -> dict[str, float]:
         error = self.q_error()
         return {} if error is None else {"q_error": error}
+
+    def logged_images(self) -> dict[str, np.ndarray]:
+        """``tabular/q_values`` (the Q heatmap); on a grid env ``tabular/value`` and ``tabular/policy``
+        (V and the greedy arrows on the map); once, where the env has ``P``, the exact solution beside
+        them: ``tabular/value_star`` on a grid env, else ``tabular/q_star``."""
+        layout, allowed = self._layout, None if self._exact is None else self._exact[1]
+        images = {"tabular/q_values": q_picture(self.q_table, layout, allowed)}
+        if layout.grid is not None:
+            images["tabular/value"] = value_picture(state_values(self.q_table, allowed), layout)
+            images["tabular/policy"] = policy_picture(self.q_table, layout, allowed, self._terminal)
+        if self._star_due and self._exact is not None:
+            self._star_due = False
+            q_star = self._exact[0]
+            if layout.grid is not None:
+                images["tabular/value_star"] = value_picture(state_values(q_star, allowed), layout, "V*(s), exact")
+            else:
+                images["tabular/q_star"] = q_picture(q_star, layout, allowed, "q*(s, a), exact")
+        return images
 
     def state_parts(self) -> dict[str, Any]:
         return {"q_table": self.q_table}
