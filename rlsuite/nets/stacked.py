@@ -22,6 +22,8 @@ single networks and their checkpoints are unchanged.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from collections.abc import Iterable, Mapping, Sequence
 
 import torch
@@ -45,18 +47,18 @@ def require_member_axis(x: torch.Tensor, members: int, what: str, min_dim: int =
         )
 
 
-class StackedLayer(nn.Module):
+class StackedLayer(nn.Module, ABC):
     """Base of the stacked layers: ``members`` and the move of one member in and out."""
 
     members: int
 
+    @abstractmethod
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
         """Member k's parameters, named and shaped as in the equivalent torch layer."""
-        raise NotImplementedError
 
+    @abstractmethod
     def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
         """Overwrite member k's parameters with ``state``, as :meth:`member_state` returns it."""
-        raise NotImplementedError
 
 
 class StackedLinear(StackedLayer):

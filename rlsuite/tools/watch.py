@@ -20,13 +20,13 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.tools.plot import seed_members
+from rlsuite.training.recording import quiet_pygame
 
 MAX_STEPS = 10_000  # an episode is cut here, as evaluation cuts it, so an env without a time limit cannot hang
 MIN_SIDE = 400  # record scales frames up by a whole factor until their longer side reaches this
@@ -156,23 +156,6 @@ def _check(args: argparse.Namespace) -> None:
         raise RLSuiteError(f"--episodes {args.episodes} must be at least 1.")
     if args.fps is not None and not args.fps > 0:
         raise RLSuiteError(f"--fps {args.fps} must be above 0.")
-
-
-@contextmanager
-def quiet_pygame(offscreen: bool) -> Iterator[None]:
-    """While it lasts: no pygame banner on stdout and no sound device; ``offscreen``, no display
-    either (``rgb_array`` envs that draw with pygame need none, and SDL then prints no complaint
-    about a missing one). Variables the user set are kept; the ones set here are removed after."""
-    wanted = {"PYGAME_HIDE_SUPPORT_PROMPT": "1", "SDL_AUDIODRIVER": "dummy"}
-    if offscreen:
-        wanted["SDL_VIDEODRIVER"] = "dummy"
-    added = [k for k in wanted if k not in os.environ]
-    os.environ.update({k: wanted[k] for k in added})
-    try:
-        yield
-    finally:
-        for k in added:
-            os.environ.pop(k, None)
 
 
 def _display() -> bool:

@@ -29,11 +29,14 @@ MAX_RECORDED_STEPS = 500  # a recorded episode is cut here (CartPole's 500 steps
 
 
 @contextlib.contextmanager
-def offscreen() -> Iterator[None]:
-    """While it lasts, pygame (which draws some envs' rgb_array frames) prints no banner and opens no
-    display or sound device, so SDL prints no complaint about missing ones. The user's own settings
-    of these variables are kept; the ones set here are removed after."""
-    wanted = {"PYGAME_HIDE_SUPPORT_PROMPT": "1", "SDL_AUDIODRIVER": "dummy", "SDL_VIDEODRIVER": "dummy"}
+def quiet_pygame(offscreen: bool = True) -> Iterator[None]:
+    """While it lasts, pygame (which draws some envs' frames and windows) prints no banner and opens no
+    sound device; ``offscreen``, no display either, so SDL prints no complaint about a missing one
+    (``rgb_array`` frames need none). The user's own settings of these variables are kept; the ones
+    set here are removed after."""
+    wanted = {"PYGAME_HIDE_SUPPORT_PROMPT": "1", "SDL_AUDIODRIVER": "dummy"}
+    if offscreen:
+        wanted["SDL_VIDEODRIVER"] = "dummy"
     added = [k for k in wanted if k not in os.environ]
     os.environ.update({k: wanted[k] for k in added})
     try:
@@ -86,7 +89,7 @@ def captioned(frame: Any, step: int, total: float) -> np.ndarray:
 def record_episode(agent: Any, env: gym.Env, seed: int, max_steps: int = MAX_RECORDED_STEPS) -> list[np.ndarray]:
     """The frames of one deterministic episode of ``agent`` on ``env``: the reset frame, then one per step
     (at most ``max_steps``, and never more than MAX_RECORDED_STEPS)."""
-    with offscreen():
+    with quiet_pygame():
         obs, info = env.reset(seed=seed)
         frames, total = [captioned(env.render(), 0, 0.0)], 0.0
         for step in range(1, min(max_steps, MAX_RECORDED_STEPS) + 1):
