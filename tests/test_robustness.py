@@ -322,3 +322,24 @@ def test_a_replay_buffer_larger_than_memory_is_refused_before_the_run_directory(
     text = one_line(info)
     assert "buffer_size=1,000,000,000,000" in text and " GB" in text and "smaller buffer_size" in text
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_another_env_other_hyperparameters_or_n_envs_and_keeps_config_yaml(tmp_path):
+    import rlsuite
+    from rlsuite.core.errors import RLSuiteError
+
+    run = tmp_path / "run"
+    rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9).learn(500, run_dir=run)
+    original = (run / "config.yaml").read_text()
+    with pytest.raises(RLSuiteError, match=r"other hyperparameters: gamma=0.9 \(asked 0.8\)"):
+        rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.8).learn(1000, run_dir=run,
+                                                                                          resume=True)
+    with pytest.raises(RLSuiteError, match="it trained on 'rlsuite/RecyclingRobot-v0'"):
+        rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9,
+                           env_kwargs={"alpha": 0.5}).learn(1000, run_dir=run, resume=True)
+    with pytest.raises(RLSuiteError, match="resume with n_envs=1"):
+        rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9).learn(
+            1000, run_dir=run, resume=True, n_envs=2)
+    result = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9).learn(
+        1000, run_dir=run, resume=True, eval_freq=100)
+    assert result.summary["steps"] == 1000 and (run / "config.yaml").read_text() == original

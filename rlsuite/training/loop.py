@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
+import yaml
 
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
-from rlsuite.training.checkpoint import latest_checkpoint, restore_into
+from rlsuite.training.checkpoint import latest_checkpoint, read_checkpoint, restore_into
 from rlsuite.training.run import LOOP_KEYS, CtrlC, LoopSettings, Run, TrainResult
 from rlsuite.training.rundir import claim_run_dir
 from rlsuite.training.vector import SingleEnvVector, make_vector_env
@@ -74,7 +75,7 @@ def _start(agent: "Agent", total_steps: int, run_dir: Path | None, settings: Loo
     lock = claim_run_dir(run_dir, resume, settings.overwrite) if run_dir is not None else None
     envs = None
     try:
-        resumed = _restore(agent, run_dir) if resume else {}
+        resumed = _restore(agent, run_dir, settings.n_envs) if resume else {}
         envs = make_vector_env(env_factory(agent.env, **agent.env_kwargs), settings.n_envs, env_name(agent.env))
         run = Run(agent, total_steps, run_dir, settings, resumed, lock)
     except BaseException:
@@ -86,12 +87,34 @@ def _start(agent: "Agent", total_steps: int, run_dir: Path | None, settings: Loo
     return run, envs, resumed
 
 
-def _restore(agent: "Agent", run_dir: Path | None) -> dict[str, Any]:
+def _restore(agent: "Agent", run_dir: Path | None, n_envs: int) -> dict[str, Any]:
     """Load the newest checkpoint of ``run_dir`` into ``agent``; return the loop's counters."""
     latest = latest_checkpoint(run_dir) if run_dir is not None else None
     if latest is None:
         raise RLSuiteError(f"cannot resume: {run_dir} holds no checkpoint; start a new run without resume.")
-    return restore_into(agent, latest, with_replay=True).get("loop", {})
+    loop = restore_into(agent, latest, with_replay=True).get("loop", {})  # refuses another agent or spaces
+    _refuse_changes(agent, run_dir, latest, n_envs)
+    return loop
+
+
+def _refuse_changes(agent: "Agent", run_dir: Path, checkpoint: Path, n_envs: int) -> None:
+    """A resumed run is the same run: the same env (and arguments) and the same hyperparameters
+    (the device may change); else one line naming what differs."""
+    meta = read_checkpoint(checkpoint)[0]
+    if meta.get("env") != env_name(agent.env) or (meta.get("env_kwargs") or {}) != agent.env_kwargs:
+        raise RLSuiteError(f"cannot resume {run_dir}: it trained on {meta.get('env')!r} {meta.get('env_kwargs') or ''}, "
+                           f"not {env_name(agent.env)!r} {agent.env_kwargs or ''}; resume with its own env or start a new run.")
+    config = run_dir / "config.yaml"
+    before = (yaml.safe_load(config.read_text()) or {}).get("loop", {}).get("n_envs") if config.is_file() else None
+    if before is not None and before != n_envs:
+        raise RLSuiteError(f"cannot resume {run_dir} with n_envs={n_envs}: it ran {before} envs side by side, and its "
+                           f"replay and episodes are laid out for them; resume with n_envs={before}.")
+    saved, mine = dict(meta.get("hyperparameters") or {}), agent.hyperparameters()
+    changed = sorted(k for k in set(saved) | set(mine) if k != "device" and saved.get(k) != mine.get(k))
+    if changed:
+        shown = ", ".join(f"{k}={saved.get(k)!r} (asked {mine.get(k)!r})" for k in changed)
+        raise RLSuiteError(f"cannot resume {run_dir} with other hyperparameters: {shown}; resume with the run's own "
+                           "(drop the --set) or start a new run, e.g. with --config RUN_DIR/config.yaml.")
 
 
 def set_torch_threads(threads: int) -> None:

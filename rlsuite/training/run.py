@@ -211,7 +211,8 @@ class Run:
         self.recent: deque[float] = deque(maxlen=20)
         self.last_eval, self.evaluated_at, self.logged_at = (math.nan, math.nan), -1, self.start_step
         self.wall_before, self.t0 = float(resumed.get("wall_s", 0.0)), time.perf_counter()
-        if run_dir is not None:
+        if run_dir is not None and not (resumed and (run_dir / "config.yaml").is_file()):
+            # a resumed run keeps the config.yaml that describes it
             write_text(run_dir / "config.yaml", yaml.safe_dump(self.config(), sort_keys=False))
 
     def config(self) -> dict[str, Any]:
