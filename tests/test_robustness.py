@@ -343,3 +343,27 @@ def test_resume_refuses_another_env_other_hyperparameters_or_n_envs_and_keeps_co
     result = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9).learn(
         1000, run_dir=run, resume=True, eval_freq=100)
     assert result.summary["steps"] == 1000 and (run / "config.yaml").read_text() == original
+
+
+@pytest.mark.parametrize("line, message", [("seed: abc", "seed: 'abc' must be a whole number"),
+                                           ("hyperparameters: 5", "hyperparameters: 5 must be a mapping"),
+                                           ("agent: [1]", "agent: [1] must be a name")])
+def test_config_file_mistakes_are_one_line(tmp_path, capsys, line, message):
+    from rlsuite.tools.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"env: rlsuite/WalkToT-v0\n{'agent: qlearning' if 'agent' not in line else ''}\n{line}\n")
+    assert main(["train", "--config", str(config), "--no-progress", "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_steps_in_a_config_file_may_be_written_1e3_and_bad_env_arguments_are_one_line(tmp_path, capsys):
+    from rlsuite.tools.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text('env: rlsuite/WalkToT-v0\nagent: qlearning\nsteps: "1e3"\n')
+    assert main(["train", "--config", str(config), "--no-progress", "--run-dir", str(tmp_path / "run")]) == 0
+    assert main(["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--set", "env.render_mode=7",
+                 "--no-progress", "--run-dir", str(tmp_path / "other")]) == 2
+    assert "rejected its arguments {'render_mode': 7}" in capsys.readouterr().err

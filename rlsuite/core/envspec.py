@@ -90,7 +90,7 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
             )
         try:
             env = target(**kwargs)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
             raise _rejected(spec, kwargs, exc) from None
         if not isinstance(env, gym.Env):
             raise RLSuiteError(f"env {spec!r} made a {type(env).__name__}, not a gymnasium.Env; point it at an Env class.")
@@ -102,7 +102,7 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
         )
     try:
         return gym.make(spec, **kwargs)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         raise _rejected(spec, kwargs, exc) from None
 
 

@@ -90,7 +90,27 @@ def read_config(path: str) -> dict[str, Any]:
     unknown = set(data) - {"env", "env_kwargs", "agent", "seed", "steps", "hyperparameters", "loop"}
     if unknown:
         raise RLSuiteError(f"config file {path} has unknown keys {sorted(unknown)}; allowed: env, env_kwargs, agent, seed, steps, hyperparameters, loop.")
+    for key in ("env", "agent"):
+        if key in data and not isinstance(data[key], str):
+            raise RLSuiteError(f"config file {path}: {key}: {data[key]!r} must be a name such as {'CartPole-v1' if key == 'env' else 'dqn'}.")
+    for key in ("env_kwargs", "hyperparameters", "loop"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise RLSuiteError(f"config file {path}: {key}: {data[key]!r} must be a mapping of names to values.")
+    for key in ("seed", "steps"):
+        if data.get(key) is not None:
+            data[key] = _whole_number(path, key, data[key])
     return data
+
+
+def _whole_number(path: str, key: str, value: Any) -> int:
+    """``value`` as a non-negative int (``1e3`` and ``"1e3"`` are 1000), or one sentence naming it."""
+    try:
+        number = float(value)
+        if isinstance(value, bool) or not number.is_integer() or number < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise RLSuiteError(f"config file {path}: {key}: {value!r} must be a whole number >= 0, e.g. {key}: 1000.") from None
+    return int(number)
 
 
 def new_run_dir(env: str, agent: str, kind: str) -> Path:
