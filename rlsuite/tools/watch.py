@@ -26,10 +26,9 @@ from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.tools.plot import seed_members
-from rlsuite.training.recording import quiet_pygame
+from rlsuite.training.recording import gif_bytes, quiet_pygame, upscale
 
 MAX_STEPS = 10_000  # an episode is cut here, as evaluation cuts it, so an env without a time limit cannot hang
-MIN_SIDE = 400  # record scales frames up by a whole factor until their longer side reaches this
 ANSI_CODE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 Show = Callable[[int, int, Any, float], None]  # (episode, step, action or None after a reset, return so far)
 
@@ -303,25 +302,14 @@ def _writer(out: Path) -> Callable[[list, Path, float], None]:
 
 
 def _scaled(frame: Any):
-    """An HxWx3 uint8 frame, scaled up by a whole factor until its longer side reaches MIN_SIDE."""
-    import numpy as np
-
+    """An HxWx3 uint8 frame scaled up to be seen (:func:`~rlsuite.training.recording.upscale`)."""
     if frame is None:
         raise RLSuiteError("the env's render() returned None in rgb_array mode; it must return an image array.")
-    image = np.asarray(frame, dtype=np.uint8)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise RLSuiteError(f"the env's render() returned an array of shape {image.shape} in rgb_array mode; "
-                           "it must be height x width x 3 (RGB).")
-    image = image[:, :, :3]
-    factor = max(1, MIN_SIDE // max(image.shape[:2]))
-    return image.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else image
+    return upscale(frame)
 
 
 def _write_gif(frames: list, out: Path, fps: float) -> None:
-    from PIL import Image
-
-    images = [Image.fromarray(f) for f in frames]
-    images[0].save(out, save_all=True, append_images=images[1:], duration=max(20, round(1000 / fps)), loop=0)
+    out.write_bytes(gif_bytes(frames, fps))
 
 
 def _write_mp4(frames: list, out: Path, fps: float) -> None:
