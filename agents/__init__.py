@@ -56,14 +56,22 @@ def agents_for(observation_space, action_space) -> list[str]:
 
 
 def make_agent(name: str, env: EnvSpec, seed: int = 0, env_kwargs: dict[str, Any] | None = None,
-               use_preset: bool = True, **hyperparameters: Any):
+               use_preset: bool = True, seeds: int | list[int] | None = None, **hyperparameters: Any):
     """Build agent ``name`` for ``env`` with validated hyperparameters.
 
     ``env`` is a Gymnasium id, ``module:Class`` / ``module:EnvId`` or an env instance. The
     agent's tuned preset for that env (agents/presets/NAME.yaml) is the base and the keyword
     hyperparameters override it; ``use_preset=False`` starts from the class defaults.
+
+    ``seeds=K`` (seeds ``seed`` .. ``seed + K - 1``) or ``seeds=[3, 7, 11]`` builds one agent of K
+    members: K independent runs of the algorithm trained in lockstep (``agent.members`` are
+    single-seed views; ``learn`` returns one result per member).
     """
     cls = agent_class(name)
+    member_seeds = member_seed_list(seed, seeds)
+    if len(member_seeds) > 1 and name.startswith("sb3:"):
+        raise RLSuiteError(f"{name} trains one seed per run; give one seed (seed=S), or run seeds side by side "
+                           "with rlsuite sweep.")
     probe = make_env(env, **(env_kwargs or {}))
     try:
         reason = cls.supports(probe.observation_space, probe.action_space)
@@ -74,10 +82,26 @@ def make_agent(name: str, env: EnvSpec, seed: int = 0, env_kwargs: dict[str, Any
         values = dict(preset(name, env_name(env)).get("hyperparameters", {})) if use_preset else {}
         values.update(hyperparameters)
         config = cls.make_config(values)
-        return cls(probe.observation_space, probe.action_space, config, seed=seed, env=env, env_kwargs=env_kwargs)
+        if len(member_seeds) > 1:
+            return cls(probe.observation_space, probe.action_space, config, seeds=member_seeds, env=env,
+                       env_kwargs=env_kwargs)
+        return cls(probe.observation_space, probe.action_space, config, seed=member_seeds[0], env=env,
+                   env_kwargs=env_kwargs)
     finally:
         if probe is not env:
             probe.close()
+
+
+def member_seed_list(seed: int, seeds: int | list[int] | None) -> list[int]:
+    """The members' seeds: ``[seed]``, ``seed .. seed + K - 1`` for ``seeds=K``, or the list given."""
+    from rlsuite.training.agent import check_seeds
+
+    if seeds is None:
+        return check_seeds([seed])
+    if isinstance(seeds, bool) or (isinstance(seeds, int) and seeds < 1):
+        raise RLSuiteError(f"seeds={seeds!r} must be a count of at least 1 or a list of seeds, e.g. seeds=8 or "
+                           "seeds=[3, 7, 11].")
+    return check_seeds(range(seed, seed + seeds) if isinstance(seeds, int) else seeds)
 
 
 def load(path: str | Path, device: str | None = None):

@@ -9,6 +9,9 @@ Exploration noise is added to the actor's action while collecting experience onl
 the actor's normalised action range [−1, 1] (``noise_std`` is a fraction of half the range, as
 rl-zoo presets mean it), and the noisy action is clipped to the bounds. The first
 ``learning_starts`` steps take uniform random actions.
+
+With K seeds (:mod:`rlsuite.training.offpolicy`) actor, critic and targets hold K members; each
+member's noise (and Ornstein-Uhlenbeck state) and random actions come from its own stream.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from torch import nn
 from rlsuite.core.config import hp
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
-from rlsuite.nets import ActorHead, CriticHead, make_backbone, resolve_device
+from rlsuite.nets import ActorHead, CriticHead, make_backbone
 from rlsuite.nets.torchutil import polyak_update
 from rlsuite.training.noise import NormalNoise, OrnsteinUhlenbeckNoise
 from rlsuite.training.offpolicy import OffPolicyAgent
@@ -57,28 +60,38 @@ class DDPGConfig:
 
 
 class Actor(nn.Module):
-    def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig) -> None:
+    """mu(s) with ``members`` members: observations (K, B, ...) → actions (K, B, *action_shape)."""
+
+    def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig,
+                 members: int = 1) -> None:
         super().__init__()
         spec = {"net_arch": config.net_arch, "activation": config.activation, "init": config.init}
-        self.backbone = make_backbone(observation_space, spec)
-        self.head = ActorHead(self.backbone.out_features, action_space.low, action_space.high)
+        self.members = members
+        self.backbone = make_backbone(observation_space, spec, members=members)
+        self.head = ActorHead(self.backbone.out_features, action_space.low, action_space.high, members=members)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.members == 1:  # plain torch layers, which take (B, ...): the member axis comes off and back on
+            return self.head(self.backbone(obs[0]))[None]
         return self.head(self.backbone(obs))
 
 
 class Critic(nn.Module):
     """Q(s, a): the observation's backbone (identity for vectors, the CNN for images), then an
-    MLP over the features concatenated with the action."""
+    MLP over the features concatenated with the action; with ``members`` members (K, B, ...) → (K, B)."""
 
-    def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig) -> None:
+    def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig,
+                 members: int = 1) -> None:
         super().__init__()
         spec = {"net_arch": [], "activation": config.activation, "init": config.init}
-        self.backbone = make_backbone(observation_space, spec)
+        self.members = members
+        self.backbone = make_backbone(observation_space, spec, members=members)
         self.head = CriticHead(self.backbone.out_features, int(np.prod(action_space.shape)), net_arch=config.net_arch,
-                               activation=config.activation, init=config.init)
+                               activation=config.activation, init=config.init, members=members)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        if self.members == 1:
+            return self.head(self.backbone(obs[0]), action[0])[None]
         return self.head(self.backbone(obs), action)
 
 
@@ -103,9 +116,10 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
         c = self.config
         self.low = action_space.low.astype(np.float64)
         self.high = action_space.high.astype(np.float64)
-        self.device = resolve_device(c.device)
-        self.actor = Actor(observation_space, action_space, c).to(self.device)
-        self.critic = Critic(observation_space, action_space, c).to(self.device)
+        # as in a single run: the actor's initial draws first, then the critic's, from the member's seed
+        self.actor, self.critic = self.build_networks(
+            lambda members: (Actor(observation_space, action_space, c, members),
+                             Critic(observation_space, action_space, c, members)))
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self._actor_params, self._critic_params = list(self.actor.parameters()), list(self.critic.parameters())
@@ -122,11 +136,14 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
         return linear_schedule(1.0, c.noise_final_scale, c.noise_decay_fraction, self.num_timesteps, self.total_steps)
 
     def _deterministic(self, obs: np.ndarray) -> np.ndarray:
+        """mu(s) of K × n observations (member-major) by their members' actors: (K × n, *action_shape)."""
         with torch.inference_mode():
-            return self.actor(torch.as_tensor(obs, device=self.device)).cpu().numpy().astype(np.float64)
+            actions = self.actor(self.member_obs(obs))
+            return actions.reshape(len(obs), *actions.shape[2:]).cpu().numpy().astype(np.float64)
 
     def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
-        """mu(s), plus exploration noise while exploring; uniformly random until ``learning_starts``."""
+        """mu(s), plus exploration noise while exploring; uniformly random until ``learning_starts``.
+        Noise and random actions come from each member's own stream."""
         if not explore:
             return np.clip(self._deterministic(obs), self.low, self.high).astype(self.action_space.dtype)
         n = len(obs)
@@ -145,10 +162,11 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
         return np.clip(actions, self.low, self.high).astype(self.action_space.dtype)
 
     # ----- learning -----------------------------------------------------------------------
-    def after_step(self, batch: Transition) -> None:
+    def after_step(self, batch: Transition) -> bool:
         ended = np.logical_or(batch.terminated, batch.truncated)
         if self.noise is not None and ended.any():
             self.noise.reset(ended)  # a new episode starts its noise process afresh
+        return False
 
     def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
         """y = r + gamma (1 − terminated) Q'(s', mu'(s')) — the target action carries no noise."""
@@ -156,23 +174,25 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
             next_q = self.critic_target(next_obs, self.actor_target(next_obs))
             return reward + self.config.gamma * (1.0 - terminated) * next_q
 
-    def train_round(self, gradient_steps: int) -> dict[str, float]:
+    def train_round(self, gradient_steps: int) -> dict[str, Any]:
+        """``gradient_steps`` updates of all members: each member's losses are means over its own
+        batch, and their sums are minimised, so each member's gradients are its own."""
         c = self.config
         critic_losses, actor_losses, q_means = [], [], []
-        for batch in self.buffer.sample_batches(gradient_steps, c.batch_size, self.rng, self.device):
+        for batch in self.replay_batches(gradient_steps):
             obs, actions = batch.obs, batch.action.float()
             target = self.td_targets(batch.reward, batch.next_obs, batch.terminated)
-            q = self.critic(obs, actions)
-            critic_loss = F.mse_loss(q, target)
+            q = self.critic(obs, actions)  # (K, B)
+            critic_loss = F.mse_loss(q, target, reduction="none").mean(dim=-1)  # (K,)
             self.critic_optimizer.zero_grad(set_to_none=True)
-            critic_loss.backward()
+            critic_loss.sum().backward()
             self.critic_optimizer.step()
 
             # the actor's gradient flows through the critic, but the critic's weights need none
             self.critic.requires_grad_(False)
-            actor_loss = -self.critic(obs, self.actor(obs)).mean()
+            actor_loss = -self.critic(obs, self.actor(obs)).mean(dim=-1)
             self.actor_optimizer.zero_grad(set_to_none=True)
-            actor_loss.backward()
+            actor_loss.sum().backward()
             self.actor_optimizer.step()
             self.critic.requires_grad_(True)
 
@@ -180,10 +200,10 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
             polyak_update(self.actor, self.actor_target, c.tau)
             critic_losses.append(critic_loss.detach())
             actor_losses.append(actor_loss.detach())
-            q_means.append(q.detach().mean())
-        return {"losses/critic_loss": torch.stack(critic_losses).mean().item(),
-                "losses/actor_loss": torch.stack(actor_losses).mean().item(),
-                "losses/q_values": torch.stack(q_means).mean().item()}
+            q_means.append(q.detach().mean(dim=-1))
+        return {"losses/critic_loss": self.per_member(critic_losses),
+                "losses/actor_loss": self.per_member(actor_losses),
+                "losses/q_values": self.per_member(q_means)}
 
     def logged_scalars(self) -> dict[str, float]:
         return {"charts/noise_scale": self.noise_scale * self.config.noise_std}
@@ -204,3 +224,21 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
             ou = np.asarray(state["ou_state"])
             self.noise = OrnsteinUhlenbeckNoise(self.config.noise_std, ou.shape, self.rng, self.config.noise_theta)
             self.noise.state[...] = ou
+
+    def member_extra_state(self, k: int) -> dict[str, Any]:
+        """Member k's counters and stream, and its rows of the Ornstein-Uhlenbeck state."""
+        noise = None
+        if isinstance(self.noise, OrnsteinUhlenbeckNoise):
+            rows = len(self.noise.state) // self.n_members
+            noise = self.noise.state[k * rows:(k + 1) * rows].tolist()
+        return {**super().member_extra_state(k), "ou_state": noise}
+
+    def load_member_extra_state(self, k: int, state: dict[str, Any]) -> None:
+        super().load_member_extra_state(k, state)
+        if state.get("ou_state") is None:
+            return
+        ou = np.asarray(state["ou_state"], dtype=np.float64)
+        shape = (self.n_members * len(ou), *ou.shape[1:])
+        if not isinstance(self.noise, OrnsteinUhlenbeckNoise) or self.noise.state.shape != shape:
+            self.noise = OrnsteinUhlenbeckNoise(self.config.noise_std, shape, self.rng, self.config.noise_theta)
+        self.noise.state[k * len(ou):(k + 1) * len(ou)] = ou

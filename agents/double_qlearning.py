@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig
+from rlsuite.training.tabular import TabularAgent, TabularConfig, masked
 
 
 class DoubleQLearning(TabularAgent[TabularConfig]):
@@ -26,24 +26,35 @@ class DoubleQLearning(TabularAgent[TabularConfig]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.q1, self.q2 = self.q_table.copy(), self.q_table.copy()
+        self.tables1, self.tables2 = self.tables.copy(), self.tables.copy()  # (K, S, A) each
         self._update_first = np.zeros(0, dtype=bool)  # per row of the batch: update Q1 (else Q2)
 
-    def next_values(self, next_rows: list[int], allowed: list[list[int]], batch: Transition) -> list[float]:
+    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
+                    batch: Transition) -> np.ndarray:
         """Q_other(S', argmax over A(S') of Q_this(S', ·)), with a coin flip per row choosing "this"."""
-        self._update_first = self.rng.random(len(next_rows)) < 0.5
-        values = []
-        for s, actions, first in zip(next_rows, allowed, self._update_first.tolist()):
-            this, other = (self.q1, self.q2) if first else (self.q2, self.q1)
-            q = this[s].tolist()
-            best = max(actions, key=lambda a: q[a])
-            values.append(float(other[s, best]))
-        return values
+        self._update_first = first = self.rng.random((len(next_rows), 1))[:, 0] < 0.5
+        q1, q2 = self.tables1[members, next_rows], self.tables2[members, next_rows]
+        this, other = np.where(first[:, None], q1, q2), np.where(first[:, None], q2, q1)
+        best = masked(this, allowed).argmax(axis=1)
+        return other[np.arange(len(best)), best]
 
-    def update(self, i: int, s: int, a: int, target: float) -> None:
-        table = self.q1 if self._update_first[i] else self.q2
-        table[s, a] += self.config.learning_rate * (target - table[s, a])
-        self.q_table[s, a] = (self.q1[s, a] + self.q2[s, a]) / 2
+    def update(self, members: np.ndarray, s: np.ndarray, a: np.ndarray, targets: np.ndarray, picked: Any) -> None:
+        first = self._update_first[picked]
+        alpha = self.config.learning_rate
+        for table, rows in ((self.tables1, first), (self.tables2, ~first)):
+            m, s_, a_ = members[rows], s[rows], a[rows]
+            table[m, s_, a_] += alpha * (targets[rows] - table[m, s_, a_])
+        self.tables[members, s, a] = (self.tables1[members, s, a] + self.tables2[members, s, a]) / 2
 
     def state_parts(self) -> dict[str, Any]:
-        return {"q1": self.q1, "q2": self.q2, "q_table": self.q_table}
+        return {"q1": self.tables1, "q2": self.tables2, "q_table": self.tables}
+
+    @property
+    def q1(self) -> np.ndarray:
+        """Q1: (S, A) with one member, (K, S, A) with K (a view)."""
+        return self.tables1[0] if self.n_members == 1 else self.tables1
+
+    @property
+    def q2(self) -> np.ndarray:
+        """Q2: (S, A) with one member, (K, S, A) with K (a view)."""
+        return self.tables2[0] if self.n_members == 1 else self.tables2

@@ -11,6 +11,11 @@ target moves towards the online net by ``tau`` (1 = a hard copy).
 A truncated transition bootstraps from its true final observation; only ``terminated``
 stops the bootstrap. Action masks (``info["action_mask"]``) restrict both the ε-greedy
 choice and the max in the target.
+
+With K seeds (:mod:`rlsuite.training.offpolicy`) the Q-network and its target hold K members
+(stacked weights, (K, B, ...) batches): one forward acts for K × n_envs observations, each member
+explores with its own random stream, learns from its own replay and keeps its own Adam moments
+and gradient norm.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from rlsuite.core.config import hp
 from rlsuite.core.exploration import epsilon_greedy
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
-from rlsuite.nets import QHead, make_backbone, resolve_device
-from rlsuite.nets.torchutil import clip_grad_norm, polyak_update
+from rlsuite.nets import QHead, make_backbone
+from rlsuite.nets.torchutil import polyak_update
 from rlsuite.training.offpolicy import OffPolicyAgent
 
 
@@ -61,16 +66,20 @@ class DQNConfig:
 
 
 class QNetwork(nn.Module):
-    """Backbone chosen by the observation space (MLP, CNN for images, one-hot MLP) + Q head."""
+    """Backbone chosen by the observation space (MLP, CNN for images, one-hot MLP) + Q head, with
+    ``members`` members: observations (K, B, ...) → Q-values (K, B, n_actions)."""
 
-    def __init__(self, observation_space: gym.Space, n_actions: int, config: DQNConfig) -> None:
+    def __init__(self, observation_space: gym.Space, n_actions: int, config: DQNConfig, members: int = 1) -> None:
         super().__init__()
         spec = {"net_arch": config.net_arch, "activation": config.activation, "features": config.features,
                 "init": config.init}
-        self.backbone = make_backbone(observation_space, spec)
-        self.head = QHead(self.backbone.out_features, n_actions, dueling=config.dueling)
+        self.members = members
+        self.backbone = make_backbone(observation_space, spec, members=members)
+        self.head = QHead(self.backbone.out_features, n_actions, dueling=config.dueling, members=members)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.members == 1:  # plain torch layers, which take (B, ...): the member axis comes off and back on
+            return self.head(self.backbone(obs[0]))[None]
         return self.head(self.backbone(obs))
 
 
@@ -92,11 +101,11 @@ class DQN(OffPolicyAgent[DQNConfig]):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
         self.n_actions = int(action_space.n)
-        self.device = resolve_device(c.device)
-        self.q_net = QNetwork(observation_space, self.n_actions, c).to(self.device)
+        self.q_net, = self.build_networks(lambda members: (QNetwork(observation_space, self.n_actions, c, members),))
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         self._params = list(self.q_net.parameters())
-        # fused Adam: one kernel for all parameters instead of several small ops per tensor
+        # fused Adam: one kernel for all parameters instead of several small ops per tensor; elementwise,
+        # so each member's moments are its own
         self.optimizer = torch.optim.Adam(self._params, lr=c.learning_rate, fused=True)
 
     # ----- acting -------------------------------------------------------------------------
@@ -107,55 +116,62 @@ class DQN(OffPolicyAgent[DQNConfig]):
                                self.num_timesteps, self.total_steps)
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
+        """Q(s, ·) of K × n observations (member-major) by their members' networks: (K × n, n_actions)."""
         with torch.inference_mode():
-            return self.q_net(torch.as_tensor(obs, device=self.device)).cpu().numpy()
+            return self.q_net(self.member_obs(obs)).reshape(-1, self.n_actions).cpu().numpy()
 
     def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
-        """ε-greedy on Q(s, ·) over A(s); uniformly random until ``learning_starts``."""
+        """ε-greedy on Q(s, ·) over A(s), each member from its own stream; uniformly random until
+        ``learning_starts``."""
         epsilon = 0.0
         if explore:
             epsilon = 1.0 if self.num_timesteps < self.config.learning_starts else self.exploration_rate
         return epsilon_greedy(lambda: self.q_values(obs), self.n_actions, len(obs), epsilon, self.rng, mask)
 
     # ----- learning -----------------------------------------------------------------------
-    def after_step(self, batch: Transition) -> None:
+    def after_step(self, batch: Transition) -> bool:
         c = self.config
-        if self._n_calls % max(c.target_update_interval // len(batch.reward), 1) == 0:
-            polyak_update(self.q_net, self.target_net, c.tau)
+        if self._n_calls % max(c.target_update_interval // (len(batch.reward) // self.n_members), 1):
+            return False
+        polyak_update(self.q_net, self.target_net, c.tau)
+        return True
 
     def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor,
                    next_mask: torch.Tensor | None) -> torch.Tensor:
-        """y = r + gamma (1 − terminated) max over A(s') of Q_target(s', ·) (double_q: at argmax of Q)."""
+        """y = r + gamma (1 − terminated) max over A(s') of Q_target(s', ·) (double_q: at argmax of Q),
+        on (K, B) batches (any leading axes: the actions are the last axis of the Q-values)."""
         with torch.no_grad():
             next_q = self.target_net(next_obs)
             if self.config.double_q:
                 online = self.q_net(next_obs)
                 if next_mask is not None:
                     online = online.masked_fill(~next_mask, -torch.inf)
-                best = next_q.gather(1, online.argmax(dim=1, keepdim=True)).squeeze(1)
+                best = next_q.gather(-1, online.argmax(dim=-1, keepdim=True)).squeeze(-1)
             else:
                 if next_mask is not None:
                     next_q = next_q.masked_fill(~next_mask, -torch.inf)
-                best = next_q.max(dim=1).values
+                best = next_q.max(dim=-1).values
             best = torch.where(terminated > 0, 0.0, best)  # a terminal state may allow no action (max = -inf)
             return reward + self.config.gamma * best
 
-    def train_round(self, gradient_steps: int) -> dict[str, float]:
-        """``gradient_steps`` updates; the target net stays fixed during the round."""
+    def train_round(self, gradient_steps: int) -> dict[str, Any]:
+        """``gradient_steps`` updates of all members; the target nets stay fixed during the round.
+        Each member's loss is the mean over its own batch; their sum is minimised, so each member's
+        gradient is its own, and clipped to its own norm."""
         c = self.config
         loss_fn = F.smooth_l1_loss if c.loss == "huber" else F.mse_loss
         losses, q_means = [], []
-        for batch in self.buffer.sample_batches(gradient_steps, c.batch_size, self.rng, self.device):
+        for batch in self.replay_batches(gradient_steps):
             target = self.td_targets(batch.reward, batch.next_obs, batch.terminated, batch.next_mask)
-            q = self.q_net(batch.obs).gather(1, batch.action.long().unsqueeze(1)).squeeze(1)
-            loss = loss_fn(q, target)
+            q = self.q_net(batch.obs).gather(-1, batch.action.long().unsqueeze(-1)).squeeze(-1)  # (K, B)
+            loss = loss_fn(q, target, reduction="none").mean(dim=-1)  # (K,)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            clip_grad_norm([p.grad for p in self._params if p.grad is not None], c.max_grad_norm)
+            loss.sum().backward()
+            self.clip_per_member(self._params, c.max_grad_norm)
             self.optimizer.step()
             losses.append(loss.detach())
-            q_means.append(q.detach().mean())
-        return {"losses/td_loss": torch.stack(losses).mean().item(), "losses/q_values": torch.stack(q_means).mean().item()}
+            q_means.append(q.detach().mean(dim=-1))
+        return {"losses/td_loss": self.per_member(losses), "losses/q_values": self.per_member(q_means)}
 
     def logged_scalars(self) -> dict[str, float]:
         return {"charts/epsilon": self.exploration_rate}

@@ -10,19 +10,23 @@ The table, the behaviour and the update are :class:`~rlsuite.training.tabular.Ta
 
 from __future__ import annotations
 
+import numpy as np
+
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig
+from rlsuite.training.tabular import TabularAgent, TabularConfig, masked
 
 
 class ExpectedSarsa(TabularAgent[TabularConfig]):
     name = "expected_sarsa"
     summary = "tabular Expected Sarsa: the update's expectation under the ε-greedy policy"
 
-    def next_values(self, next_rows: list[int], allowed: list[list[int]], batch: Transition) -> list[float]:
+    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
+                    batch: Transition) -> np.ndarray:
         """E_pi[Q(S', A')] under ε-greedy: (1 − ε) max Q(S', ·) + ε · mean over A(S') of Q(S', ·)."""
         epsilon = self.exploration_rate
-        values = []
-        for s, actions in zip(next_rows, allowed):
-            q = [self.q_table[s, a] for a in actions]
-            values.append((1.0 - epsilon) * max(q) + epsilon * sum(q) / len(q))
-        return values
+        q = self.tables[members, next_rows]
+        if allowed is None:
+            return (1.0 - epsilon) * q.max(axis=1) + epsilon * q.mean(axis=1)
+        count = np.maximum(allowed.sum(axis=1), 1)
+        mean = np.where(allowed, q, 0.0).sum(axis=1) / count
+        return (1.0 - epsilon) * masked(q, allowed).max(axis=1) + epsilon * mean

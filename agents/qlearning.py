@@ -11,18 +11,17 @@ Q-learning is the max below.
 
 from __future__ import annotations
 
+import numpy as np
+
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig
+from rlsuite.training.tabular import TabularAgent, TabularConfig, masked
 
 
 class QLearning(TabularAgent[TabularConfig]):
     name = "qlearning"
     summary = "tabular Q-learning with ε-greedy exploration"
 
-    def next_values(self, next_rows: list[int], allowed: list[list[int]], batch: Transition) -> list[float]:
+    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
+                    batch: Transition) -> np.ndarray:
         """max over A(S') of Q(S', a): the greedy policy's value, whatever the behaviour does."""
-        values = []
-        for s, actions in zip(next_rows, allowed):
-            q = self.q_table[s].tolist()
-            values.append(max(q[a] for a in actions))
-        return values
+        return masked(self.tables[members, next_rows], allowed).max(axis=1)

@@ -97,6 +97,17 @@ class GridEnv(gym.Env):
     grid_shape: tuple[int, int]
     _labels: dict[int, str]
     _colors: dict[int, tuple[int, int, int]]
+    steps_by_P = True  # step() is exactly P, so rlsuite.training.psim may step copies of it by P
+
+    @property
+    def initial_state_distrib(self) -> np.ndarray:
+        """Where reset() starts, as probabilities over the cells: ``start``, or uniform over the start cells."""
+        distribution = np.zeros(self.grid_shape[0] * self.grid_shape[1])
+        if self.start is not None:
+            distribution[self.start] = 1.0
+        else:
+            distribution[self._starts] = 1.0 / len(self._starts)
+        return distribution
 
     def action_mask(self, state: int) -> np.ndarray:
         """A(s) as a 0/1 vector: every action is allowed in every cell."""

@@ -84,6 +84,16 @@ class MaximizationBiasEnv(gym.Env):
             return (1.0, B, 0.0, False) if action == LEFT else (1.0, TERMINAL, 0.0, True)
         return (1.0, TERMINAL, self.b_mean, True)
 
+    @property
+    def steps_by_P(self) -> bool:
+        """Whether step() is exactly a draw from P: only when B's rewards are not random (b_std = 0)."""
+        return self.b_std == 0
+
+    @property
+    def initial_state_distrib(self) -> np.ndarray:
+        """Where reset() starts, as probabilities over the states: always A."""
+        return np.array([1.0, 0.0, 0.0])
+
     def action_mask(self, state: int) -> np.ndarray:
         """A(s) as a 0/1 vector: left and right in A, the first ``n_b_actions`` in B, all at the end."""
         n_actions = max(2, self.n_b_actions)

@@ -93,6 +93,16 @@ class RecyclingRobotEnv(gym.Env):
         self._masks = np.array([self.action_mask(HIGH), self.action_mask(LOW)], dtype=np.int8)
         self.state = HIGH
 
+    @property
+    def steps_by_P(self) -> bool:
+        """Whether step() is exactly a draw from P: not when rewards are sampled (P holds their means)."""
+        return self.reward_mode == "expected"
+
+    @property
+    def initial_state_distrib(self) -> np.ndarray:
+        """Where reset() starts, as probabilities over the states: always high."""
+        return np.array([1.0, 0.0])
+
     def action_mask(self, state: int) -> np.ndarray:
         """A(s) as a 0/1 vector: recharge is allowed only when the battery is low."""
         return np.array([1, 1, int(state == LOW)], dtype=np.int8)

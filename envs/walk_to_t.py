@@ -35,6 +35,7 @@ class WalkToTEnv(gym.Env):
     metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
     state_names: tuple[str, ...]
     action_names = ("left", "right")
+    steps_by_P = True  # step() is exactly P, so rlsuite.training.psim may step copies of it by P
 
     def __init__(
         self,
@@ -60,6 +61,16 @@ class WalkToTEnv(gym.Env):
             s: {a: [self._transition(s, a)] for a in (LEFT, RIGHT)} for s in range(self.n_cells)
         }
         self.state = 0
+
+    @property
+    def initial_state_distrib(self) -> np.ndarray:
+        """Where reset() starts, as probabilities over the cells: cell 0, or uniform over the non-target cells."""
+        distribution = np.zeros(self.n_cells)
+        if self.random_start:
+            distribution[: self.target] = 1.0 / self.target
+        else:
+            distribution[0] = 1.0
+        return distribution
 
     def _transition(self, state: int, action: int) -> tuple[float, int, float, bool]:
         if state == self.target:  # absorbing terminal state, as in Gymnasium's toy-text envs

@@ -8,6 +8,7 @@ from gymnasium.utils.env_checker import check_env
 import rlsuite
 from rlsuite.envs import WalkToTContinuousEnv
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.streams import Streams
 from rlsuite.training.noise import OrnsteinUhlenbeckNoise
 from rlsuite.nets.torchutil import polyak_update
 from tests.test_logging import scalars
@@ -56,10 +57,10 @@ def test_noise_only_in_collection():
     assert len(deterministic) == 1
     noisy = {float(agent.act(obs, None)[0, 0]) for _ in range(5)}
     assert len(noisy) == 5
-    # the target action is the target actor's output itself, with no noise
-    next_obs = torch.tensor(obs)
-    y1 = agent.td_targets(torch.zeros(1), next_obs, torch.zeros(1))
-    y2 = agent.td_targets(torch.zeros(1), next_obs, torch.zeros(1))
+    # the target action is the target actor's output itself, with no noise (batches are (members, B, ...))
+    next_obs = torch.tensor(obs)[None]
+    y1 = agent.td_targets(torch.zeros(1, 1), next_obs, torch.zeros(1, 1))
+    y2 = agent.td_targets(torch.zeros(1, 1), next_obs, torch.zeros(1, 1))
     expected = agent.config.gamma * agent.critic_target(next_obs, agent.actor_target(next_obs))
     torch.testing.assert_close(y1, y2)
     torch.testing.assert_close(y1, expected.detach())
@@ -68,8 +69,7 @@ def test_noise_only_in_collection():
 
 
 def test_ou_noise_reverts_to_its_mean():
-    rng = np.random.default_rng(0)
-    noise = OrnsteinUhlenbeckNoise(0.3, (2000, 1), rng, theta=0.15, dt=1e-2)
+    noise = OrnsteinUhlenbeckNoise(0.3, (2000, 1), Streams([0]), theta=0.15, dt=1e-2)
     noise.state[...] = 5.0
     for _ in range(200):
         noise()

@@ -1,8 +1,23 @@
 import gymnasium as gym
 import numpy as np
+import pytest
 from gymnasium import spaces
 
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.streams import Streams
 from rlsuite.training.replay import ReplayBuffer
+
+
+def one(seed):
+    """One member's random stream."""
+    return Streams([seed])
+
+
+def draw(buffer, n, seed):
+    """``n`` transitions of a one-member buffer, as (n, ...) arrays."""
+    batch = buffer.sample(n, one(seed))
+    assert batch.reward.shape[:1] == (1,)
+    return batch.unstack()[0]
 
 
 def fill(buffer, steps, n_envs=1, end_every=3):
@@ -18,7 +33,7 @@ def fill(buffer, steps, n_envs=1, end_every=3):
 def test_next_obs_is_the_following_obs_or_the_final_one():
     buffer = ReplayBuffer(50, spaces.Box(-1e9, 1e9, (1,), np.float32), spaces.Discrete(2))
     fill(buffer, 20)
-    batch = buffer.sample(500, np.random.default_rng(0))
+    batch = draw(buffer, 500, 0)
     t = batch.reward.astype(int)
     np.testing.assert_array_equal(batch.obs[:, 0], t)
     ended = (t + 1) % 3 == 0
@@ -32,7 +47,7 @@ def test_wraparound_never_returns_an_overwritten_transition():
     buffer = ReplayBuffer(8, spaces.Box(-1e9, 1e9, (1,), np.float32), spaces.Discrete(2), n_envs=2)
     fill(buffer, 27, n_envs=2)
     assert len(buffer) == 16
-    batch = buffer.sample(2000, np.random.default_rng(1))
+    batch = draw(buffer, 2000, 1)
     t = batch.reward.astype(int)
     assert set(t) == set(range(27 - 7, 27))  # the oldest slot was overwritten ahead of time
     env = (batch.obs[:, 0] - t) // 100
@@ -51,7 +66,7 @@ def test_uint8_pixels_stay_uint8_and_masks_follow_the_obs():
     masks = [np.array([[1, 1, t % 2]], dtype=np.int8) for t in range(5)]
     for t in range(4):
         buffer.add(frames[t], [0], [t], frames[t + 1], [False], [False], mask=masks[t], next_mask=masks[t + 1])
-    batch = buffer.sample(64, rng)
+    batch = draw(buffer, 64, 0)
     for i, t in enumerate(batch.reward.astype(int)):
         np.testing.assert_array_equal(batch.next_obs[i], frames[t + 1][0])
         np.testing.assert_array_equal(batch.next_mask[i], masks[t + 1][0])
@@ -64,7 +79,7 @@ def test_state_arrays_round_trip():
         buffer.add(np.array([t % 5]), [1], [t], np.array([(t + 1) % 5]), [False], [t % 4 == 3])
     copy = ReplayBuffer(8, gym.spaces.Discrete(5), spaces.Discrete(2))
     copy.load_state_arrays(buffer.state_arrays())
-    a, b = buffer.sample(32, np.random.default_rng(3)), copy.sample(32, np.random.default_rng(3))
+    a, b = draw(buffer, 32, 3), draw(copy, 32, 3)
     np.testing.assert_array_equal(a.next_obs, b.next_obs)
     assert len(copy) == len(buffer) == 8
 
@@ -78,7 +93,7 @@ def test_a_partly_filled_buffer_round_trips_through_its_filled_part():
     assert len(arrays["rewards"]) == 7 and len(arrays["obs"]) == 8  # the slots written, and the obs written ahead
     copy = ReplayBuffer.from_arrays(arrays, gym.spaces.Discrete(5), spaces.Discrete(2))
     assert copy.capacity == 100 and len(copy) == 7
-    a, b = buffer.sample(64, np.random.default_rng(3)), copy.sample(64, np.random.default_rng(3))
+    a, b = draw(buffer, 64, 3), draw(copy, 64, 3)
     for name in ("obs", "action", "reward", "next_obs", "terminated", "next_mask"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 
@@ -95,3 +110,42 @@ def test_checkpoints_hold_the_filled_part_of_a_large_buffer(tmp_path):
                                  use_preset=False)
     resumed.learn(700, run_dir=tmp_path / "run", resume=True, eval_episodes=1)
     assert resumed.buffer.capacity == 1_000_000 and len(resumed.buffer) == 700
+
+
+def test_members_sample_their_own_envs_with_their_own_streams():
+    space = spaces.Box(-1e9, 1e9, (1,), np.float32)
+    buffer = ReplayBuffer(8, space, spaces.Discrete(2), n_envs=3 * 2)  # 3 members of 2 envs
+    fill(buffer, 11, n_envs=6)
+    batch = buffer.sample(400, Streams([5, 6, 7]))
+    assert batch.obs.shape == (3, 400, 1)
+    env = (batch.obs[..., 0] - batch.reward) // 100
+    for k in range(3):
+        assert set(env[k].astype(int)) == {2 * k, 2 * k + 1}
+    # member 1 (seed 6) draws the same slots and envs (within its block) beside other seeds
+    other = buffer.sample(400, Streams([9, 6, 4]))
+    np.testing.assert_array_equal(other.obs[1], batch.obs[1])
+    # and a round of 3 batches is the 3 batches drawn one after another
+    streams = Streams([5, 6, 7])
+    singles = [buffer.sample(16, streams) for _ in range(3)]
+    rounds = buffer.sample_batches(3, 16, Streams([5, 6, 7]))
+    for single, batch in zip(singles, rounds):
+        assert tuple(batch.obs.shape) == (3, 16, 1)
+        np.testing.assert_array_equal(batch.next_obs.numpy(), single.next_obs)
+
+
+def test_a_members_replay_moves_out_and_back_in():
+    space = spaces.Box(-1e9, 1e9, (1,), np.float32)
+    buffer = ReplayBuffer(8, space, spaces.Discrete(2), n_envs=4)  # 2 members of 2 envs
+    fill(buffer, 5, n_envs=4)
+    mine = buffer.member_state_arrays(1, 2)
+    assert mine["obs"].shape == (6, 2, 1) and mine["rewards"].shape == (5, 2)
+    alone = ReplayBuffer.from_arrays(mine, space, spaces.Discrete(2))
+    np.testing.assert_array_equal(alone.obs[:6, :, 0], buffer.obs[:6, 2:, 0])
+    again = ReplayBuffer.for_members(mine, space, spaces.Discrete(2), 2)
+    again.load_member_state_arrays(1, 2, mine)
+    again.load_member_state_arrays(0, 2, buffer.member_state_arrays(0, 2))
+    for name in ("obs", "final_obs", "actions", "rewards", "terminated", "ended"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(buffer, name))
+    fill(alone, 1, n_envs=2)
+    with pytest.raises(RLSuiteError, match="load the members' checkpoints of one step"):
+        again.load_member_state_arrays(1, 2, alone.state_arrays())

@@ -34,7 +34,7 @@ def _summary(run_dir: Path) -> dict:
 
 # ----- flushing and stop_reason ---------------------------------------------------------------------
 def test_curves_are_flushed_when_max_episodes_stops_the_run_before_the_first_log_interval(tmp_path):
-    agent = rlsuite.make_agent("qlearning", "rlsuite/WalkToT-v0", seed=4, learning_rate=0.1, gamma=0.8, epsilon=0.1)
+    agent = rlsuite.make_agent("qlearning", "rlsuite/WalkToT-v0", seed=8, learning_rate=0.1, gamma=0.8, epsilon=0.1)
     result = agent.learn(10_000, run_dir=tmp_path / "run", max_episodes=13)
     assert result.summary["episodes"] == 13 and result.summary["steps"] < 1000  # the log interval is never reached
     assert result.summary["stop_reason"] == "max_episodes" and not result.summary["interrupted"]

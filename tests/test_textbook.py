@@ -166,11 +166,13 @@ def test_textbook_suite_in_a_tiny_mode_writes_every_section(tmp_path):
     assert data["fig4.1"]["matches"] == 16
 
 
-def test_runs_are_the_same_in_worker_processes():
-    jobs = [("qlearning", seed, 8) for seed in range(3)]
+def test_runs_are_the_same_in_worker_processes_and_stacked_or_alone():
+    jobs = [("qlearning", (0, 1, 2), 8), ("double_qlearning", (0, 1, 2), 8)]
     here = textbook.run_all(textbook.bias_run, jobs, workers=1)
     there = textbook.run_all(textbook.bias_run, jobs, workers=2)
-    assert [r[0].tolist() for r in here] == [r[0].tolist() for r in there]
+    assert [[r[0].tolist() for r in m] for m in here] == [[r[0].tolist() for r in m] for m in there]
+    alone = textbook.bias_run("qlearning", (1,), 8)
+    assert alone[0][0].tolist() == here[0][1][0].tolist()  # seed 1 beside seeds 0 and 2, and alone
 
 
 def test_bench_suite_textbook_dispatches_and_checks_only(tmp_path, capsys):

@@ -5,16 +5,28 @@
     history = fit(model, x, y, loss="cross_entropy", epochs=50, early_stopping_patience=5)
     print(history.val_accuracy[history.best_epoch])
 
+Error bars at about the cost of one run: a model built with ``members=K`` (every layer
+stacked, :mod:`rlsuite.nets.stacked`) and ``fit(..., members=K)`` train K independent runs::
+
+    model = nn.Sequential(MLP(2, [64, 64], members=8), QHead(64, 2, members=8))
+    history = fit(model, x, y, members=8, epochs=50, early_stopping_patience=5)
+    best = [run.val_accuracy[run.best_epoch] for run in history.members]
+
+Member k draws its split and batch order from its own seed; the K mini-batches go through
+the model in one forward pass as (K, B, ...), and the loss minimised is the sum of the
+members' mean losses, so each member's gradient, and its (elementwise) optimiser step, is
+its own. Each member stops early on its own validation loss and ends with its best weights.
+
 The optimisers and learning-rate schedules are torch's own; :func:`fit` only wires them up,
 validates names and records what happened in a :class:`History`. Data handling lives in
-:mod:`rlsuite.nets.data`, the losses and their evaluation in :mod:`rlsuite.nets.metrics`.
+:mod:`rlsuite.nets.data`; the losses, their evaluation, :class:`History` and the TensorBoard
+records in :mod:`rlsuite.nets.metrics`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -23,8 +35,22 @@ from torch.optim import lr_scheduler
 
 from rlsuite.core.errors import did_you_mean
 from rlsuite.nets.checks import choose, require
-from rlsuite.nets.data import ArrayLike, Pair, sample_pairs, train_and_validation
-from rlsuite.nets.metrics import LossFunction, evaluate, model_device, model_outputs, resolve_loss
+from rlsuite.nets.data import ArrayLike, MemberData, Pair, member_seeds, training_data
+from rlsuite.nets.metrics import (
+    History,
+    LossFunction,
+    check_member_model,
+    evaluate,
+    evaluate_members,
+    log_epoch,
+    log_members_epoch,
+    member_losses,
+    model_device,
+    model_outputs,
+    resolve_loss,
+    summary_writer,
+)
+from rlsuite.nets.stacked import load_member, members_state
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULERS = ("exponential", "cosine", "inverse_time", "warmup")
@@ -34,27 +60,6 @@ SCHEDULER_KWARGS: dict[str, tuple[str, ...]] = {
     "inverse_time": ("decay",),
     "warmup": ("warmup_steps",),
 }
-
-
-@dataclass
-class History:
-    """What :func:`fit` did, one entry per epoch run (index 0 is the first epoch).
-
-    ``train_loss`` is the mean loss over the epoch's mini-batches (training mode, so with
-    dropout active); ``val_loss`` and ``val_accuracy`` are measured after the epoch in
-    evaluation mode. ``val_accuracy`` is None unless the loss is ``"cross_entropy"``, and
-    ``val_loss`` is empty when there is no validation data. ``learning_rate`` is the rate
-    used during each epoch. ``best_epoch`` is the epoch of the lowest validation loss (the
-    last epoch without validation data); ``stopped_early`` says whether early stopping ended
-    training before ``epochs``.
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_accuracy: list[float] | None = None
-    learning_rate: list[float] = field(default_factory=list)
-    best_epoch: int = 0
-    stopped_early: bool = False
 
 
 # --------------------------------------------------------------------------- optimisers and schedules
@@ -132,6 +137,8 @@ def fit(
     early_stopping_patience: int | None = None,
     seed: int = 0,
     log_dir: str | None = None,
+    members: int = 1,
+    seeds: Sequence[int] | None = None,
 ) -> History:
     """Train ``model`` in place on (inputs, targets) with mini-batch gradient descent.
 
@@ -163,27 +170,30 @@ def fit(
     global random state. ``log_dir`` writes TensorBoard scalars ``supervised/train_loss``,
     ``supervised/val_loss``, ``supervised/val_accuracy`` and ``supervised/learning_rate``,
     one point per epoch.
+
+    ``members=K`` trains a model built with ``members=K`` as K independent runs at once: member
+    k, seeded by ``seeds[k]`` (default ``numpy.random.SeedSequence(seed).spawn(K)``), ends as a
+    fit of it alone with ``seed=seeds[k]`` would (dropout masks aside). See :class:`History`.
     """
     loss_function = resolve_loss(loss)
     parameters = _trainable_parameters(model, epochs, batch_size, learning_rate, weight_decay, early_stopping_patience)
-    x_all, y_all = sample_pairs(inputs, targets)
-    generator = torch.Generator().manual_seed(seed)
-    train_data, val_data = train_and_validation(x_all, y_all, validation, validation_split, generator)
-    require(
-        early_stopping_patience is None or val_data is not None,
-        "early stopping needs validation data; pass validation=(x, y) or a validation_split above 0.",
-    )
-
+    members = check_member_model(model, members)
+    seeds = member_seeds(members, seed, seeds) if members > 1 or seeds is not None else [seed]
+    data, generators, has_validation = training_data(inputs, targets, validation, validation_split, seeds,
+                                                     early_stopping_patience)
     optim = _make_optimizer(optimizer, parameters, learning_rate, momentum, weight_decay)
     schedule = _make_scheduler(scheduler, optim, scheduler_kwargs, epochs)
-    history = History(val_accuracy=[] if loss == "cross_entropy" and val_data is not None else None)
-    writer = _summary_writer(log_dir)
+    history = History.for_seeds(seeds, with_accuracy=loss == "cross_entropy" and has_validation)
+    writer = summary_writer(log_dir)
     device = model_device(model)
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            _train(model, train_data, val_data, loss_function, optim, schedule, epochs, batch_size,
-                   early_stopping_patience, generator, history, writer)
+            torch.manual_seed(seeds[0] if members == 1 else seed)
+            arguments = (loss_function, optim, schedule, epochs, batch_size, early_stopping_patience)
+            if members == 1:
+                _train(model, *data, *arguments, generators[0], history, writer)
+            else:
+                _train_members(model, data, *arguments, generators, history, writer)
     finally:
         if writer is not None:
             writer.close()
@@ -210,15 +220,6 @@ def _trainable_parameters(
     parameters = [p for p in model.parameters() if p.requires_grad]
     require(bool(parameters), f"model {type(model).__name__} has no trainable parameters.")
     return parameters
-
-
-def _summary_writer(log_dir: str | None) -> Any:
-    if log_dir is None:
-        return None
-    # Imported here because the TensorBoard import costs about a second that most callers don't need.
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(log_dir=str(log_dir))
 
 
 def _train(
@@ -256,7 +257,7 @@ def _train(
                 epochs_without_improvement += 1
         else:
             history.best_epoch = epoch
-        _log_epoch(writer, history, epoch)
+        log_epoch(writer, history, epoch)
         if patience is not None and epochs_without_improvement >= patience:
             history.stopped_early = epoch < epochs - 1
             break
@@ -290,12 +291,90 @@ def _train_epoch(
     return total_loss / n_train
 
 
-def _log_epoch(writer: Any, history: History, epoch: int) -> None:
-    if writer is None:
-        return
-    writer.add_scalar("supervised/train_loss", history.train_loss[-1], epoch)
-    writer.add_scalar("supervised/learning_rate", history.learning_rate[-1], epoch)
-    if len(history.val_loss) > epoch:
-        writer.add_scalar("supervised/val_loss", history.val_loss[-1], epoch)
-    if history.val_accuracy:
-        writer.add_scalar("supervised/val_accuracy", history.val_accuracy[-1], epoch)
+# --------------------------------------------------------------------------- K members at once
+
+
+def _train_members(
+    model: nn.Module,
+    data: MemberData,
+    loss_function: LossFunction,
+    optim: torch.optim.Optimizer,
+    schedule: lr_scheduler.LRScheduler | None,
+    epochs: int,
+    batch_size: int,
+    patience: int | None,
+    generators: list[torch.Generator],
+    history: History,
+    writer: Any,
+) -> None:
+    """:func:`_train` for K members: each records, stops early and keeps its best weights on its own.
+
+    A member that stopped leaves the loss, is no longer recorded, and gets its best weights
+    back at the end (Adam's momentum would still move it a little meanwhile).
+    """
+    runs = history.members
+    best_loss, waited = [math.inf] * len(runs), [0] * len(runs)
+    best_state: list[dict[str, torch.Tensor] | None] = [None] * len(runs)
+    training = list(range(len(runs)))
+    model.train()
+    for epoch in range(epochs):
+        rate = optim.param_groups[0]["lr"]
+        history.learning_rate.append(rate)
+        train_loss = _train_members_epoch(model, data, loss_function, optim, batch_size, generators, training)
+        if schedule is not None:
+            schedule.step()
+        if data.validation is not None:
+            val_loss, val_accuracy = evaluate_members(model, *data.validation, loss_function,
+                                                      runs[0].val_accuracy is not None)
+        for k in training:
+            run = runs[k]
+            run.learning_rate.append(rate)
+            run.train_loss.append(train_loss[k])
+            if data.validation is None:
+                run.best_epoch = epoch
+                continue
+            run.val_loss.append(val_loss[k])
+            if val_accuracy is not None:
+                run.val_accuracy.append(val_accuracy[k])
+            if val_loss[k] < best_loss[k]:
+                best_loss[k], run.best_epoch, waited[k] = val_loss[k], epoch, 0
+                if patience is not None:
+                    best_state[k] = members_state(model, k)
+            else:
+                waited[k] += 1
+            run.stopped_early = patience is not None and waited[k] >= patience and epoch < epochs - 1
+        log_members_epoch(writer, history, epoch)
+        training = [k for k in training if patience is None or waited[k] < patience]
+        if not training:
+            break
+
+    for k, state in enumerate(best_state):
+        if state is not None:
+            load_member(model, k, state)
+    history.stopped_early = all(run.stopped_early for run in runs)
+
+
+def _train_members_epoch(
+    model: nn.Module,
+    data: MemberData,
+    loss_function: LossFunction,
+    optim: torch.optim.Optimizer,
+    batch_size: int,
+    generators: list[torch.Generator],
+    training: list[int],
+) -> list[float]:
+    """One pass over every member's training data; each member's mean loss per sample.
+
+    The loss minimised is the sum of the members' mean losses, so each member's gradient is its
+    own; members that stopped early add nothing to it.
+    """
+    device = model_device(model)
+    learning = torch.tensor(training, device=device)
+    total = torch.zeros(len(generators), dtype=torch.float64, device=device)
+    for x, y in data.batches(generators, batch_size):
+        optim.zero_grad(set_to_none=True)
+        losses = member_losses(loss_function, model_outputs(model, x.to(device)), y.to(device))
+        losses.index_select(0, learning).sum().backward()
+        optim.step()
+        total += losses.detach().double() * x.shape[1]
+    return (total / data.train_index.shape[1]).tolist()

@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from rlsuite.core.errors import RLSuiteError, did_you_mean
-from rlsuite.tools import report, textbook
+from rlsuite.tools import bench_seeds, report, textbook
 
 RUN_SETTINGS = {"eval_freq": 10**12, "checkpoint_every": 10**12, "eval_episodes": 10, "save_replay": False,
                 "torch_threads": 1, "log_interval": 1000, "overwrite": True}
@@ -352,8 +352,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         suites = load_suites()
     except RLSuiteError:  # a broken suites file: `rlsuite bench` reports it, the other commands still work
         suites = {}
-    parser.add_argument("--suite", choices=sorted([*suites, "textbook"]) if suites else None, default="quick", help="; ".join(
-        [f"{s.name}: {s.help}" for s in suites.values()] + [textbook.HELP]))
+    parser.add_argument("--suite", choices=sorted([*suites, "textbook", "seeds"]) if suites else None, default="quick",
+                        help="; ".join([f"{s.name}: {s.help}" for s in suites.values()] + [textbook.HELP, bench_seeds.HELP]))
     parser.add_argument("--seeds", type=int, help="seeds per case (default: " + ", ".join(
         f"{s.name} {s.seeds}" for s in suites.values()) + "; textbook: see --suite)")
     parser.add_argument("--only", nargs="*", metavar="CASE", help="run only these cases (by key, e.g. cartpole)")
@@ -361,8 +361,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.suite == "textbook":  # not a list of cases: Sutton & Barto's figures, rlsuite/tools/textbook.py
-        return textbook.run(args)
+    if args.suite in ("textbook", "seeds"):  # not lists of cases: rlsuite/tools/textbook.py, bench_seeds.py
+        return (textbook if args.suite == "textbook" else bench_seeds).run(args)
     suite = load_suites()[args.suite]  # a name from the file: --suite's choices
     seeds = args.seeds if args.seeds is not None else suite.seeds
     if seeds < 1:

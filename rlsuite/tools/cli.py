@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.tools.evaluate import cmd_eval, member_dirs
 from rlsuite.tools.runargs import DEFAULT_STEPS, new_run_dir, parse_set, read_config, route_settings
 
 
@@ -56,6 +57,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not env or not agent_name:
         raise RLSuiteError("train needs --env and --agent (or a --config file that names them).")
     seed = args.seed if args.seed is not None else int(config.get("seed", 0))
+    seeds = args.seed_list or (args.seeds if args.seeds is not None else None)
+    if seeds is None and args.seed is None and config.get("seeds"):
+        seeds = config["seeds"]
     hyper, loop, env_kwargs = route_settings(parse_set(args.set or []), config.get("hyperparameters"),
                                              config.get("loop"), config.get("env_kwargs"), agent=agent_name, env=env)
     steps = args.steps if args.steps is not None else config.get("steps")
@@ -70,15 +74,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         loop["overwrite"] = True
     settings = LoopSettings.build(loop)
     # a config file already holds the full hyperparameters; the preset is the base only without one
-    agent = make_agent(agent_name, env, seed=seed, env_kwargs=env_kwargs or None, use_preset=not config, **hyper)
-    run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else new_run_dir(env, agent_name, f"s{seed}")
+    agent = make_agent(agent_name, env, seed=seed, seeds=seeds, env_kwargs=env_kwargs or None, use_preset=not config,
+                       **hyper)
+    tag = f"s{seed}" if agent.n_members == 1 else f"seeds{agent.n_members}"
+    run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else new_run_dir(env, agent_name, tag)
     if resume:
         print(f"resuming {agent_name} on {env} -> {run_dir} {_resume_point(run_dir, int(steps))}", file=sys.stderr)
     else:
         print(f"training {agent_name} on {env} for {int(steps)} steps -> {run_dir}", file=sys.stderr)
     result = agent.learn(int(steps), run_dir=run_dir, resume=resume, **vars(settings))
-    _print_q_table(agent)
     _write_curves(run_dir)
+    if isinstance(result, list):
+        return _report_members(result, run_dir)
+    _print_q_table(agent)
     s = result.summary
     state = "interrupted" if s["interrupted"] else "done"
     if s.get("stop_reason") == "max_episodes":
@@ -89,6 +97,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     if s["interrupted"]:
         print(f"continue it with: rlsuite train --resume {run_dir}")
         return 143 if s.get("signal") == "SIGTERM" else 130  # 128 + the signal's number, as shells report it
+    return 0
+
+
+def _report_members(results: list[Any], run_dir: Path) -> int:
+    """The final lines of a run of several members: the aggregate of RUN/summary.json, the exit status."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    low, high = summary["eval_iqm_ci95"]
+    state = "interrupted" if summary["interrupted"] else "done"
+    print(f"{state}: {summary['members']} seeds × {summary['steps']} steps in {summary['wall_s']:.1f} s "
+          f"({summary['sps']:.0f} steps/s in all); eval return mean {summary['eval_mean_return']:.3f}, "
+          f"IQM {summary['eval_iqm_return']:.3f} [95% CI {low:.3f}, {high:.3f}]; run dir {run_dir} "
+          f"(one seed_<s>/ run per seed; tensorboard --logdir {run_dir})")
+    if summary["interrupted"]:
+        print(f"continue it with: rlsuite train --resume {run_dir}")
+        signals = {r.summary.get("signal") for r in results}
+        return 143 if "SIGTERM" in signals else 130
     return 0
 
 
@@ -110,7 +134,7 @@ def _resume_config(run_dir: Path) -> dict[str, Any]:
         raise RLSuiteError(f"cannot resume {run_dir}: no such run directory; give one written by rlsuite train.")
     if not (run_dir / "config.yaml").is_file():
         raise RLSuiteError(f"cannot resume {run_dir}: it has no config.yaml; give a run directory written by rlsuite train.")
-    if latest_checkpoint(run_dir) is None:
+    if latest_checkpoint(run_dir) is None and not member_dirs(run_dir):
         raise RLSuiteError(f"cannot resume {run_dir}: it holds no checkpoint yet (it stopped before its first); "
                            f"train it anew with rlsuite train --config {run_dir / 'config.yaml'}.")
     return read_config(str(run_dir / "config.yaml"))
@@ -120,7 +144,9 @@ def _resume_point(run_dir: Path, steps: int) -> str:
     """``from step N of M`` for the banner of a resumed run, from its newest checkpoint."""
     from rlsuite.training.checkpoint import latest_checkpoint, read_checkpoint
 
-    done = int(read_checkpoint(latest_checkpoint(run_dir))[0].get("loop", {}).get("step", 0))
+    members = member_dirs(run_dir)
+    newest = latest_checkpoint(members[0][1] if members else run_dir)
+    done = int(read_checkpoint(newest)[0].get("loop", {}).get("step", 0))
     if done >= steps:
         return f"at step {done} of {steps}: nothing left to train; give --steps N above {done} to train further"
     return f"from step {done} of {steps}"
@@ -164,40 +190,6 @@ def _print_q_table(agent: Any, max_rows: int = 40) -> None:
         cells = ("—".rjust(col) + " " if not allowed[s, a] else f"{q[s, a]:>{col}.4f}" + ("*" if a == best else " ")
                  for a in range(n_a))
         print(f"  {name:<{width}}" + "".join(cells))
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from rlsuite.agents import load
-    from rlsuite.training.evaluation import evaluate_episodes
-
-    if (Path(args.run_dir) / "sweep.json").is_file():
-        raise _sweep_dir_error(Path(args.run_dir))
-    agent = load(args.run_dir)
-    if agent.env is None:
-        raise RLSuiteError(f"{args.run_dir} does not record its env, so it cannot be evaluated from the command line.")
-    returns, lengths = evaluate_episodes(agent, episodes=args.episodes, seed=args.seed)
-    mean, std, mean_length = float(np.mean(returns)), float(np.std(returns)), float(np.mean(lengths))
-    result = {"run_dir": str(args.run_dir), "env": agent.env, "agent": agent.name, "episodes": args.episodes,
-              "seed": args.seed, "mean_return": mean, "std_return": std, "mean_length": mean_length}
-    print(json.dumps(result) if args.json else f"{agent.name} on {agent.env}: mean return {mean:.3f} ± {std:.3f}, "
-          f"mean length {mean_length:.1f} steps over {args.episodes} episodes")
-    return 0
-
-
-def _sweep_dir_error(path: Path, shown: int = 10) -> RLSuiteError:
-    """What ``rlsuite eval SWEEP_DIR`` says: the sweep's trial run directories, to evaluate one of."""
-    from rlsuite.training.checkpoint import latest_checkpoint
-
-    trials = sorted(d.parent for d in path.rglob("checkpoints") if latest_checkpoint(d.parent) is not None)
-    if not trials:
-        return RLSuiteError(f"{path} is a sweep directory whose trials hold no checkpoint yet; finish it with "
-                            f"rlsuite sweep --resume {path}, then evaluate one of its trial directories.")
-    more = f" and {len(trials) - shown} more" if len(trials) > shown else ""
-    listed = ", ".join(str(t) for t in trials[:shown]) + more
-    return RLSuiteError(f"{path} is a sweep directory, not a run; its trial runs are {listed}: "
-                        f"evaluate one of them, e.g. rlsuite eval {trials[0]}.")
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -282,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--agent", help="agent name (see `rlsuite list`)")
     train.add_argument("--steps", type=int, help=f"env steps (default: the preset's, else {DEFAULT_STEPS})")
     train.add_argument("--seed", type=int)
+    many = train.add_mutually_exclusive_group()
+    many.add_argument("--seeds", type=int, metavar="K",
+                      help="train K seeds (--seed, --seed + 1, ...) in one run, stacked; RUN_DIR/seed_<s>/ per seed")
+    many.add_argument("--seed-list", type=int, nargs="+", metavar="S", help="train these seeds in one run, stacked")
     train.add_argument("--run-dir", help="where to write the run (default: a new directory under runs/)")
     train.add_argument("--config", help="a YAML file, e.g. a run's config.yaml, to rerun")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",

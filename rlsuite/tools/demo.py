@@ -67,7 +67,7 @@ def main() -> None:
 
     print("\n== The seed's walk-to-T experiment: Q-learning, 13 episodes, eps 0.1, alpha 0.1, gamma 0.8 ==")
     walk = "rlsuite/WalkToT-v0"
-    agent = make_agent("qlearning", walk, seed=4, learning_rate=0.1, gamma=0.8, epsilon=0.1)
+    agent = make_agent("qlearning", walk, seed=8, learning_rate=0.1, gamma=0.8, epsilon=0.1)
     result = agent.learn(10_000, run_dir=fresh("demo-walktot-qlearning"), max_episodes=13, log_interval=10)
     print("  episode lengths:", result.episode_lengths)
     print("  Q-table (left, right); the seed printed right = 0.002646, 0.017490, 0.085685 for cells 0-2:")

@@ -14,36 +14,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from rlsuite.core.stats import iqm, iqm_ci  # noqa: F401  (re-exported: the report's statistics)
+
 RETURN_TAG = "charts/episodic_return"
-
-
-def iqm(values: Sequence[float]) -> float:
-    """Interquartile mean: the mean after cutting the lowest and highest 25 % of the values."""
-    from scipy import stats
-
-    data = np.asarray(values, dtype=float)
-    if data.size == 0:
-        return float("nan")
-    return float(stats.trim_mean(data, 0.25))
-
-
-def iqm_ci(values: Sequence[float], confidence: float = 0.95, n_resamples: int = 5000,
-           seed: int = 0) -> tuple[float, float, float]:
-    """(IQM, low, high): the IQM and its percentile-bootstrap confidence interval over runs."""
-    from scipy import stats
-
-    data = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if data.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    point = iqm(data)
-    if data.size == 1 or np.all(data == data[0]):
-        return point, point, point
-    rng = np.random.default_rng(seed)
-    samples = data[rng.integers(0, data.size, size=(n_resamples, data.size))]
-    boot = stats.trim_mean(samples, 0.25, axis=1)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(boot, [alpha, 1 - alpha])
-    return point, float(low), float(high)
 
 
 def steps_to_threshold(returns: Sequence[float], lengths: Sequence[int], threshold: float,

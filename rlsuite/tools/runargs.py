@@ -87,9 +87,9 @@ def read_config(path: str) -> dict[str, Any]:
         raise RLSuiteError(f"config file {path} does not parse as YAML{where}; fix the syntax there.") from None
     if not isinstance(data, dict):
         raise RLSuiteError(f"config file {path} must be a YAML mapping with keys env, agent, hyperparameters, ...")
-    unknown = set(data) - {"env", "env_kwargs", "agent", "seed", "steps", "hyperparameters", "loop"}
+    unknown = set(data) - {"env", "env_kwargs", "agent", "seed", "seeds", "steps", "hyperparameters", "loop"}
     if unknown:
-        raise RLSuiteError(f"config file {path} has unknown keys {sorted(unknown)}; allowed: env, env_kwargs, agent, seed, steps, hyperparameters, loop.")
+        raise RLSuiteError(f"config file {path} has unknown keys {sorted(unknown)}; allowed: env, env_kwargs, agent, seed, seeds, steps, hyperparameters, loop.")
     for key in ("env", "agent"):
         if key in data and not isinstance(data[key], str):
             raise RLSuiteError(f"config file {path}: {key}: {data[key]!r} must be a name such as {'CartPole-v1' if key == 'env' else 'dqn'}.")
@@ -99,6 +99,10 @@ def read_config(path: str) -> dict[str, Any]:
     for key in ("seed", "steps"):
         if data.get(key) is not None:
             data[key] = _whole_number(path, key, data[key])
+    if data.get("seeds") is not None:
+        if not isinstance(data["seeds"], list) or not data["seeds"]:
+            raise RLSuiteError(f"config file {path}: seeds: {data['seeds']!r} must be a list of seeds, e.g. [0, 1, 2].")
+        data["seeds"] = [_whole_number(path, "seeds", s) for s in data["seeds"]]
     return data
 
 

@@ -9,8 +9,8 @@ Introduction* (2nd ed.), reproduced with rlsuite and set beside the book's numbe
 * Figure 6.5: how often Q-learning and Double Q-learning go left from A on
   MaximizationBias-v0 (ε = 0.1, α = 0.1, γ = 1, 300 episodes).
 
-The learning figures train each run the way a user would: ``make_agent(...).learn(...)``, runs
-spread over worker processes (one per core). It writes OUT/textbook.md, OUT/textbook/*.png and
+The learning figures train each method's runs the way a user would, as one run of many seeds:
+``make_agent(..., seeds=runs).learn(...)``, one method per worker process. It writes OUT/textbook.md, OUT/textbook/*.png and
 OUT/textbook/textbook.json (the per-episode means). ``--seeds N`` sets the runs per method of
 both learning figures (defaults: 100 for Example 6.6, 1000 for Figure 6.5); ``--only`` picks
 figures by key (fig3.2, fig3.5, fig4.1, ex6.6, fig6.5).
@@ -76,26 +76,34 @@ def exact_figure(key: str) -> dict[str, Any]:
             "seconds": seconds}
 
 
-# ----- one training run, in a worker process --------------------------------------------------------
-def cliff_run(method: str, seed: int, episodes: int) -> tuple[list[float], np.ndarray, float]:
-    """(online return per episode, final Q-table, seconds) of one run on CliffWalking, as in Example 6.6."""
+# ----- one method's runs, stacked (its seeds the members of one agent), in a worker process ------------
+def cliff_run(method: str, seeds: tuple[int, ...], episodes: int) -> list[tuple[list[float], np.ndarray, float]]:
+    """Per seed: (online return per episode, final Q-table, seconds: the run's share) on CliffWalking, as in
+    Example 6.6."""
     from rlsuite.agents import make_agent
 
     start = time.perf_counter()
-    agent = make_agent(method, CLIFF, seed=seed, use_preset=False, learning_rate=0.5, gamma=1.0, epsilon=0.1)
-    result = agent.learn(10**6, max_episodes=episodes, eval_episodes=1, eval_max_steps=1000)
-    return list(result.episode_returns[:episodes]), agent.q_table.copy(), time.perf_counter() - start
+    agent = make_agent(method, CLIFF, seeds=list(seeds), use_preset=False, learning_rate=0.5, gamma=1.0, epsilon=0.1)
+    results = _as_list(agent.learn(10**6, max_episodes=episodes, eval_episodes=1, eval_max_steps=1000))
+    share = (time.perf_counter() - start) / len(seeds)
+    tables = agent.q_table.reshape(len(seeds), *agent.q_table.shape[-2:])
+    return [(list(r.episode_returns[:episodes]), tables[k].copy(), share) for k, r in enumerate(results)]
 
 
-def bias_run(method: str, seed: int, episodes: int) -> tuple[np.ndarray, float]:
-    """(went left from A, per episode; seconds) of one run on MaximizationBias, as in Figure 6.5.
-    An episode that goes left lasts two steps (A → B → end); one that goes right, one."""
+def bias_run(method: str, seeds: tuple[int, ...], episodes: int) -> list[tuple[np.ndarray, float]]:
+    """Per seed: (went left from A, per episode; seconds: the run's share) on MaximizationBias, as in
+    Figure 6.5. An episode that goes left lasts two steps (A → B → end); one that goes right, one."""
     from rlsuite.agents import make_agent
 
     start = time.perf_counter()
-    agent = make_agent(method, BIAS, seed=seed, use_preset=False, learning_rate=0.1, gamma=1.0, epsilon=0.1)
-    result = agent.learn(10**6, max_episodes=episodes, eval_episodes=1)
-    return np.asarray(result.episode_lengths[:episodes]) == 2, time.perf_counter() - start
+    agent = make_agent(method, BIAS, seeds=list(seeds), use_preset=False, learning_rate=0.1, gamma=1.0, epsilon=0.1)
+    results = _as_list(agent.learn(10**6, max_episodes=episodes, eval_episodes=1))
+    share = (time.perf_counter() - start) / len(seeds)
+    return [(np.asarray(r.episode_lengths[:episodes]) == 2, share) for r in results]
+
+
+def _as_list(results: Any) -> list[Any]:
+    return results if isinstance(results, list) else [results]
 
 
 def run_all(fn: Callable, jobs: list[tuple], workers: int) -> list[Any]:
@@ -139,8 +147,8 @@ def cliff_figure(runs: int, episodes: int, workers: int, log: Callable[[str], No
     P = env.unwrapped.P
     env.close()
     start = time.perf_counter()
-    jobs = [(method, seed, episodes) for method in CLIFF_METHODS for seed in range(runs)]
-    done = run_all(cliff_run, jobs, workers)
+    jobs = [(method, tuple(range(runs)), episodes) for method in CLIFF_METHODS]  # one stacked run per method
+    done = [run for method_runs in run_all(cliff_run, jobs, workers) for run in method_runs]
     wall = time.perf_counter() - start
     window = max(1, episodes // 5)  # the first and the last fifth: episodes 1–100 and 401–500 of 500
     methods = {}
@@ -162,8 +170,8 @@ def cliff_figure(runs: int, episodes: int, workers: int, log: Callable[[str], No
 # ----- Figure 6.5 ------------------------------------------------------------------------------------
 def bias_figure(runs: int, episodes: int, workers: int, log: Callable[[str], None]) -> dict[str, Any]:
     start = time.perf_counter()
-    jobs = [(method, seed, episodes) for method in BIAS_METHODS for seed in range(runs)]
-    done = run_all(bias_run, jobs, workers)
+    jobs = [(method, tuple(range(runs)), episodes) for method in BIAS_METHODS]  # one stacked run per method
+    done = [run for method_runs in run_all(bias_run, jobs, workers) for run in method_runs]
     wall = time.perf_counter() - start
     methods = {}
     for i, (method, label) in enumerate(BIAS_METHODS.items()):

@@ -13,16 +13,39 @@ import dataclasses
 import typing
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Sequence, TypeVar
 
 import gymnasium as gym
 import numpy as np
 
 from rlsuite.core.config import build_config
 from rlsuite.core.envspec import EnvSpec, env_name
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.streams import Streams
 from rlsuite.core.transition import Transition
 
 ConfigT = TypeVar("ConfigT")
+#: at most this many members in one run (a thousand tabular seeds is a normal use)
+MAX_MEMBERS = 100_000
+
+
+def check_seeds(seeds: Any) -> list[int]:
+    """``seeds`` as a list of distinct whole numbers >= 0, or one line saying what is wrong."""
+    if isinstance(seeds, (int, np.integer)) or isinstance(seeds, (str, bytes)):
+        raise RLSuiteError(f"seeds={seeds!r} must be a list of seeds, e.g. seeds=[0, 1, 2]; make_agent(..., seeds=K) "
+                           "takes a count.")
+    out = []
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise RLSuiteError(f"seed {s!r} must be a whole number >= 0.")
+        out.append(int(s))
+    if not out or len(out) > MAX_MEMBERS:
+        raise RLSuiteError(f"a run needs 1 to {MAX_MEMBERS:,} seeds, not {len(out)}.")
+    if len(set(out)) != len(out):
+        twice = sorted({s for s in out if out.count(s) > 1})
+        raise RLSuiteError(f"seeds {twice} appear more than once; each member needs its own seed.")
+    return out
+
 
 
 class Trainable(ABC):
@@ -35,10 +58,13 @@ class Trainable(ABC):
     spaces_doc: ClassVar[str] = ""
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, seed: int = 0,
-                 env: EnvSpec | None = None, env_kwargs: dict[str, Any] | None = None) -> None:
+                 env: EnvSpec | None = None, env_kwargs: dict[str, Any] | None = None,
+                 seeds: Sequence[int] | None = None) -> None:
         self.observation_space = observation_space
         self.action_space = action_space
-        self.seed = int(seed)
+        self.seeds = check_seeds(seeds if seeds is not None else [seed])
+        self.seed = self.seeds[0]
+        self.n_members = len(self.seeds)
         self.env = env
         self.env_kwargs = dict(env_kwargs or {})
         self.num_timesteps = 0
@@ -66,20 +92,39 @@ class Trainable(ABC):
               progress: bool = False, **loop_settings: Any):
         """Train for ``total_steps`` env steps; logs, checkpoints and a summary go to ``run_dir``."""
 
-    def logged_scalars(self) -> dict[str, float]:
+    def logged_scalars(self) -> dict[str, Any]:
         """Scalars logged at every logging interval (the exploration rate, an error against the
-        exact solution, ...)."""
+        exact solution, ...): a number shared by all members, or an array with one per member."""
         return {}
 
-    def summary_metrics(self) -> dict[str, float]:
-        """Figures of its own for the run's ``summary.json``."""
+    def summary_metrics(self) -> dict[str, Any]:
+        """Figures of its own for each member's ``summary.json`` (numbers, or one per member)."""
         return {}
 
-    def logged_images(self) -> dict[str, np.ndarray]:
-        """Pictures (HxWx3 uint8 arrays, by TensorBoard tag) logged at the logging intervals, unless the
-        loop setting ``log_images`` is off. Drawing them should take a few milliseconds at most: the run
-        gives pictures PICTURE_SHARE (2 %) of the training time and leaves them out of the logs past it."""
+    def logged_images(self, member: int = 0) -> dict[str, np.ndarray]:
+        """Member ``member``'s pictures (HxWx3 uint8 arrays, by TensorBoard tag) logged at the logging
+        intervals, unless the loop setting ``log_images`` is off. Drawing them should take a few
+        milliseconds at most: the run gives pictures PICTURE_SHARE (2 %) of the training time and leaves
+        them out of the logs past it."""
         return {}
+
+    # ----- members ----------------------------------------------------------------------------
+    @property
+    def members(self) -> list["Trainable"]:
+        """One single-seed agent per member, in seed order (see :meth:`member`)."""
+        return [self.member(k) for k in range(self.n_members)]
+
+    def single(self) -> "Trainable":
+        """This one-member agent (a run evaluates, records and checkpoints what this returns)."""
+        return self.member(0)
+
+    def member(self, k: int) -> "Trainable":
+        """Member ``k`` as a single-seed agent of its own: ``predict``, ``save``, ``rlsuite.evaluate``
+        work on it. With one member that is this agent; with several it is a copy of member k's state
+        as it is now (training the stacked agent further does not change it)."""
+        if k != 0 or self.n_members != 1:
+            raise RLSuiteError(f"member k={k!r} is not one of the {self.n_members} members 0..{self.n_members - 1}.")
+        return self
 
     # ----- persistence ----------------------------------------------------------------------
     @abstractmethod
@@ -137,10 +182,12 @@ class Agent(Trainable, Generic[ConfigT]):
                 cls.Config = args[0]
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ConfigT | None = None,
-                 seed: int = 0, env: EnvSpec | None = None, env_kwargs: dict[str, Any] | None = None) -> None:
-        super().__init__(observation_space, action_space, seed, env, env_kwargs)
+                 seed: int = 0, env: EnvSpec | None = None, env_kwargs: dict[str, Any] | None = None,
+                 seeds: Sequence[int] | None = None) -> None:
+        super().__init__(observation_space, action_space, seed, env, env_kwargs, seeds)
         self.config: ConfigT = config if config is not None else self.Config()
-        self.rng = np.random.default_rng(self.seed)
+        self.rng = Streams(self.seeds)  # one random stream per member, drawn together
+        self.learning = np.ones(self.n_members, dtype=bool)  # the loop stops a member that is done
         self.total_steps = 1
 
     # ----- what the loop calls -------------------------------------------------------------
@@ -170,6 +217,10 @@ class Agent(Trainable, Generic[ConfigT]):
     def predict(self, obs: Any, deterministic: bool = True, action_mask: np.ndarray | None = None) -> Any:
         batch, single = self._as_batch(obs)
         n = len(batch[0]) if isinstance(batch, tuple) else len(batch)
+        if n % self.n_members:
+            raise RLSuiteError(f"this agent holds {self.n_members} members, so predict takes a multiple of "
+                               f"{self.n_members} observations (member by member), not {n}; or predict with one "
+                               "member: agent.members[k].predict(obs).")
         mask = None if action_mask is None else np.asarray(action_mask).reshape(n, -1)
         actions = self.act(batch, mask, explore=not deterministic)
         if not single:
@@ -192,15 +243,65 @@ class Agent(Trainable, Generic[ConfigT]):
         settings = LoopSettings.build({**loop_settings, "progress": progress})
         return train(self, total_steps, run_dir=run_dir, settings=settings, resume=resume)
 
+    # ----- members ----------------------------------------------------------------------------
+    def member(self, k: int) -> "Agent":
+        if self.n_members == 1:
+            return super().member(k)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.n_members:
+            raise RLSuiteError(f"member k={k!r} is not one of the {self.n_members} members 0..{self.n_members - 1}.")
+        from rlsuite.training.memberstate import member_arrays
+
+        single = self.blank_member(k)
+        single.total_steps = self.total_steps
+        single.load_state_tensors(member_arrays(self.state_parts(), k, self.n_members))
+        single.load_extra_state(self.member_extra_state(k))
+        replay = self.member_replay_arrays(k)
+        if replay is not None:
+            single.load_replay_arrays(replay)
+        return single
+
+    def blank_member(self, k: int) -> "Agent":
+        """A new single-seed agent for member k (its seed, this config; freshly initialised)."""
+        return type(self)(self.observation_space, self.action_space, self.config, seeds=[self.seeds[k]],
+                          env=self.env, env_kwargs=self.env_kwargs)
+
+    def load_member(self, k: int, single: "Agent") -> None:
+        """Put the single-seed agent ``single`` (e.g. restored from member k's checkpoint) in as member k."""
+        from rlsuite.training.memberstate import load_member_arrays
+
+        load_member_arrays(self.state_parts(), k, self.n_members, single.state_tensors())
+        self.load_member_extra_state(k, single.extra_state())
+        replay = single.replay_arrays()
+        if replay is not None:
+            self.load_member_replay_arrays(k, replay)
+
+    def member_extra_state(self, k: int) -> dict[str, Any]:
+        """Member k's part of :meth:`extra_state` (its random stream; subclasses add theirs)."""
+        return {**super().extra_state(), "rng": self.rng.member(k).state()}
+
+    def load_member_extra_state(self, k: int, state: dict[str, Any]) -> None:
+        self.num_timesteps = int(state.get("num_timesteps", 0))
+        rng = state.get("rng")
+        if isinstance(rng, dict) and isinstance(rng.get("counters"), list) and len(rng["counters"]) == 1:
+            self.rng.set_counter(k, int(rng["counters"][0]))
+
+    def member_replay_arrays(self, k: int) -> dict[str, np.ndarray] | None:
+        """Member k's replay data, as a single-seed agent holds it (None without replay)."""
+        return None
+
+    def load_member_replay_arrays(self, k: int, arrays: dict[str, np.ndarray]) -> None:
+        """Put a single-seed agent's replay data in as member k's."""
+
     # ----- persistence ----------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:
-        return {**super().extra_state(), "rng": self.rng.bit_generator.state}
+        return {**super().extra_state(), "rng": self.rng.state()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         super().load_extra_state(state)
         if "rng" in state:
-            self.rng.bit_generator.state = state["rng"]
+            self.rng.load_state(state["rng"])
 
     def __repr__(self) -> str:
         env = env_name(self.env) if self.env is not None else "?"
-        return f"{type(self).__name__}(env={env!r}, seed={self.seed}, {self.config})"
+        seeds = f"seed={self.seed}" if self.n_members == 1 else f"seeds={self.seeds}"
+        return f"{type(self).__name__}(env={env!r}, {seeds}, {self.config})"

@@ -25,10 +25,13 @@ import yaml
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
-from rlsuite.training.checkpoint import latest_checkpoint, read_checkpoint, restore_into
-from rlsuite.training.run import LOOP_KEYS, CtrlC, LoopSettings, Run, TrainResult
+from rlsuite.training.checkpoint import checkpoints, read_checkpoint, restore_into
+from rlsuite.training.members import MemberRuns, member_dir
+from rlsuite.training.psim import PVectorEnv
+from rlsuite.training.ctrlc import CtrlC
+from rlsuite.training.run import LOOP_KEYS, LoopSettings, TrainResult
 from rlsuite.training.rundir import claim_run_dir
-from rlsuite.training.vector import SingleEnvVector, make_vector_env
+from rlsuite.training.vector import SingleEnvVector, env_seeds, make_vector_env
 
 if TYPE_CHECKING:
     from rlsuite.training.agent import Agent
@@ -37,64 +40,89 @@ __all__ = ["LOOP_KEYS", "LoopSettings", "TrainResult", "train"]
 
 
 def train(agent: "Agent", total_steps: int, run_dir: str | Path | None = None, settings: LoopSettings | None = None,
-          resume: bool = False) -> TrainResult:
-    """Train ``agent`` on its env for ``total_steps`` env steps (all envs together)."""
+          resume: bool = False) -> TrainResult | list[TrainResult]:
+    """Train ``agent`` on its env for ``total_steps`` env steps per member (all of a member's envs
+    together). One member: its :class:`TrainResult`; K members: one per member, in seed order."""
     settings = settings or LoopSettings()
     if total_steps < 0:
         raise RLSuiteError(f"steps={total_steps} is negative; give the number of env steps to train for (>= 0).")
     if agent.env is None:
         raise RLSuiteError("this agent has no env; build it with rlsuite.make_agent(name, env).")
-    run, envs, resumed = _start(agent, total_steps, Path(run_dir) if run_dir is not None else None, settings, resume)
+    runs, envs, resumed = _start(agent, total_steps, Path(run_dir) if run_dir is not None else None, settings, resume)
     ctrl_c = CtrlC().install()
     stepper = None
     try:
         set_torch_threads(settings.torch_threads)
-        agent.begin(total_steps, run.eval_env)
-        agent.num_timesteps = run.step
-        stepper = Stepper(agent, envs, run, resumed.get("rng_before_reset"))
-        while run.step < total_steps and not ctrl_c.requested and not run.episode_limit_reached:
+        agent.begin(total_steps, runs.runs[0].eval_env)
+        agent.num_timesteps = runs.step
+        stepper = Stepper(agent, envs, runs, resumed)
+        while runs.step < total_steps and not ctrl_c.requested and not runs.all_done:
             stepper.step()
-            run.after_step(stepper.step_count, stepper.loop_state)
+            runs.after_step(stepper.step_count, stepper.loop_state)
         interrupted = ctrl_c.requested
     except KeyboardInterrupt:
         interrupted = True
     except BaseException:
-        run.abort()
+        runs.abort()
         raise
     finally:
         envs.close()
         ctrl_c.restore()
     signal_name = ctrl_c.signal or ("SIGINT" if interrupted else None)  # a KeyboardInterrupt is a SIGINT
-    return run.finish(interrupted, stepper.loop_state() if stepper is not None else None, signal_name)
+    return runs.finish(interrupted, stepper.loop_state if stepper is not None else None, signal_name)
 
 
 def _start(agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
-           resume: bool) -> tuple[Run, gym.vector.VectorEnv, dict[str, Any]]:
-    """Claim the run directory, restore the checkpoint a resumed run goes on from, make the envs and
-    the run; on any failure give back what was taken."""
+           resume: bool) -> tuple[MemberRuns, gym.vector.VectorEnv, list[dict[str, Any]]]:
+    """Claim the run directory, restore the checkpoints a resumed run goes on from, make the envs and
+    the members' runs; on any failure give back what was taken."""
     lock = claim_run_dir(run_dir, resume, settings.overwrite) if run_dir is not None else None
     envs = None
     try:
-        resumed = _restore(agent, run_dir, settings.n_envs) if resume else {}
-        envs = make_vector_env(env_factory(agent.env, **agent.env_kwargs), settings.n_envs, env_name(agent.env))
-        run = Run(agent, total_steps, run_dir, settings, resumed, lock)
+        resumed = _restore(agent, run_dir, settings.n_envs) if resume else []
+        envs = make_vector_env(env_factory(agent.env, **agent.env_kwargs), agent.n_members * settings.n_envs,
+                               env_name(agent.env))
+        runs = MemberRuns(agent, total_steps, run_dir, settings, resumed, lock)
     except BaseException:
         if lock is not None:
             lock.release()
         if envs is not None:
             envs.close()
         raise
-    return run, envs, resumed
+    return runs, envs, resumed
 
 
-def _restore(agent: "Agent", run_dir: Path | None, n_envs: int) -> dict[str, Any]:
-    """Load the newest checkpoint of ``run_dir`` into ``agent``; return the loop's counters."""
-    latest = latest_checkpoint(run_dir) if run_dir is not None else None
-    if latest is None:
-        raise RLSuiteError(f"cannot resume: {run_dir} holds no checkpoint; start a new run without resume.")
-    loop = restore_into(agent, latest, with_replay=True).get("loop", {})  # refuses another agent or spaces
-    _refuse_changes(agent, run_dir, latest, n_envs)
-    return loop
+def _restore(agent: "Agent", run_dir: Path | None, n_envs: int) -> list[dict[str, Any]]:
+    """Load each member's checkpoint at the newest step they all reached into ``agent``; return each
+    member's loop counters."""
+    if run_dir is None:
+        raise RLSuiteError("cannot resume without a run directory; pass the run_dir of the run to resume.")
+    _refuse_other_seeds(agent, run_dir)
+    dirs = [member_dir(run_dir, agent.seeds, k) for k in range(agent.n_members)]
+    complete = [{c.name: c for c in checkpoints(d) if (c / "agent.json").is_file()} for d in dirs]
+    common = sorted(set.intersection(*(set(c) for c in complete)))
+    if not common:
+        raise RLSuiteError(f"cannot resume: {run_dir} holds no checkpoint{' common to all its members' if len(dirs) > 1 else ''}"
+                           "; start a new run without resume.")
+    loops = []
+    for k, path in enumerate(dirs):
+        latest = complete[k][common[-1]]  # the newest step every member reached (names sort by step: zero-padded)
+        single = agent if agent.n_members == 1 else agent.blank_member(k)
+        loops.append(restore_into(single, latest, with_replay=True).get("loop", {}))  # refuses another agent or spaces
+        _refuse_changes(single, path, latest, n_envs)
+        if single is not agent:
+            agent.load_member(k, single)
+    return loops
+
+
+def _refuse_other_seeds(agent: "Agent", run_dir: Path) -> None:
+    """A run of several members resumes with the same seeds (its config.yaml lists them)."""
+    config = run_dir / "config.yaml"
+    saved = (yaml.safe_load(config.read_text()) or {}) if config.is_file() else {}
+    seeds = saved.get("seeds", [saved.get("seed", agent.seed)] if "seed" in saved else None)
+    if seeds is not None and list(seeds) != agent.seeds:
+        raise RLSuiteError(f"cannot resume {run_dir} with seeds {agent.seeds}: it trained seeds {list(seeds)}; "
+                           "resume with its own seeds (rlsuite train --resume RUN_DIR reads them from its config.yaml).")
 
 
 def _refuse_changes(agent: "Agent", run_dir: Path, checkpoint: Path, n_envs: int) -> None:
@@ -124,28 +152,39 @@ def set_torch_threads(threads: int) -> None:
 
 
 class Stepper:
-    """Steps the vector env with the agent's actions and hands each transition to the agent."""
+    """Steps the vector env (n_envs per member, member by member) with the agent's actions and hands
+    each transition to the agent; each ended episode goes to its member's run."""
 
-    def __init__(self, agent: "Agent", envs: gym.vector.VectorEnv, run: Run, rng_before_reset: Any = None) -> None:
-        self.agent, self.envs, self.run = agent, envs, run
-        self.n_envs = envs.num_envs
-        self.step_count = run.step
-        self.obs, infos = envs.reset(seed=agent.seed + run.step)
+    def __init__(self, agent: "Agent", envs: gym.vector.VectorEnv, runs: MemberRuns,
+                 resumed: list[dict[str, Any]] | None = None) -> None:
+        self.agent, self.envs, self.runs = agent, envs, runs
+        self.n_envs = envs.num_envs // agent.n_members  # per member
+        self.step_count = runs.step
+        self.obs, infos = envs.reset(seed=env_seeds(agent.seeds, self.n_envs, runs.step))
         if isinstance(envs, SingleEnvVector):
-            envs.env.steps = run.step  # the env's faults name the run's step
-            if rng_before_reset is not None:
+            envs.env.steps = runs.step  # the env's faults name the run's step
+            if resumed and resumed[0].get("rng_before_reset") is not None:
                 # the checkpoint was taken at an episode boundary: replay that reset, so the run goes on exactly
-                self.obs, infos = envs.restore_reset(rng_before_reset)
+                self.obs, infos = envs.restore_reset(resumed[0]["rng_before_reset"])
+        elif isinstance(envs, PVectorEnv) and resumed and all(r.get("envs") for r in resumed):
+            for k, loop in enumerate(resumed):  # each member's envs go on where its checkpoint left them
+                envs.load_state(loop["envs"], self._rows(k))
+            self.obs, infos = envs.current()
         self.mask = infos.get("action_mask")
         self.mask_row_bytes = 0  # set by the first check of a mask
         if self.mask is not None:
-            self._check_mask(self.mask, run.step)
+            self._check_mask(self.mask, runs.step)
         self.at_boundary = False  # did the last step end the (single) env's episode?
         space = envs.single_observation_space
         self.check_obs = isinstance(space, gym.spaces.Box) and space.dtype.kind == "f"
 
-    def loop_state(self) -> dict[str, Any]:
-        """What a checkpoint needs besides the run's counters to go on exactly."""
+    def _rows(self, k: int) -> slice:
+        return slice(k * self.n_envs, (k + 1) * self.n_envs)
+
+    def loop_state(self, k: int = 0) -> dict[str, Any]:
+        """What member k's checkpoint needs besides the run's counters to go on exactly."""
+        if isinstance(self.envs, PVectorEnv):
+            return {"envs": self.envs.member_state(self._rows(k))}
         return {"rng_before_reset": getattr(self.envs, "rng_before_reset", None) if self.at_boundary else None}
 
     def step(self) -> None:
@@ -153,20 +192,20 @@ class Stepper:
         next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
         at = self.step_count + self.n_envs
         if not all(map(math.isfinite, rewards.tolist())):  # cheaper than numpy for a handful of envs
-            self.run.fault("reward", at)
+            self.runs.fault("reward", at)
         real_next, next_mask = next_obs, infos.get("action_mask")
         self.at_boundary = "final_obs" in infos
         if self.at_boundary:  # some episode ended (same-step autoreset puts its last obs here)
             real_next, next_mask = self._episodes_ended(infos, next_obs, next_mask)
         if self.check_obs and not np.isfinite(real_next).all():
-            self.run.fault("observation", at)
+            self.runs.fault("observation", at)
         metrics = self.agent.observe(Transition(self.obs, actions, rewards, real_next, terminated, truncated,
                                                 self.mask, next_mask))
         if metrics:
             for name, value in metrics.items():
-                if not math.isfinite(value):
-                    self.run.fault(f"{name.split('/')[-1].replace('_', ' ')} ({name})", at)
-            self.run.logger.add_many(metrics)
+                if not np.isfinite(value).all():
+                    self.runs.fault(f"{name.split('/')[-1].replace('_', ' ')} ({name})", at)
+            self.runs.add_metrics(metrics)
         self.obs, self.mask = next_obs, infos.get("action_mask")
         # a row with no allowed action has at least a row's worth of zero bytes: most steps stop here
         if self.mask is not None and self.mask.tobytes().count(0) >= self.mask_row_bytes:
@@ -182,16 +221,17 @@ class Stepper:
                                f"allowed action (env {env_name(self.agent.env)!r} gave info['action_mask'] all zero).")
 
     def _episodes_ended(self, infos: dict[str, Any], next_obs: Any, next_mask: Any) -> tuple[Any, Any]:
-        """Record the finished episodes; return the true next observations and masks."""
+        """Record the finished episodes in their members' runs; return the true next observations and masks."""
         dones, final_info = infos["_final_obs"], infos["final_info"]
         real_next = _with_final(next_obs, dones, infos["final_obs"])
         if next_mask is not None:
             next_mask = _with_final(next_mask, dones, final_info["action_mask"])
         episode, metrics = infos["episode"], final_info.get("metrics") or {}
-        for i in np.flatnonzero(dones).tolist():
+        n_all, ended = len(dones), np.flatnonzero(dones).tolist()
+        for i, r, length in zip(ended, episode["r"][ended].tolist(), episode["l"][ended].tolist()):
             mine = {name: float(values[i]) for name, values in metrics.items()
-                    if not name.startswith("_") and metrics.get(f"_{name}", np.ones(self.n_envs, bool))[i]}
-            self.run.add_episode(float(episode["r"][i]), int(episode["l"][i]), mine)
+                    if not name.startswith("_") and metrics.get(f"_{name}", np.ones(n_all, bool))[i]} if metrics else {}
+            self.runs.add_episode(i // self.n_envs, r, length, mine)
         return real_next, next_mask
 
 

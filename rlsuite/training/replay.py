@@ -22,11 +22,13 @@ import numpy as np
 from gymnasium import spaces
 
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.streams import Streams
 
 
 @dataclass
 class Batch:
-    """Sampled transitions, as numpy arrays or (after :meth:`as_tensors`) torch tensors."""
+    """Sampled transitions, as numpy arrays or (after :meth:`as_tensors`) torch tensors; a sample of K
+    members has a leading member axis, (K, B, ...)."""
 
     obs: Any
     action: Any
@@ -47,12 +49,16 @@ class Batch:
         return Batch(tensor(self.obs), tensor(self.action), tensor(self.reward), tensor(self.next_obs),
                      tensor(self.terminated), mask)
 
-    def split(self, size: int) -> list["Batch"]:
-        """Consecutive minibatches of ``size`` transitions (views, no copies)."""
-        n = len(self.reward)
-        return [Batch(*(None if v is None else v[k:k + size] for v in (self.obs, self.action, self.reward,
-                                                                       self.next_obs, self.terminated, self.next_mask)))
-                for k in range(0, n, size)]
+    def _fields(self) -> tuple[Any, ...]:
+        return self.obs, self.action, self.reward, self.next_obs, self.terminated, self.next_mask
+
+    def reshape(self, *lead: int) -> "Batch":
+        """The same transitions with the leading (transition) axis split into ``lead`` axes."""
+        return Batch(*(None if v is None else v.reshape(*lead, *v.shape[1:]) for v in self._fields()))
+
+    def unstack(self) -> list["Batch"]:
+        """One batch per index of the leading axis (views, no copies)."""
+        return [Batch(*(None if v is None else v[i] for v in self._fields())) for i in range(len(self.reward))]
 
 
 def transition_bytes(observation_space: gym.Space, action_space: gym.Space, n_mask_actions: int | None = None) -> int:
@@ -113,7 +119,12 @@ def check_memory(transitions: int, observation_space: gym.Space, action_space: g
 
 
 class ReplayBuffer:
-    """Holds the last ``capacity`` env steps of ``n_envs`` envs (``capacity * n_envs`` transitions)."""
+    """Holds the last ``capacity`` env steps of ``n_envs`` envs (``capacity * n_envs`` transitions).
+
+    An agent of K members stores K blocks of envs side by side (member k's are columns
+    k*n .. (k+1)*n - 1 of every array) and samples each member from its own block with its own
+    random stream (:meth:`sample`); :meth:`member_state_arrays` gives one member's part as a
+    buffer of its envs alone holds it."""
 
     def __init__(self, capacity: int, observation_space: gym.Space, action_space: gym.Space, n_envs: int = 1,
                  n_mask_actions: int | None = None) -> None:
@@ -168,22 +179,45 @@ class ReplayBuffer:
         self.pos = nxt
         self.full = self.full or nxt == 0
 
-    def sample_batches(self, n_batches: int, batch_size: int, rng: np.random.Generator,
-                       device: Any = None) -> list[Batch]:
-        """``n_batches`` minibatches for one training round, drawn at once: one index draw, one
+    def sample_batches(self, n_batches: int, batch_size: int, rng: Streams, device: Any = None) -> list[Batch]:
+        """``n_batches`` minibatches for one training round, each (K, batch_size, ...) with member k's
+        from its own envs' transitions (see :meth:`sample`), drawn at once: one index draw, one
         gather and (for a GPU ``device``) one copy per round instead of one per gradient step.
         The buffer itself stays in host memory."""
         device = None if device is None or str(device) == "cpu" else device
-        return self.sample(n_batches * batch_size, rng).as_tensors(device).split(batch_size)
+        return self._sample(n_batches, batch_size, rng).as_tensors(device).unstack()
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
-        """``batch_size`` transitions drawn uniformly with replacement."""
-        if self.full:
-            # the slot at pos had its obs overwritten ahead of time: its transition is gone
-            slots = (self.pos + 1 + rng.integers(0, self.capacity - 1, size=batch_size)) % self.capacity
-        else:
-            slots = rng.integers(0, self.pos, size=batch_size)
-        envs = rng.integers(0, self.n_envs, size=batch_size) if self.n_envs > 1 else np.zeros(batch_size, dtype=np.int64)
+    def sample(self, batch_size: int, rng: Streams) -> Batch:
+        """``batch_size`` transitions per member drawn uniformly with replacement, arrays (K, batch_size, ...).
+
+        ``rng`` holds K streams, one per member; the buffer's envs are K blocks of n_envs / K (member
+        k's are columns k*n .. (k+1)*n - 1), and member k draws its slots and envs from its own stream
+        among its own columns only, so its sample does not depend on the other members."""
+        return self._sample(1, batch_size, rng).unstack()[0]
+
+    def _sample(self, n_batches: int, batch_size: int, rng: Streams) -> Batch:
+        """(n_batches, K, batch_size, ...) arrays; member k's n_batches * batch_size draws in a row."""
+        members = len(rng)
+        if self.n_envs % members:
+            raise RLSuiteError(f"a replay buffer of {self.n_envs} envs does not split over {members} members.")
+        if self.pos == 0 and not self.full:
+            raise RLSuiteError("the replay buffer is empty; store a transition before sampling.")
+        own = self.n_envs // members
+        per_member = n_batches * batch_size
+        u = rng.random((members * per_member, 2))  # (slot, env) uniforms, member-major
+        high = self.capacity - 1 if self.full else self.pos
+        slots = np.minimum((u[:, 0] * high).astype(np.int64), high - 1)
+        if self.full:  # the slot at pos had its obs overwritten ahead of time: its transition is gone
+            slots = (self.pos + 1 + slots) % self.capacity
+        envs = np.minimum((u[:, 1] * own).astype(np.int64), own - 1)
+        envs += np.repeat(np.arange(members, dtype=np.int64) * own, per_member)
+        # batch-major order, so that each gradient step's (K, B) batch is one contiguous block
+        order = (members, n_batches, batch_size)
+        slots, envs = (a.reshape(order).transpose(1, 0, 2).ravel() for a in (slots, envs))
+        return self._gather(slots, envs).reshape(n_batches, members, batch_size)
+
+    def _gather(self, slots: np.ndarray, envs: np.ndarray) -> Batch:
+        """The transitions at (slot, env) pairs, with the next observation (and mask) of each."""
         ended = self.ended[slots, envs]
         following = (slots + 1) % self.capacity
         next_obs = self.obs[following, envs]
@@ -216,20 +250,64 @@ class ReplayBuffer:
     def from_arrays(cls, arrays: dict[str, np.ndarray], observation_space: gym.Space,
                     action_space: gym.Space) -> "ReplayBuffer":
         """A buffer rebuilt from :meth:`state_arrays`, its cursor and shapes checked first."""
+        buffer = cls.for_members(arrays, observation_space, action_space, 1)
+        buffer.load_state_arrays(arrays)
+        return buffer
+
+    @classmethod
+    def for_members(cls, arrays: dict[str, np.ndarray], observation_space: gym.Space, action_space: gym.Space,
+                    members: int) -> "ReplayBuffer":
+        """An empty buffer for ``members`` blocks of the envs of ``arrays`` (one member's :meth:`state_arrays`,
+        checked first), with its capacity and cursor: :meth:`load_member_state_arrays` fills it."""
         cursor = arrays["cursor"]
         capacity = int(cursor[2]) if len(cursor) > 2 else len(arrays["rewards"])  # older checkpoints: all slots
         n_envs = arrays["rewards"].shape[1]
         n_mask = arrays["masks"].shape[-1] if "masks" in arrays else None
         _check_arrays(arrays, capacity, n_envs, observation_space, action_space)
-        buffer = cls(capacity, observation_space, action_space, n_envs, n_mask)
-        buffer.load_state_arrays(arrays)
+        buffer = cls(capacity, observation_space, action_space, members * n_envs, n_mask)
+        buffer.pos, buffer.full = int(cursor[0]), bool(cursor[1])
         return buffer
 
+    _NAMES = ("obs", "final_obs", "actions", "rewards", "terminated", "ended", "masks", "final_masks")
+
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        for name in ("obs", "final_obs", "actions", "rewards", "terminated", "ended", "masks", "final_masks"):
+        for name in self._NAMES:
             if name in arrays and getattr(self, name) is not None:
                 getattr(self, name)[:len(arrays[name])] = arrays[name]
         self.pos, self.full = int(arrays["cursor"][0]), bool(arrays["cursor"][1])
+
+    # ----- one member's envs ------------------------------------------------------------------
+    def _member_columns(self, k: int, members: int) -> slice:
+        if self.n_envs % members or not 0 <= k < members:
+            raise RLSuiteError(f"member {k} is not one of {members} members sharing this buffer's {self.n_envs} envs.")
+        own = self.n_envs // members
+        return slice(k * own, (k + 1) * own)
+
+    def member_state_arrays(self, k: int, members: int) -> dict[str, np.ndarray]:
+        """Member k's part of :meth:`state_arrays` (its block of n_envs / members envs), as a buffer of
+        those envs alone gives them."""
+        columns = self._member_columns(k, members)
+        return {name: array if name == "cursor" else array[:, columns].copy()
+                for name, array in self.state_arrays().items()}
+
+    def load_member_state_arrays(self, k: int, members: int, arrays: dict[str, np.ndarray]) -> None:
+        """Put a one-member buffer's :meth:`state_arrays` in as member k's envs. The members of a run
+        step together, so its cursor must be this buffer's."""
+        columns = self._member_columns(k, members)
+        cursor = arrays["cursor"]
+        theirs = (int(cursor[0]), bool(cursor[1]), int(cursor[2]) if len(cursor) > 2 else len(arrays["rewards"]))
+        if theirs != (self.pos, self.full, self.capacity):
+            raise RLSuiteError(f"member {k}'s replay data stands at slot {theirs[0]} of {theirs[2]} (full: {theirs[1]}), "
+                               f"the other members' at slot {self.pos} of {self.capacity} (full: {self.full}); load "
+                               "the members' checkpoints of one step.")
+        for name in self._NAMES:
+            mine, array = getattr(self, name), arrays.get(name)
+            if mine is None or array is None:
+                continue
+            if array.shape[1:] != (columns.stop - columns.start, *mine.shape[2:]) or len(array) > self.capacity:
+                raise RLSuiteError(f"member {k}'s replay {name} has shape {array.shape}, which does not fit this "
+                                   f"buffer's {mine.shape} split over {members} members; it comes from another run.")
+            mine[:len(array), columns] = array
 
 
 def _check_arrays(arrays: dict[str, np.ndarray], capacity: int, n_envs: int, observation_space: gym.Space,

@@ -22,8 +22,6 @@ import dataclasses
 import json
 import math
 import os
-import signal
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -138,38 +136,6 @@ class RunSchedule:
         return due
 
 
-class CtrlC:
-    """While installed, Ctrl-C (SIGINT) and SIGTERM set ``requested`` (and ``signal``, the signal's
-    name) instead of raising or killing, and the run stops at the end of the step with a checkpoint
-    and a summary. A KeyboardInterrupt raised inside a TensorBoard write can leave the writer unable
-    to close; a second signal still raises KeyboardInterrupt at once."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.signal: str | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        self.signal = signal.Signals(signum).name
-
-    def install(self) -> "CtrlC":
-        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
-            for signum in self.SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def restore(self) -> None:
-        for signum, previous in self._previous.items():
-            if previous is not None:  # None: a handler not set from Python, which cannot be put back
-                signal.signal(signum, previous)
-        self._previous = {}
-
-
 class Run:
     """The run directory, schedule, logger, progress, episode statistics and clock of one run."""
 
@@ -205,7 +171,7 @@ class Run:
         # points at the checkpoint's own step were logged before it was written; later ones are replayed
         self.logger = RunLogger(run_dir, purge_step=self.start_step + 1 if resumed else None)
         self.progress = Progress(self.total_steps, self.start_step, settings.progress)
-        self.eval_env = ProtocolCheck(env_factory(agent.env, **agent.env_kwargs)(), env_name(agent.env))
+        self._eval_env: ProtocolCheck | None = None  # made at the first evaluation that needs it
         self.returns: list[float] = []
         self.lengths: list[int] = []
         self.recent: deque[float] = deque(maxlen=20)
@@ -214,6 +180,18 @@ class Run:
         if run_dir is not None and not (resumed and (run_dir / "config.yaml").is_file()):
             # a resumed run keeps the config.yaml that describes it
             write_text(run_dir / "config.yaml", yaml.safe_dump(self.config(), sort_keys=False))
+
+    @property
+    def eval_env(self) -> ProtocolCheck:
+        """The evaluation env, made like the training envs at first use."""
+        if self._eval_env is None:
+            self._eval_env = ProtocolCheck(env_factory(self.agent.env, **self.agent.env_kwargs)(), env_name(self.agent.env))
+        return self._eval_env
+
+    def close_eval_env(self) -> None:
+        if self._eval_env is not None:
+            self._eval_env.close()
+            self._eval_env = None
 
     def config(self) -> dict[str, Any]:
         """Everything needed to rerun this run, as written to ``config.yaml``."""
@@ -252,10 +230,11 @@ class Run:
     def training_seconds(self) -> float:
         return time.perf_counter() - self.t0
 
-    def log(self, final: bool = False) -> None:
+    def log(self, final: bool = False, scalars: dict[str, float] | None = None) -> None:
+        """Write the interval's means; ``scalars``: the agent's, where the caller has them already."""
         sps = (self.step - self.start_step) / max(self.training_seconds(), 1e-9)
         self.logger.add("charts/SPS", sps)
-        self.logger.add_many(self.agent.logged_scalars())
+        self.logger.add_many(self.agent.logged_scalars() if scalars is None else scalars)
         means = self.logger.flush(self.step)  # the agent's scalars and the losses of this interval
         if self.settings.log_images and self.logger.writes and (
                 final or self.picture_s <= PICTURE_SHARE * self.training_seconds()):
@@ -279,21 +258,26 @@ class Run:
 
     def evaluate(self) -> tuple[float, float]:
         start = time.perf_counter()
-        self.last_eval = evaluate(self.agent, self.eval_env, self.settings.eval_episodes, seed=self.schedule.eval_seed,
-                                  max_steps=self.settings.eval_max_steps)
+        result = evaluate(self.agent.single(), self.eval_env, self.settings.eval_episodes, seed=self.schedule.eval_seed,
+                          max_steps=self.settings.eval_max_steps)
+        self.record_eval(result, time.perf_counter() - start)
+        return self.last_eval
+
+    def record_eval(self, result: tuple[float, float], seconds: float) -> None:
+        """Log an evaluation's (mean, std) at this step; its ``seconds`` are not training time."""
+        self.last_eval = result
         self.evaluated_at = self.step
         if not math.isfinite(self.last_eval[0]):
             self.fault("evaluation return", self.step)
         self.logger.write("eval/mean_return", self.last_eval[0], self.step)
-        self.t0 += time.perf_counter() - start  # evaluation is not training time (wall_s, SPS)
-        return self.last_eval
+        self.t0 += seconds  # evaluation is not training time (wall_s, SPS)
 
     def record(self) -> None:
         """Record one deterministic evaluation episode to ``videos/step_<N>.gif`` and ``videos/eval``."""
         if self.video_env is None:
             return
         start = time.perf_counter()
-        frames = record_episode(self.agent, self.video_env, self.schedule.eval_seed, self.settings.eval_max_steps)
+        frames = record_episode(self.agent.single(), self.video_env, self.schedule.eval_seed, self.settings.eval_max_steps)
         gif = gif_bytes(frames, self.video_env.metadata.get("render_fps") or 4)
         videos = self.run_dir / "videos"
         refuse_link(videos)
@@ -309,7 +293,7 @@ class Run:
             return
         state = {"step": self.step, "episodes": self.episodes, "wall_s": self.wall_before + self.training_seconds(),
                  **(loop_state or {})}
-        save_checkpoint(self.agent, self.run_dir, self.step, state, self.settings.keep_checkpoints,
+        save_checkpoint(self.agent.single(), self.run_dir, self.step, state, self.settings.keep_checkpoints,
                         with_replay=self.settings.save_replay)
 
     def fault(self, what: str, step: int) -> None:
@@ -329,7 +313,7 @@ class Run:
                 self.logged_at = self.step
             self.progress.close()
             self.logger.close()
-            self.eval_env.close()
+            self.close_eval_env()
             if self.video_env is not None:
                 self.video_env.close()
         finally:
@@ -367,7 +351,7 @@ class Run:
         self.progress.close()
         if self.evaluated_at != self.step:
             self.evaluate()
-        self.eval_env.close()
+        self.close_eval_env()
         if self.video_env is not None:
             if self.recorded_at != self.step:
                 self.record()

@@ -162,6 +162,19 @@ def claim_run_dir(run_dir: Path, resume: bool = False, overwrite: bool = False) 
     return lock
 
 
+def claim_member_dir(run_dir: Path) -> None:
+    """Make a member's directory inside a run directory this process has claimed (the parent's lock
+    covers it): create it, refuse links, clean what a killed run left half-written."""
+    refuse_link(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RLSuiteError(f"{run_dir} is a file, not a member's run directory; move it away or choose another "
+                           "run directory.") from None
+    check_links(run_dir)
+    remove_orphans(run_dir)
+
+
 def write_text(path: Path, text: str) -> None:
     """Write a run's file whole or not at all (a temporary file renamed over it); never through a link."""
     refuse_link(path)

@@ -51,8 +51,18 @@ def discrete_dims(space: gym.Space) -> tuple[int, ...] | None:
     return None
 
 
+def masked(values: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """``values`` (rows × actions) with the actions outside A(s) at −inf (``allowed`` None: all allowed)."""
+    return values if allowed is None else np.where(allowed, values, -np.inf)
+
+
 class TabularAgent(Agent[ConfigT]):
-    """A Q-table (states × actions) with ε-greedy behaviour; subclasses give :meth:`next_value`."""
+    """Q-tables (members × states × actions) with ε-greedy behaviour; subclasses give :meth:`next_values`.
+
+    Every array has the member axis first, and a batch of K × n rows (n envs per member, member by
+    member) is one numpy operation per step for all K members: a thousand seeds cost about what
+    a handful do. ``q_table`` is (S, A) with one member and (K, S, A) with several.
+    """
 
     spaces_doc = "obs: Discrete or Tuple of Discrete; actions: Discrete"
 
@@ -72,18 +82,25 @@ class TabularAgent(Agent[ConfigT]):
         spaces_ = observation_space.spaces if isinstance(observation_space, spaces.Tuple) else (observation_space,)
         self._starts = np.array([int(s.start) for s in spaces_])
         self.n_actions = int(action_space.n)
-        self._all_actions = list(range(self.n_actions))
-        self._allowed_cache: dict[bytes, list[list[int]]] = {}
-        self.q_table = np.full((int(np.prod(self._dims)), self.n_actions), self.config.initial_q, dtype=np.float64)
+        n_states = int(np.prod(self._dims))
+        self.tables = np.full((self.n_members, n_states, self.n_actions), self.config.initial_q, dtype=np.float64)
+        self._member_rows: dict[int, np.ndarray] = {}
         self._exact: tuple[np.ndarray, np.ndarray] | None = None  # q* and A(s), when the env has P
         self._terminal: np.ndarray | None = None  # the terminal states, when the env has P
-        self._layout = Layout(*self.q_table.shape)  # names and map for the pictures (begin reads them off the env)
-        self._star_due = False  # the exact solution's picture is logged once, at the first log
+        self._layout = Layout(n_states, self.n_actions)  # names and map for the pictures (begin reads them off the env)
+        self._star_due = np.zeros(self.n_members, bool)  # the exact solution's picture: once per member, at its first log
+
+    @property
+    def q_table(self) -> np.ndarray:
+        """Q(s, a): (S, A) with one member, (K, S, A) with K (a view: writing to it writes the table)."""
+        return self.tables[0] if self.n_members == 1 else self.tables
 
     @abstractmethod
-    def next_values(self, next_rows: list[int], allowed: list[list[int]], batch: Transition) -> list[float]:
-        """The value of each next state that the update bootstraps from, given its row of the table
-        and A(s') (ignored where the transition terminated)."""
+    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
+                    batch: Transition) -> np.ndarray:
+        """The value of each next state the update bootstraps from, row by row of the batch:
+        ``members`` and ``next_rows`` index the tables, ``allowed`` (rows × actions, or None for all)
+        is A(s'). Rows where the transition terminated are ignored."""
 
     # ----- acting -------------------------------------------------------------------------
     def rows(self, obs: Any) -> np.ndarray:
@@ -93,6 +110,13 @@ class TabularAgent(Agent[ConfigT]):
             return rows - self._starts[0] if self._starts[0] else rows
         columns = [np.asarray(o, dtype=np.int64).reshape(-1) - s for o, s in zip(obs, self._starts)]
         return np.ravel_multi_index(columns, self._dims)
+
+    def members_of(self, n: int) -> np.ndarray:
+        """The member of each of ``n`` batch rows (member-major: K blocks of n / K rows)."""
+        members = self._member_rows.get(n)
+        if members is None:
+            members = self._member_rows[n] = np.repeat(np.arange(self.n_members), n // self.n_members)
+        return members
 
     @property
     def exploration_rate(self) -> float:
@@ -104,49 +128,43 @@ class TabularAgent(Agent[ConfigT]):
 
     def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
         rows = self.rows(obs)
+        members = self.members_of(len(rows))
         epsilon = self.exploration_rate if explore else 0.0
         # ties among equal values are broken at random while exploring (an all-zero table has no favourite)
-        return epsilon_greedy(lambda: self.q_table[rows], self.n_actions, len(rows), epsilon, self.rng, mask,
+        return epsilon_greedy(lambda: self.tables[members, rows], self.n_actions, len(rows), epsilon, self.rng, mask,
                               random_ties=explore)
 
     # ----- learning -----------------------------------------------------------------------
-    # Per-row Python rather than numpy: with two or three actions a numpy call costs more than
-    # the arithmetic, and the agent would dominate the step time of a toy-text env.
     def observe(self, batch: Transition) -> None:
-        gamma = self.config.gamma
-        rows, next_rows = self.rows(batch.obs).tolist(), self.rows(batch.next_obs).tolist()
-        values = self.next_values(next_rows, self._allowed(batch.next_mask, len(rows)), batch)
-        for i, s in enumerate(rows):  # in order, in case two envs share (s, a)
-            target = float(batch.reward[i])
-            if not batch.terminated[i]:
-                target += gamma * values[i]
-            self.update(i, s, int(batch.action[i]), target)
-        self.num_timesteps += len(rows)
+        n = len(batch.reward)
+        members, rows, next_rows = self.members_of(n), self.rows(batch.obs), self.rows(batch.next_obs)
+        allowed = None if batch.next_mask is None else np.asarray(batch.next_mask).astype(bool, copy=False)
+        values = self.next_values(members, next_rows, allowed, batch)
+        bootstrap = np.where(batch.terminated, 0.0, values)  # a terminal state's value (maybe -inf) is not used
+        targets = np.asarray(batch.reward, dtype=np.float64) + self.config.gamma * bootstrap
+        actions = np.asarray(batch.action, dtype=np.int64)
+        learning = None if self.learning.all() else self.learning[members]
+        per_member = n // self.n_members
+        for j in range(per_member):  # env by env, in case two envs of a member share (s, a)
+            picked: Any = slice(j, None, per_member) if per_member > 1 else slice(None)
+            if learning is not None:  # members that are done learn no more
+                picked = np.arange(n)[picked][learning[picked]]
+            self.update(members[picked], rows[picked], actions[picked], targets[picked], picked)
+        self.num_timesteps += per_member
         return None
 
-    def update(self, i: int, s: int, a: int, target: float) -> None:
-        """One step of Q(S, A) towards ``target`` for row ``i`` of the batch."""
-        q = self.q_table
-        q[s, a] += self.config.learning_rate * (target - q[s, a])
-
-    def _allowed(self, mask: np.ndarray | None, n_rows: int) -> list[list[int]]:
-        if mask is None:
-            return [self._all_actions] * n_rows
-        mask = np.asarray(mask)
-        key = mask.tobytes()
-        allowed = self._allowed_cache.get(key)  # masks repeat: convert each distinct one once
-        if allowed is None:
-            allowed = [[a for a, m in enumerate(row) if m] or self._all_actions
-                       for row in mask.reshape(n_rows, -1).tolist()]
-            if len(self._allowed_cache) < 4096:
-                self._allowed_cache[key] = allowed
-        return allowed
+    def update(self, members: np.ndarray, s: np.ndarray, a: np.ndarray, targets: np.ndarray, picked: Any) -> None:
+        """Q(S, A) one step towards ``targets`` for these rows of the batch (no two the same (member, S, A);
+        ``picked`` selects them from the batch, for subclasses that keep per-row choices)."""
+        q = self.tables
+        q[members, s, a] += self.config.learning_rate * (targets - q[members, s, a])
 
     # ----- diagnostics against the exact solution -------------------------------------------
     def begin(self, total_steps: int, env: gym.Env | None = None) -> None:
         super().begin(total_steps, env)
-        self._exact, self._terminal, self._star_due = None, None, False
-        self._layout = layout_of(env, *self.q_table.shape)
+        self._exact, self._terminal = None, None
+        self._star_due[:] = False
+        self._layout = layout_of(env, *self.tables.shape[1:])
         if env is None or getattr(env.unwrapped, "P", None) is None or self.config.gamma >= 1:
             return
         from rlsuite.core.solver import tabular_mdp, value_iteration
@@ -155,36 +173,37 @@ class TabularAgent(Agent[ConfigT]):
             mdp = tabular_mdp(env)
         except RLSuiteError:
             return
-        if mdp.reward.shape == self.q_table.shape:
+        if mdp.reward.shape == self.tables.shape[1:]:
             self._exact = value_iteration(mdp, self.config.gamma)[0], mdp.allowed
-            self._terminal, self._star_due = getattr(mdp, "terminal", None), True
+            self._terminal = getattr(mdp, "terminal", None)
+            self._star_due[:] = True
 
-    def q_error(self) -> float | None:
-        """max |Q − q*| over the actions in A(s), when the env's exact solution is known."""
+    def q_error(self) -> np.ndarray | None:
+        """max |Q − q*| over the actions in A(s), one per member, when the env's exact solution is known."""
         if self._exact is None:
             return None
         q_star, allowed = self._exact
-        return float(np.abs(self.q_table - q_star)[allowed].max())
+        return np.abs(self.tables - q_star)[:, allowed].max(axis=1)
 
-    def logged_scalars(self) -> dict[str, float]:
+    def logged_scalars(self) -> dict[str, Any]:
         error = self.q_error()
         return {"charts/epsilon": self.exploration_rate, **({} if error is None else {"tabular/q_error": error})}
 
-    def summary_metrics(self) -> dict[str, float]:
+    def summary_metrics(self) -> dict[str, Any]:
         error = self.q_error()
         return {} if error is None else {"q_error": error}
 
-    def logged_images(self) -> dict[str, np.ndarray]:
+    def logged_images(self, member: int = 0) -> dict[str, np.ndarray]:
         """``tabular/q_values`` (the Q heatmap); on a grid env ``tabular/value`` and ``tabular/policy``
         (V and the greedy arrows on the map); once, where the env has ``P``, the exact solution beside
         them: ``tabular/value_star`` on a grid env, else ``tabular/q_star``."""
-        layout, allowed = self._layout, None if self._exact is None else self._exact[1]
-        images = {"tabular/q_values": q_picture(self.q_table, layout, allowed)}
+        layout, allowed, table = self._layout, None if self._exact is None else self._exact[1], self.tables[member]
+        images = {"tabular/q_values": q_picture(table, layout, allowed)}
         if layout.grid is not None:
-            images["tabular/value"] = value_picture(state_values(self.q_table, allowed), layout)
-            images["tabular/policy"] = policy_picture(self.q_table, layout, allowed, self._terminal)
-        if self._star_due and self._exact is not None:
-            self._star_due = False
+            images["tabular/value"] = value_picture(state_values(table, allowed), layout)
+            images["tabular/policy"] = policy_picture(table, layout, allowed, self._terminal)
+        if self._star_due[member] and self._exact is not None:
+            self._star_due[member] = False
             q_star = self._exact[0]
             if layout.grid is not None:
                 images["tabular/value_star"] = value_picture(state_values(q_star, allowed), layout, "V*(s), exact")
@@ -193,4 +212,4 @@ class TabularAgent(Agent[ConfigT]):
         return images
 
     def state_parts(self) -> dict[str, Any]:
-        return {"q_table": self.q_table}
+        return {"q_table": self.tables}

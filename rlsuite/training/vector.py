@@ -26,6 +26,7 @@ from gymnasium.vector.utils import batch_space
 
 from rlsuite.core.envspec import env_name
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.streams import stream_key
 
 # the types a well-behaved env returns: these pass with a type comparison each
 _REWARDS = frozenset({float, int, np.float64, np.float32, np.int64})
@@ -225,6 +226,8 @@ class SingleEnvVector(gym.vector.VectorEnv):
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         if isinstance(seed, list):
             seed = seed[0]
+        if options and "reset_mask" in options:  # the one env is the one to reset
+            options = {k: v for k, v in options.items() if k != "reset_mask"} or None
         obs, info = self._reset(seed, options)
         return self._batch(obs), self._batch_info(info)
 
@@ -267,9 +270,38 @@ class SingleEnvVector(gym.vector.VectorEnv):
         self.env.close()
 
 
-def make_vector_env(make: Callable[[], gym.Env], n_envs: int, name: str | None = None) -> gym.vector.VectorEnv:
+def env_seeds(seeds: list[int], n_envs: int, offset: int = 0) -> list[int]:
+    """The reset seeds of n_envs envs per member, member by member: a member's first env gets its
+    seed (+ ``offset``, the run's step on resume), its others seeds derived from it by
+    ``SeedSequence`` — never another member's seed + i."""
+    out = []
+    for seed in seeds:
+        out.append(seed + offset)
+        out.extend((stream_key(seed, j) + offset) % 2**32 for j in range(1, n_envs))
+    return out
+
+
+def _deterministic(tables: Any) -> bool:
+    """Does this MDP have one start state and one outcome per (s, a)? (Then stepping it by ``P`` gives
+    the real env's trajectories, whatever the random streams.)"""
+    starts = np.count_nonzero(np.diff(tables.initial_cdf, prepend=0.0))
+    return starts == 1 and bool(np.all(tables.prob.max(axis=-1) == 1.0))
+
+
+def make_vector_env(make: Callable[[], gym.Env], n_envs: int, name: str | None = None,
+                    simulate: bool | str = True) -> gym.vector.VectorEnv:
     """``n_envs`` copies of ``make()`` with same-step autoreset and episode statistics, each checked
-    by :class:`ProtocolCheck` (``name`` names the env in its messages)."""
+    by :class:`ProtocolCheck` (``name`` names the env in its messages). Copies of an env that steps
+    exactly by its ``P`` table (Gymnasium's toy text, rlsuite's envs) are one
+    :class:`~rlsuite.training.psim.PVectorEnv`, one copy or many, so a member's run is the same alone
+    or beside others; ``simulate="deterministic"`` only where that gives the real env's trajectories
+    (evaluation: its numbers are those of ``rlsuite.evaluate``), False never."""
+    if simulate:
+        from rlsuite.training.psim import p_vector_env
+
+        simulated = p_vector_env(make, n_envs, name)  # a finite MDP stepped from its P: one numpy step for all envs
+        if simulated is not None and (simulate is True or _deterministic(simulated.tables)):
+            return simulated
     if n_envs == 1:
         return SingleEnvVector(make, name)
 

@@ -34,6 +34,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="W", help="trials at once (default: the CPU count)")
     p.add_argument("--trial-timeout", type=float, metavar="SECONDS",
                    help="kill a trial that runs longer and report it timed out; the others go on (default: no limit)")
+    p.add_argument("--per-seed-process", action="store_true",
+                   help="one process per seed (default: each configuration's seeds train stacked in one run)")
     p.add_argument("--out", help="sweep directory (default: runs/<env>-<agent>-sweep-<time>)")
     p.add_argument("--resume", metavar="SWEEP_DIR", help="rerun only the unfinished trials of this sweep")
     return p
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
                        grid=parse_grid(args.grid or []), search=args.search, trials=args.trials, metric=args.metric,
                        direction=args.direction, backend=args.backend, address=args.address, workers=args.workers,
                        out=args.resume or args.out, resume=args.resume is not None, env_kwargs=env_kwargs,
-                       loop=loop, hyperparameters=hyper, trial_timeout=args.trial_timeout, progress=True)
+                       loop=loop, hyperparameters=hyper, trial_timeout=args.trial_timeout, progress=True,
+                       stacked=not args.per_seed_process)
     except KeyboardInterrupt:
         return 130
     print((result.out / "sweep.md").read_text())

@@ -19,7 +19,7 @@ from rlsuite.tools.sweep.ray_backend import RaySession, import_ray, run_ray_grid
 from rlsuite.tools.sweep.report import write_report
 from rlsuite.tools.sweep.spec import SweepSpec, build_spec, config_name, grid_configs
 from rlsuite.tools.sweep.state import SweepState
-from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult
+from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult, stack_trials
 
 
 @dataclass
@@ -60,6 +60,7 @@ def sweep(
     optuna_seed: int = 0,
     trial_timeout: float | None = None,
     progress: bool = True,
+    stacked: bool = True,
 ) -> SweepResult:
     """Train ``agent`` on ``env`` for every configuration × seed and tabulate the results.
 
@@ -71,6 +72,8 @@ def sweep(
     earlier sweep's directory reruns only its unfinished trials (the spec comes from its sweep.json).
     ``trial_timeout`` (seconds, None for no limit) kills a trial that runs longer and reports it
     failed, "timed out"; the other trials go on. ``progress`` prints a line per trial to stderr.
+    A grid's seeds train stacked, one run of K members per configuration (``stacked=False``: one
+    process per seed); Optuna's trials run one process per seed.
     """
     _check_backend(backend, workers, address, trial_timeout)
     if resume:
@@ -81,12 +84,13 @@ def sweep(
         if not env or not agent:
             raise RLSuiteError("a sweep needs --env and --agent.")
         spec = build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric, direction,
-                          env_kwargs, loop, hyperparameters, optuna_seed)
+                          env_kwargs, loop, hyperparameters, optuna_seed, stacked)
         state = _new_state(Path(out) if out is not None else new_run_dir(spec.env, agent, "sweep"), spec)
     state.save()
     _check_extras(state, backend, resume)
     if backend == "local":
-        hint = len(state.trials) or len(state.spec.seeds) * (state.spec.trials or 1)
+        hint = (len(state.configs) if state.spec.stacked and not state.spec.search else len(state.trials)) \
+            or len(state.spec.seeds) * (state.spec.trials or 1)
         workers = int(workers) if workers else max(1, min(os.cpu_count() or 1, hint))
     report = _Progress(state, progress)
     t0 = time.perf_counter()
@@ -150,20 +154,28 @@ class _Progress:
         self.ran: list[str] = []
 
     def on_done(self, trial: Trial, result: TrialResult) -> None:
-        self.state.record(trial.key, result)
-        self.ran.append(trial.key)
-        if self.progress:
-            s = result.summary or {}
-            detail = (f"eval {s.get('eval_mean_return', math.nan):.3f}, {s.get('sps', 0):.0f} steps/s"
-                      if result.status == "done" else result.error or "stopped by Ctrl-C")
-            print(f"[{len(self.ran)}] {trial.key}: {result.status} ({detail})", file=sys.stderr, flush=True)
+        for key, mine in result.per_member(trial):  # a stacked trial: each of its seeds
+            self.state.record(key, mine)
+            self.ran.append(key)
+            if self.progress:
+                s = mine.summary or {}
+                detail = (f"eval {s.get('eval_mean_return', math.nan):.3f}, {s.get('sps', 0):.0f} steps/s"
+                          if mine.status == "done" else mine.error or "stopped by Ctrl-C")
+                print(f"[{len(self.ran)}] {key}: {mine.status} ({detail})", file=sys.stderr, flush=True)
+
+
+def _grouped(state: SweepState) -> list[Trial]:
+    """The unfinished trials of a grid: each configuration's seeds stacked in one trial (one process, one
+    agent of K members), or one trial per seed with ``stacked`` off."""
+    todo = state.unfinished()
+    return stack_trials(todo) if state.spec.stacked else todo
 
 
 def _run(state: SweepState, backend: str, address: str | None, workers: int | None, timeout: float | None,
          on_done) -> bool:
     """Run the sweep's unfinished trials (and, for Optuna, the rest of its trials); True if interrupted."""
     if backend == "local" and not state.spec.search:
-        todo = iter(state.unfinished())
+        todo = iter(_grouped(state))
         return run_local(lambda: next(todo, None), workers, on_done, timeout)
     if backend == "local":
         return optuna_local(state, state.unfinished(), workers, on_done, timeout)
@@ -172,7 +184,7 @@ def _run(state: SweepState, backend: str, address: str | None, workers: int | No
         if state.spec.search:
             optuna_ray(state, session, workers, on_done, timeout)
         else:
-            todo = state.unfinished()
+            todo = _grouped(state)
             if todo:
                 run_ray_grid(state, todo, session, workers, on_done, timeout)
     finally:

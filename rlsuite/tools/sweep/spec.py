@@ -45,6 +45,7 @@ class SweepSpec:
     loop: dict[str, Any] = field(default_factory=dict)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     optuna_seed: int = 0
+    stacked: bool = True  # a grid's seeds as the members of one run per configuration
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -196,7 +197,7 @@ def _seed_values(seeds: int, seed_list: list[int] | None) -> list[int]:
 
 
 def build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric, direction,
-               env_kwargs, loop, hyperparameters, optuna_seed) -> SweepSpec:
+               env_kwargs, loop, hyperparameters, optuna_seed, stacked=True) -> SweepSpec:
     """Check a new sweep's arguments and build its spec (the agent is built once, on the first seed)."""
     from rlsuite.agents import make_agent, preset
     from rlsuite.core.envspec import env_name
@@ -225,4 +226,5 @@ def build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric
     return SweepSpec(env=env_name(env), agent=agent, steps=int(steps), seeds=seed_values, grid=grid,
                      search=search, trials=int(trials) if search else None, metric=metric,
                      direction=direction, env_kwargs=dict(env_kwargs or {}), loop=loop,
-                     hyperparameters=dict(hyperparameters or {}), optuna_seed=int(optuna_seed))
+                     hyperparameters=dict(hyperparameters or {}), optuna_seed=int(optuna_seed),
+                     stacked=bool(stacked) and not agent.startswith("sb3:"))

@@ -30,6 +30,11 @@ class Trial:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     loop: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)  # a stacked trial: these seeds in one run (key = the configuration)
+
+    def member_keys(self) -> list[str]:
+        """The (configuration, seed) trials this one runs: itself, or each seed of a stacked trial."""
+        return [f"{self.key}/seed_{s}" for s in self.seeds] if self.seeds else [self.key]
 
     @classmethod
     def build(cls, spec: SweepSpec, config: str, params: dict[str, Any], seed: int, out: Path) -> "Trial":
@@ -48,14 +53,33 @@ class Trial:
         return cls(**data)
 
 
+def stack_trials(trials: list[Trial]) -> list[Trial]:
+    """One trial per configuration that trains its seeds stacked in one run (``<configuration>/seed_<s>``
+    run directories, as separate trials have them), in the order the configurations first appear."""
+    by_config: dict[str, list[Trial]] = {}
+    for trial in trials:
+        by_config.setdefault(trial.key.rsplit("/seed_", 1)[0], []).append(trial)
+    stacked = []
+    for config, group in by_config.items():
+        first = group[0]
+        if len(group) == 1:  # one seed is an ordinary run, in its own <configuration>/seed_<s>
+            stacked.append(first)
+            continue
+        stacked.append(dataclasses.replace(first, key=config, run_dir=str(Path(first.run_dir).parent),
+                                           seeds=[t.seed for t in group]))
+    return stacked
+
+
 @dataclass
 class TrialResult:
-    """How a trial ended: ``status`` is done, failed or interrupted; ``summary`` is the run's summary.json."""
+    """How a trial ended: ``status`` is done, failed or interrupted; ``summary`` is the run's summary.json
+    (a stacked trial: ``members``, each seed's trial key -> its run's summary.json)."""
 
     status: str
     summary: dict[str, Any] | None = None
     error: str | None = None
     wall_s: float | None = None
+    members: dict[str, dict[str, Any]] | None = None
 
     @classmethod
     def failed(cls, error: str) -> "TrialResult":
@@ -68,7 +92,18 @@ class TrialResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrialResult":
         return cls(status=data["status"], summary=data.get("summary"), error=data.get("error"),
-                   wall_s=data.get("wall_s"))
+                   wall_s=data.get("wall_s"), members=data.get("members"))
+
+    def per_member(self, trial: Trial) -> list[tuple[str, "TrialResult"]]:
+        """(key, result) of each (configuration, seed) trial that ``trial`` ran."""
+        if not trial.seeds:
+            return [(trial.key, self)]
+        out = []
+        for key in trial.member_keys():
+            summary = (self.members or {}).get(key)
+            status = self.status if summary is None else "interrupted" if summary.get("interrupted") else "done"
+            out.append((key, TrialResult(status, summary, self.error if summary is None else None, self.wall_s)))
+        return out
 
 
 @dataclass
@@ -96,9 +131,13 @@ class TrialRecord:
 
 
 def run_trial(trial: Trial) -> TrialResult:
-    """Train one (configuration, seed) into its run directory; never raises."""
+    """Train one (configuration, seed), or a stacked trial's seeds, into its run directory; never raises."""
     t0 = time.perf_counter()
     try:
+        if trial.seeds:
+            members = _train_stacked(trial)
+            interrupted = any(s["interrupted"] for s in members.values())
+            return TrialResult("interrupted" if interrupted else "done", None, None, time.perf_counter() - t0, members)
         summary = _train(trial)
         status = "interrupted" if summary["interrupted"] else "done"
         return TrialResult(status, summary, None, time.perf_counter() - t0)
@@ -125,6 +164,31 @@ def _train(trial: Trial) -> dict[str, Any]:
                        **trial.hyperparameters)
     loop = {**trial.loop, "torch_threads": 1}
     return agent.learn(trial.steps, run_dir=run_dir, resume=resume, progress=False, **loop).summary
+
+
+def _train_stacked(trial: Trial) -> dict[str, dict[str, Any]]:
+    """A stacked trial: its seeds as the members of one agent, into ``<configuration>/seed_<s>``."""
+    import torch
+
+    from rlsuite.agents import make_agent
+    from rlsuite.training.checkpoint import latest_checkpoint
+
+    torch.set_num_threads(1)
+    run_dir = Path(trial.run_dir)
+    members = [run_dir / f"seed_{s}" for s in trial.seeds]
+    resume = all(latest_checkpoint(m) is not None for m in members) and not (run_dir / "summary.json").exists()
+    if not resume:  # what an earlier attempt left goes; a run of other seeds in this directory is not touched
+        for path in [*members, *(run_dir / name for name in ("summary.json", "config.yaml", "curves.png"))]:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    agent = make_agent(trial.agent, trial.env, seeds=trial.seeds, env_kwargs=trial.env_kwargs or None,
+                       **trial.hyperparameters)
+    loop = {**trial.loop, "torch_threads": 1}
+    results = agent.learn(trial.steps, run_dir=run_dir, resume=resume, progress=False, **loop)
+    results = results if isinstance(results, list) else [results]
+    return {key: r.summary for key, r in zip(trial.member_keys(), results)}
 
 
 def one_line(exc: BaseException) -> str:
