@@ -20,6 +20,8 @@ def test_cuda_without_a_gpu_is_one_line(agent):
                                                r"use device='cpu' or device='auto'") as info:
             rlsuite.make_agent(agent, env, device="cuda")
         assert "\n" not in str(info.value)
+        with pytest.raises(RLSuiteError, match=r"device='cuda' asks for a GPU"):
+            rlsuite.make_agent(agent, env, device="cuda", seeds=3)  # K members: the same one line
     with pytest.raises(RLSuiteError, match="is not a device; choose cpu, cuda, cuda:N or auto"):
         rlsuite.make_agent(agent, env, device="gpu0")
     with pytest.raises(RLSuiteError, match="device='cuda:99' asks for a GPU"):

@@ -122,6 +122,8 @@ def test_cli_seeds_write_one_run_per_seed_and_the_aggregate(tmp_path):
     assert summary["eval_iqm_ci95"][0] <= summary["eval_iqm_return"] <= summary["eval_iqm_ci95"][1]
     assert (run / "curves.png").is_file()
     assert "seeds" in (run / "config.yaml").read_text()
+    with pytest.raises(rlsuite.RLSuiteError, match="several seeds .*seed_3, seed_8.*load one of them"):
+        rlsuite.load(run)
     evaluated = _rlsuite("eval", str(run), "--episodes", "2", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     result = json.loads(evaluated.stdout)
@@ -151,3 +153,71 @@ def test_a_killed_run_of_two_seeds_resumes_to_the_same_tables(tmp_path):
     for seed in (5, 6):
         a, b = rlsuite.load(whole / f"seed_{seed}"), rlsuite.load(run / f"seed_{seed}")
         assert np.array_equal(a.q_table, b.q_table)
+
+
+def test_dqn_with_two_seeds_from_the_command_line_is_killed_resumed_and_evaluated(tmp_path):
+    args = ["--env", "CartPole-v1", "--agent", "dqn", "--seeds", "2", "--steps", "3000", "--checkpoint-every", "500",
+            "--set", "learning_starts=200", "--set", "net_arch=[32]", "--set", "train_freq=4", "--set", "gradient_steps=1",
+            "--set", "eval_episodes=2", "--no-progress"]
+    run = tmp_path / "dqn2"
+    proc = subprocess.Popen([sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not all(any((run / f"seed_{s}" / "checkpoints").glob("step_*/agent.json")) for s in (0, 1)):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = _rlsuite("train", "--resume", str(run), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming dqn" in resumed.stderr and "2 seeds" in resumed.stdout
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["seeds"] == [0, 1] and summary["steps"] == 3000 and not summary["interrupted"]
+    for seed in (0, 1):
+        member = rlsuite.load(run / f"seed_{seed}")
+        assert member.seed == seed and member.num_timesteps == 3000
+        assert json.loads((run / f"seed_{seed}" / "summary.json").read_text())["steps"] == 3000
+
+
+def test_a_sweep_trains_each_configurations_seeds_stacked(tmp_path):
+    out = tmp_path / "sweep"
+    result = rlsuite.sweep("rlsuite/WalkToT-v0", "qlearning", steps=300, seeds=3, grid={"learning_rate": [0.1, 0.5]},
+                           loop={"eval_episodes": 1}, out=out, workers=1, progress=False)
+    assert sorted(result.ran) == sorted(f"learning_rate={lr}/seed_{s}" for lr in (0.1, 0.5) for s in range(3))
+    assert not result.failed
+    for config in ("learning_rate=0.1", "learning_rate=0.5"):
+        assert "seeds:" in (out / config / "config.yaml").read_text()  # one run of three members
+        for seed in range(3):
+            assert json.loads((out / config / f"seed_{seed}" / "summary.json").read_text())["seed"] == seed
+    apart = rlsuite.sweep("rlsuite/WalkToT-v0", "qlearning", steps=300, seeds=3, grid={"learning_rate": [0.1, 0.5]},
+                          loop={"eval_episodes": 1}, out=tmp_path / "apart", workers=2, progress=False, stacked=False)
+    assert not (tmp_path / "apart" / "learning_rate=0.1" / "config.yaml").exists()
+    assert [r["mean_return"] for r in apart.rows] == [r["mean_return"] for r in result.rows]
+
+
+def test_sigterm_stops_every_member_with_a_checkpoint_and_the_run_resumes(tmp_path):
+    run = tmp_path / "term"
+    args = ["--env", "CliffWalking-v1", "--agent", "qlearning", "--seeds", "3", "--steps", "3000000",
+            "--set", "eval_episodes=1", "--set", "eval_max_steps=100", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (run / "seed_2").is_dir():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "interrupted" in out and f"rlsuite train --resume {run}" in out
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["interrupted"] and summary["steps"] < 3_000_000
+    for seed in range(3):
+        member = json.loads((run / f"seed_{seed}" / "summary.json").read_text())
+        assert member["stop_reason"] == "interrupted" and member["signal"] == "SIGTERM"
+        assert member["steps"] == summary["steps"]
+    resumed = _rlsuite("train", "--resume", str(run), "--steps", str(summary["steps"] + 3000), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run / "summary.json").read_text())["steps"] == summary["steps"] + 3000

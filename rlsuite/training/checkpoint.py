@@ -287,5 +287,9 @@ def find_checkpoint(path: Path) -> Path:
         return path
     found = latest_checkpoint(path)
     if found is None:
+        members = sorted(p.name for p in path.glob("seed_*") if latest_checkpoint(p) is not None)
+        if members:
+            raise RLSuiteError(f"{path} is a run of several seeds ({', '.join(members)}); load one of them, e.g. "
+                               f"rlsuite.load('{path / members[0]}'), or evaluate them all with rlsuite eval {path}.")
         raise RLSuiteError(f"{path} holds no rlsuite checkpoint; give a directory written by agent.save or rlsuite train.")
     return found
