@@ -20,7 +20,7 @@ def epsilon_greedy(values: Callable[[], np.ndarray], n_actions: int, n: int, eps
     at these sizes). ``epsilon`` = 0 draws nothing: a deterministic action leaves the agent's
     random stream as it was.
     """
-    allowed = None if mask is None else _as_bool(mask)
+    allowed = None if mask is None else as_bool(mask)
     if epsilon <= 0:
         return _best(values(), allowed).argmax(axis=1)
     u = rng.random((n, n_actions + 1))
@@ -39,7 +39,7 @@ def epsilon_greedy(values: Callable[[], np.ndarray], n_actions: int, n: int, eps
     return (candidates + noise).argmax(axis=1)
 
 
-def _as_bool(mask: np.ndarray) -> np.ndarray:
+def as_bool(mask: np.ndarray) -> np.ndarray:
     """A 0/1 mask as booleans; an int8 or uint8 one is reinterpreted in place, not converted."""
     mask = np.asarray(mask)
     return mask.view(bool) if mask.dtype in (np.int8, np.uint8) else mask.astype(bool, copy=False)

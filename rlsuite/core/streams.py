@@ -16,6 +16,7 @@ Rows are member-major: ``random((n, m))`` with n = K * r gives member k rows
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,7 +63,7 @@ class Streams:
     def counters(self) -> np.ndarray:
         """How many numbers each stream has given. Touching them from outside (to read or to set one)
         forgets what was drawn ahead, so the next draw starts from them."""
-        self._ahead = None
+        self._settle()
         return self._counters
 
     @counters.setter
@@ -73,16 +74,24 @@ class Streams:
     def __len__(self) -> int:
         return len(self.seeds)
 
+    def _settle(self) -> None:
+        """Count in the counters what was used of the block drawn ahead, and forget the rest."""
+        if self._ahead is not None:
+            self._counters = self._base + np.uint64(self._used)
+            self._ahead = None
+
+    def _draw(self, start: np.ndarray, per_member: int) -> np.ndarray:
+        """(K, per_member) uint64: numbers start + 1, start + 2, ... of each stream."""
+        n = np.arange(1, per_member + 1, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            return _mix(self.keys[:, None] + (start[:, None] + n[None, :]) * _GOLDEN)
+
     def bits(self, per_member: int) -> np.ndarray:
         """(K, per_member) uint64 draws; each member's counter advances by ``per_member``."""
-        self._ahead = None  # what was drawn ahead is not what comes next any more
-        k = len(self.keys)
-        n = np.arange(per_member, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            index = self._counters[:, None] + n[None, :] + np.uint64(1)
-            out = _mix(self.keys[:, None] + index * _GOLDEN)
-        self._counters += np.uint64(per_member)
-        return out.reshape(k, per_member)
+        self._settle()
+        out = self._draw(self._counters, per_member)
+        self._counters = self._counters + np.uint64(per_member)
+        return out
 
     def random(self, shape: int | tuple[int, ...]) -> np.ndarray:
         """Uniforms in [0, 1) of ``shape``, whose first axis is K × rows (member-major).
@@ -94,18 +103,16 @@ class Streams:
         if not shape or shape[0] % k:
             raise RLSuiteError(f"a draw of shape {shape} does not split over {k} members; its first axis "
                                f"must be a multiple of {k}.")
-        per_member = int(np.prod(shape)) // k
+        per_member = math.prod(shape) // k
         block = max(min(1024, _AHEAD // k), 1)
         if per_member > block:
-            self._ahead = None
             return self._unit(self.bits(per_member)).reshape(shape)
-        if self._ahead is None or self._used + per_member > self._ahead.shape[1]:
-            ahead = self._unit(self.bits(block))
-            self._counters -= np.uint64(block)  # the counters count what was used, not what was drawn ahead
-            self._ahead, self._used = ahead, 0
+        if self._ahead is None or self._used + per_member > block:
+            self._settle()
+            self._base = self._counters
+            self._ahead, self._used = self._unit(self._draw(self._base, block)), 0
         out = self._ahead[:, self._used:self._used + per_member]
         self._used += per_member
-        self._counters += np.uint64(per_member)
         return out.reshape(shape)
 
     @staticmethod
@@ -119,7 +126,7 @@ class Streams:
     def normal(self, shape: int | tuple[int, ...], std: float = 1.0) -> np.ndarray:
         """Normal draws N(0, std²) of ``shape`` (Box–Muller on two uniforms each)."""
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        u = self.random((shape[0], 2 * int(np.prod(shape[1:], dtype=np.int64))))
+        u = self.random((shape[0], 2 * math.prod(shape[1:])))
         u1, u2 = u[:, 0::2], u[:, 1::2]
         z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
         return (std * z).reshape(shape)
@@ -140,11 +147,11 @@ class Streams:
     def member(self, k: int) -> "Streams":
         """Member k's stream alone, where it stands now."""
         out = Streams.__new__(Streams)
-        out.seeds, out.keys, out.counters = [self.seeds[k]], self.keys[k:k + 1].copy(), self._counters[k:k + 1].copy()
+        out.seeds, out.keys, out.counters = [self.seeds[k]], self.keys[k:k + 1].copy(), self.counters[k:k + 1].copy()
         return out
 
     def state(self) -> dict[str, Any]:
-        return {"keys": [int(x) for x in self.keys], "counters": [int(x) for x in self._counters]}
+        return {"keys": [int(x) for x in self.keys], "counters": [int(x) for x in self.counters]}
 
     def load_state(self, state: Any) -> None:
         """Put back what :meth:`state` returned (a numpy Generator's state from an older checkpoint is

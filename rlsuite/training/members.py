@@ -105,8 +105,9 @@ class MemberRuns:
         self.progress = Progress(total_steps, self.step, settings.progress) if k_all > 1 else None
         self.done = np.zeros(k_all, bool)  # members that learn no more (max_episodes, or the run ended)
         if run_dir is not None and k_all > 1 and not (resumed and (run_dir / "config.yaml").is_file()):
-            config = {**self.runs[0].config(), "seed": None, "seeds": seeds}
-            del config["seed"]
+            # the members' config with their seeds in place of the seed: rerun it with --config, resume it
+            config = {("seeds" if key == "seed" else key): (seeds if key == "seed" else value)
+                      for key, value in self.runs[0].config().items()}
             write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 
     # ----- during the run -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from gymnasium import spaces
 
 from rlsuite.core.config import hp
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.core.exploration import epsilon_greedy
+from rlsuite.core.exploration import as_bool, epsilon_greedy
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
 from rlsuite.training.agent import Agent, ConfigT
@@ -138,7 +138,7 @@ class TabularAgent(Agent[ConfigT]):
     def observe(self, batch: Transition) -> None:
         n = len(batch.reward)
         members, rows, next_rows = self.members_of(n), self.rows(batch.obs), self.rows(batch.next_obs)
-        allowed = None if batch.next_mask is None else np.asarray(batch.next_mask).astype(bool, copy=False)
+        allowed = None if batch.next_mask is None else as_bool(batch.next_mask)
         values = self.next_values(members, next_rows, allowed, batch)
         bootstrap = np.where(batch.terminated, 0.0, values)  # a terminal state's value (maybe -inf) is not used
         targets = np.asarray(batch.reward, dtype=np.float64) + self.config.gamma * bootstrap
