@@ -221,3 +221,16 @@ def test_sigterm_stops_every_member_with_a_checkpoint_and_the_run_resumes(tmp_pa
     resumed = _rlsuite("train", "--resume", str(run), "--steps", str(summary["steps"] + 3000), "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((run / "summary.json").read_text())["steps"] == summary["steps"] + 3000
+
+
+def test_the_seeds_bench_measures_stacked_against_one_after_another(tmp_path):
+    from rlsuite.tools import bench_seeds
+
+    cliff = bench_seeds.cliff_case(seeds=6, episodes=20, alone=2, log=lambda line: None)
+    assert cliff["alone_equals_stacked"] and cliff["speedup"] > 0 and cliff["online_return"] < 0
+    update = bench_seeds.update_case(ks=(1, 2), steps=3, log=lambda line: None)
+    assert [r["members"] for r in update["rows"]] == [1, 2] and all(r["floor_ms"] > 0 for r in update["rows"])
+    text = bench_seeds.markdown({"cliff": cliff, "update": update}, {"command": "c", "machine": "m", "date": "d"})
+    assert "CliffWalking" in text and "| 2 |" in text
+    with pytest.raises(rlsuite.RLSuiteError, match="not a case of the seeds suite"):
+        _ = bench_seeds.run(type("Args", (), {"only": ["cartpol"], "seeds": None, "out": str(tmp_path)})())
