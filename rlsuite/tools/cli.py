@@ -83,7 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(f"training {agent_name} on {env} for {int(steps)} steps -> {run_dir}", file=sys.stderr)
     result = agent.learn(int(steps), run_dir=run_dir, resume=resume, **vars(settings))
-    _write_curves(run_dir)
+    _write_curves(run_dir, result if isinstance(result, list) and not resume else None)
     if isinstance(result, list):
         return _report_members(result, run_dir)
     _print_q_table(agent)
@@ -116,10 +116,20 @@ def _report_members(results: list[Any], run_dir: Path) -> int:
     return 0
 
 
-def _write_curves(run_dir: Path) -> None:
-    """``RUN_DIR/curves.png``: the run's learning curve, for a look without a TensorBoard server."""
-    from rlsuite.tools.plot import plot_runs
+def _write_curves(run_dir: Path, results: list[Any] | None = None) -> None:
+    """``RUN_DIR/curves.png``: the run's learning curve (several seeds: their mean and 95 % CI band), for a
+    look without a TensorBoard server. A new run of several seeds draws from its results at hand rather
+    than reading back every member's event files."""
+    import numpy as np
 
+    from rlsuite.tools.plot import plot_runs
+    from rlsuite.tools.report import RETURN_TAG, plot_curves
+
+    if results:
+        curves = [(np.cumsum(r.episode_lengths), np.asarray(r.episode_returns)) for r in results if r.episode_returns]
+        if curves:
+            plot_curves({f"{results[0].summary['agent']}, seeds": curves}, run_dir / "curves.png", title=RETURN_TAG)
+        return
     try:
         plot_runs([run_dir], out=run_dir / "curves.png")
     except RLSuiteError:  # no episode ended, so there is no curve to draw

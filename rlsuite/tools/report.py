@@ -67,9 +67,10 @@ def curve_band(curves: Iterable[tuple[np.ndarray, np.ndarray]], points: int = 10
     return grid, mean, low, high
 
 
-def plot_curves(groups: dict[str, list[Path]], path: str | Path, title: str, tag: str = RETURN_TAG,
+def plot_curves(groups: dict[str, list[Any]], path: str | Path, title: str, tag: str = RETURN_TAG,
                 ylabel: str = "episodic return") -> Path:
-    """A PNG with one line (mean over runs) and a 95 % CI band per group of run directories."""
+    """A PNG with one line (mean over runs) and a 95 % CI band per group of runs: run directories
+    (their ``tag`` curves are read), or curves already at hand as (steps, values) arrays."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,7 +78,7 @@ def plot_curves(groups: dict[str, list[Path]], path: str | Path, title: str, tag
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
     for label, run_dirs in groups.items():
-        grid, mean, low, high = curve_band(read_curve(d, tag) for d in run_dirs)
+        grid, mean, low, high = curve_band(d if isinstance(d, tuple) else read_curve(d, tag) for d in run_dirs)
         if grid.size == 0:
             continue
         line, = ax.plot(grid, mean, label=f"{label} (n={len(run_dirs)})")

@@ -30,7 +30,7 @@ import yaml
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.stats import iqm_ci
 from rlsuite.training.logger import Progress
-from rlsuite.training.run import LoopSettings, Run, TrainResult
+from rlsuite.training.run import LoopSettings, PictureClock, Run, TrainResult
 from rlsuite.training.rundir import RunDirLock, claim_member_dir, write_text
 from rlsuite.training.vector import make_vector_env
 
@@ -89,6 +89,7 @@ class MemberRuns:
         self.cache: dict[str, Any] = {"scalars": {}, "summary": {}}
         seeds, k_all = agent.seeds, agent.n_members
         self.runs: list[Run] = []
+        pictures = PictureClock()  # all members' pictures share one 2 % of the training time
         try:
             for k in range(k_all):
                 path = member_dir(run_dir, seeds, k)
@@ -96,7 +97,8 @@ class MemberRuns:
                     claim_member_dir(path)
                 quiet = settings if k == 0 and k_all == 1 else LoopSettings(**{**vars(settings), "progress": False})
                 self.runs.append(Run(MemberView(agent, k, self.cache), total_steps, path, quiet,
-                                     resumed[k] if resumed else None, lock if k_all == 1 else _HeldByParent()))
+                                     resumed[k] if resumed else None, lock if k_all == 1 else _HeldByParent(),
+                                     pictures))
         except BaseException:
             self.release()
             raise

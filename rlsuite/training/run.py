@@ -85,6 +85,14 @@ NOT_RECORDED = ("progress", "overwrite")
 
 
 @dataclass
+class PictureClock:
+    """Seconds spent on pictures (each run's first pictures aside): one for the runs of all of an agent's
+    members, so that K members' pictures together stay within PICTURE_SHARE of the training time."""
+
+    spent: float = 0.0
+
+
+@dataclass
 class TrainResult:
     summary: dict[str, Any]
     episode_returns: list[float] = field(default_factory=list)
@@ -140,10 +148,13 @@ class Run:
     """The run directory, schedule, logger, progress, episode statistics and clock of one run."""
 
     def __init__(self, agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
-                 resumed: dict[str, Any] | None = None, lock: RunDirLock | None = None) -> None:
+                 resumed: dict[str, Any] | None = None, lock: RunDirLock | None = None,
+                 pictures: PictureClock | None = None) -> None:
         """``lock``: the run directory as :func:`claim_run_dir` returned it, where the caller claimed it
-        already (the loop does, before reading the checkpoint it resumes); else it is claimed here."""
+        already (the loop does, before reading the checkpoint it resumes); else it is claimed here.
+        ``pictures``: the picture time shared with other members' runs (else this run's own)."""
         resumed = resumed or {}
+        self.pictures = pictures or PictureClock()
         if run_dir is not None and lock is None:
             lock = claim_run_dir(run_dir, resume=bool(resumed), overwrite=settings.overwrite)
         self.lock = lock
@@ -165,7 +176,7 @@ class Run:
         self.episodes = int(resumed.get("episodes", 0))
         self.schedule = RunSchedule.build(settings, self.total_steps, agent.seed, self.start_step)
         self.recorded_at, self.last_images = -1, {}
-        self.picture_s, self.pictures_logged = 0.0, 0  # time spent on pictures (after the first), how often
+        self.pictures_logged = 0  # how often this run logged pictures
         # made first: an env that cannot render rgb_array is one line before anything is written
         self.video_env = rgb_array_env(agent.env, agent.env_kwargs) if settings.video_every and run_dir else None
         # points at the checkpoint's own step were logged before it was written; later ones are replayed
@@ -237,7 +248,7 @@ class Run:
         self.logger.add_many(self.agent.logged_scalars() if scalars is None else scalars)
         means = self.logger.flush(self.step)  # the agent's scalars and the losses of this interval
         if self.settings.log_images and self.logger.writes and (
-                final or self.picture_s <= PICTURE_SHARE * self.training_seconds()):
+                final or self.pictures.spent <= PICTURE_SHARE * self.training_seconds()):
             self.log_images()
         self.logged_at = self.step
         self.progress.update(self.step, sps, float(np.mean(self.recent)) if self.recent else None,
@@ -253,7 +264,7 @@ class Run:
                 written += self.logger.image(tag, image, self.step)
                 self.last_images[tag] = image
         if self.pictures_logged:
-            self.picture_s += time.perf_counter() - start + written * event_byte_seconds()
+            self.pictures.spent += time.perf_counter() - start + written * event_byte_seconds()
         self.pictures_logged += 1
 
     def evaluate(self) -> tuple[float, float]:
