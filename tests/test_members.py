@@ -129,6 +129,19 @@ def test_cli_seeds_write_one_run_per_seed_and_the_aggregate(tmp_path):
     assert [m["seed"] for m in result["members"]] == [3, 8] and result["mean_return"] == 1.0
 
 
+def _kill_after_first_checkpoints(args: list[str], run, seeds, timeout: float) -> None:
+    """``rlsuite train ARGS --run-dir RUN``, killed with SIGKILL once every seed has a complete checkpoint."""
+    proc = subprocess.Popen([sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while not all(any((run / f"seed_{s}" / "checkpoints").glob("step_*/agent.json")) for s in seeds):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def test_a_killed_run_of_two_seeds_resumes_to_the_same_tables(tmp_path):
     """kill -9 after the first checkpoints, resume: the tables equal an uninterrupted run's."""
     args = ["--env", "CliffWalking-v1", "--agent", "qlearning", "--seed-list", "5", "6", "--steps", "60000",
@@ -137,15 +150,7 @@ def test_a_killed_run_of_two_seeds_resumes_to_the_same_tables(tmp_path):
     whole = tmp_path / "whole"
     assert _rlsuite("train", *args, "--run-dir", str(whole)).returncode == 0
     run = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not all(any((run / f"seed_{s}" / "checkpoints").glob("step_*/agent.json")) for s in (5, 6)):
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_after_first_checkpoints(args, run, (5, 6), timeout=60)
     assert not (run / "summary.json").exists()
     resumed = _rlsuite("train", "--resume", str(run), "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
@@ -159,15 +164,7 @@ def test_dqn_with_two_seeds_from_the_command_line_is_killed_resumed_and_evaluate
             "--set", "learning_starts=200", "--set", "net_arch=[32]", "--set", "train_freq=4", "--set", "gradient_steps=1",
             "--set", "eval_episodes=2", "--no-progress"]
     run = tmp_path / "dqn2"
-    proc = subprocess.Popen([sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 90
-    while not all(any((run / f"seed_{s}" / "checkpoints").glob("step_*/agent.json")) for s in (0, 1)):
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_after_first_checkpoints(args, run, (0, 1), timeout=90)
     resumed = _rlsuite("train", "--resume", str(run), "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming dqn" in resumed.stderr and "2 seeds" in resumed.stdout

@@ -46,6 +46,11 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _S31)
 
 
+def below(u: np.ndarray, high: Any) -> np.ndarray:
+    """Uniforms ``u`` in [0, 1) as whole numbers in [0, high) (``high`` broadcasts against ``u``)."""
+    return np.minimum((u * high).astype(np.int64), np.asarray(high) - 1)
+
+
 class Streams:
     """K independent streams of uniform, normal and integer draws; see the module's text."""
 
@@ -130,14 +135,6 @@ class Streams:
         u1, u2 = u[:, 0::2], u[:, 1::2]
         z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
         return (std * z).reshape(shape)
-
-    def integers(self, high: int, shape: int | tuple[int, ...]) -> np.ndarray:
-        """Whole numbers in [0, high) of ``shape`` (``high`` a number, or one per row)."""
-        u = self.random(shape)
-        high = np.asarray(high)
-        if high.ndim:
-            high = high.reshape(-1, *[1] * (u.ndim - 1))
-        return np.minimum((u * high).astype(np.int64), high - 1)
 
     def uniform(self, low: Any, high: Any, size: tuple[int, ...]) -> np.ndarray:
         """Uniforms in [low, high) of ``size`` (``low``/``high`` broadcast over the last axes)."""

@@ -365,13 +365,7 @@ def run(args: argparse.Namespace) -> int:
         return (textbook if args.suite == "textbook" else bench_seeds).run(args)
     suite = load_suites()[args.suite]  # a name from the file: --suite's choices
     seeds = args.seeds if args.seeds is not None else suite.seeds
-    if seeds < 1:
-        raise RLSuiteError(f"--seeds {seeds} must be at least 1.")
-    keys = [c.key for c in suite.cases]
-    for key in args.only or []:
-        if key not in keys:
-            raise RLSuiteError(f"--only {key!r} is not a case of the {args.suite} suite{did_you_mean(key, keys)}; "
-                               f"choose from {', '.join(keys)}.")
+    report.check_suite_args(args.only, seeds, [c.key for c in suite.cases], f"a case of the {args.suite} suite")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = f"rlsuite bench --suite {args.suite} --seeds {seeds}" + (f" --only {' '.join(args.only)}" if args.only else "")

@@ -26,8 +26,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.core.stats import iqm_ci
+from rlsuite.tools import report
 
 CASES = ("cliff", "cartpole", "update")
 HELP = (f"seeds: K seeds stacked in one run against the same seeds one after another, into OUT/seeds.md "
@@ -165,14 +165,7 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """``rlsuite bench --suite seeds [--seeds K] [--only CASE ...] [--out DIR]``."""
-    from rlsuite.tools.report import cpu_name
-
-    for key in args.only or []:
-        if key not in CASES:
-            raise RLSuiteError(f"--only {key!r} is not a case of the seeds suite{did_you_mean(key, CASES)}; "
-                               f"choose from {', '.join(CASES)}.")
-    if args.seeds is not None and args.seeds < 1:
-        raise RLSuiteError(f"--seeds {args.seeds} must be at least 1.")
+    report.check_suite_args(args.only, args.seeds, CASES, "a case of the seeds suite")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = lambda line: print(line, flush=True)  # noqa: E731
@@ -185,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
                         cartpole_case(log=log) if key == "cartpole" else update_case(log=log))
     command = "rlsuite bench --suite seeds" + (f" --seeds {args.seeds}" if args.seeds else "") + \
         (f" --only {' '.join(args.only)}" if args.only else "")
-    meta = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": cpu_name()}
+    meta = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": report.cpu_name()}
     (out / "seeds.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=float))
     (out / "seeds.md").write_text(markdown(results, meta))
     print(f"wrote {out / 'seeds.md'} and seeds.json")

@@ -97,6 +97,18 @@ def plot_curves(groups: dict[str, list[Any]], path: str | Path, title: str, tag:
     return path
 
 
+def check_suite_args(only: list[str] | None, seeds: int | None, keys: Sequence[str], what: str) -> None:
+    """One line for a ``--only`` key that is not one of ``keys`` (``what``: e.g. "a case of the quick
+    suite") or a ``--seeds`` below 1: the checks every ``rlsuite bench`` suite makes."""
+    from rlsuite.core.errors import RLSuiteError, did_you_mean
+
+    for key in only or []:
+        if key not in keys:
+            raise RLSuiteError(f"--only {key!r} is not {what}{did_you_mean(key, keys)}; choose from {', '.join(keys)}.")
+    if seeds is not None and seeds < 1:
+        raise RLSuiteError(f"--seeds {seeds} must be at least 1.")
+
+
 def fmt(value: Any, digits: int = 3) -> str:
     """A table cell: numbers to ``digits`` significant figures, None and NaN as a dash."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

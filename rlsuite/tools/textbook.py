@@ -31,7 +31,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.tools import report
 
 FIGURES = ("fig3.2", "fig3.5", "fig4.1", "ex6.6", "fig6.5")
@@ -255,12 +254,7 @@ def machine() -> str:
 
 def run(args: argparse.Namespace) -> int:
     """``rlsuite bench --suite textbook [--seeds N] [--only KEY ...] [--out DIR]``."""
-    for key in args.only or []:
-        if key not in FIGURES:
-            raise RLSuiteError(f"--only {key!r} is not a figure of the textbook suite{did_you_mean(key, FIGURES)}; "
-                               f"choose from {', '.join(FIGURES)}.")
-    if args.seeds is not None and args.seeds < 1:
-        raise RLSuiteError(f"--seeds {args.seeds} must be at least 1.")
+    report.check_suite_args(args.only, args.seeds, FIGURES, "a figure of the textbook suite")
     command = ("rlsuite bench --suite textbook" + (f" --seeds {args.seeds}" if args.seeds else "")
                + (f" --only {' '.join(args.only)}" if args.only else ""))
     path = write(args.out, args.only, cliff_runs=args.seeds or CLIFF_RUNS, bias_runs=args.seeds or BIAS_RUNS,

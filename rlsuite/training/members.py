@@ -153,7 +153,7 @@ class MemberRuns:
         if log:
             self.cache["scalars"] = self.agent.logged_scalars()
             for k in live:
-                self.runs[k].log(final=step >= self.schedule.total_steps, scalars=self.runs[k].agent.logged_scalars())
+                self.runs[k].log(final=step >= self.schedule.total_steps)  # its scalars: from the cache
             if self.progress is not None:  # several members: one bar, all members' steps and recent returns
                 first = self.runs[0]
                 sps = len(self.runs) * (step - first.start_step) / max(first.training_seconds(), 1e-9)
@@ -186,7 +186,7 @@ class MemberRuns:
             self.cache.update(scalars=self.agent.logged_scalars(), summary=self.agent.summary_metrics())
             for run in self.runs:
                 if run.step > run.logged_at:
-                    run.log(final=True, scalars=run.agent.logged_scalars())
+                    run.log(final=True)
             self.evaluate([k for k, run in enumerate(self.runs) if run.evaluated_at != run.step])
             results = []
             for k, run in enumerate(self.runs):

@@ -22,7 +22,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.core.streams import Streams
+from rlsuite.core.streams import Streams, below
 
 
 @dataclass
@@ -206,10 +206,10 @@ class ReplayBuffer:
         per_member = n_batches * batch_size
         u = rng.random((members * per_member, 2))  # (slot, env) uniforms, member-major
         high = self.capacity - 1 if self.full else self.pos
-        slots = np.minimum((u[:, 0] * high).astype(np.int64), high - 1)
+        slots = below(u[:, 0], high)
         if self.full:  # the slot at pos had its obs overwritten ahead of time: its transition is gone
             slots = (self.pos + 1 + slots) % self.capacity
-        envs = np.minimum((u[:, 1] * own).astype(np.int64), own - 1)
+        envs = below(u[:, 1], own)
         envs += np.repeat(np.arange(members, dtype=np.int64) * own, per_member)
         # batch-major order, so that each gradient step's (K, B) batch is one contiguous block
         order = (members, n_batches, batch_size)

@@ -241,11 +241,10 @@ class Run:
     def training_seconds(self) -> float:
         return time.perf_counter() - self.t0
 
-    def log(self, final: bool = False, scalars: dict[str, float] | None = None) -> None:
-        """Write the interval's means; ``scalars``: the agent's, where the caller has them already."""
+    def log(self, final: bool = False) -> None:
         sps = (self.step - self.start_step) / max(self.training_seconds(), 1e-9)
         self.logger.add("charts/SPS", sps)
-        self.logger.add_many(self.agent.logged_scalars() if scalars is None else scalars)
+        self.logger.add_many(self.agent.logged_scalars())
         means = self.logger.flush(self.step)  # the agent's scalars and the losses of this interval
         if self.settings.log_images and self.logger.writes and (
                 final or self.pictures.spent <= PICTURE_SHARE * self.training_seconds()):
