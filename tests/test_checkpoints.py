@@ -50,9 +50,10 @@ def test_sigkill_then_resume_reaches_the_requested_steps(tmp_path):
     assert [e.step for e in scalars(run_dir)["charts/SPS"]] == list(range(250, 8001, 250))
 
 
-def test_tabular_resume_at_an_episode_boundary_is_exact(tmp_path):
-    def agent():
-        return rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=4, gamma=0.9,
+@pytest.mark.parametrize("seeds", [[4], [4, 9]], ids=["one seed", "two seeds"])
+def test_tabular_resume_at_an_episode_boundary_is_exact(tmp_path, seeds):
+    def agent():  # sampled rewards: real envs stepped (a Gymnasium vector env for two), not the P simulator
+        return rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seeds=seeds, gamma=0.9,
                                   env_kwargs={"reward_mode": "sampled"})
 
     whole = agent()
@@ -62,8 +63,10 @@ def test_tabular_resume_at_an_episode_boundary_is_exact(tmp_path):
     second = agent()
     second.learn(1000, run_dir=tmp_path / "split", resume=True, checkpoint_every=300)
     np.testing.assert_array_equal(second.q_table, whole.q_table)
-    summary = json.loads((tmp_path / "split" / "summary.json").read_text())
-    assert summary["steps"] == 1000 and summary["episodes"] == 10
+    for k, seed in enumerate(seeds):
+        member = tmp_path / "split" / (f"seed_{seed}" if len(seeds) > 1 else "")
+        summary = json.loads((member / "summary.json").read_text())
+        assert summary["steps"] == 1000 and summary["episodes"] == 10
 
 
 def test_dqn_resume_restores_the_replay_buffer(tmp_path):

@@ -213,6 +213,11 @@ def _counter(value: Any) -> bool:
     return type(value) is int and 0 <= value < MAX_INT
 
 
+def _generator_states(value: Any) -> bool:
+    return value is None or isinstance(value, dict) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value))
+
+
 def check_meta(meta: dict[str, Any], path: Path) -> None:
     """Range-check what the loop and the agent take from ``agent.json`` before anything uses it."""
     loop, extra = meta.get("loop", {}), meta.get("extra_state", {})
@@ -227,8 +232,8 @@ def check_meta(meta: dict[str, Any], path: Path) -> None:
         checks += [(f"loop.{k}", loop[k], _counter, "a non-negative int") for k in ("step", "episodes") if k in loop]
         checks += [("loop.wall_s", loop.get("wall_s", 0.0),
                     lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "a non-negative number"),
-                   ("loop.rng_before_reset", loop.get("rng_before_reset"), lambda v: v is None or isinstance(v, dict),
-                    "null or a generator state")]
+                   ("loop.rng_before_reset", loop.get("rng_before_reset"), _generator_states,
+                    "null, a generator state or a list of them")]
     if isinstance(extra, dict):
         checks += [(f"extra_state.{k}", extra[k], _counter, "a non-negative int")
                    for k in ("num_timesteps", "n_calls", "env_steps_since_train") if k in extra]

@@ -31,7 +31,7 @@ from rlsuite.training.psim import PVectorEnv
 from rlsuite.training.ctrlc import CtrlC
 from rlsuite.training.run import LOOP_KEYS, LoopSettings, TrainResult
 from rlsuite.training.rundir import claim_run_dir
-from rlsuite.training.vector import SingleEnvVector, env_seeds, make_vector_env
+from rlsuite.training.vector import env_seeds, make_vector_env, replay_resets, single_envs
 
 if TYPE_CHECKING:
     from rlsuite.training.agent import Agent
@@ -160,13 +160,15 @@ class Stepper:
         self.agent, self.envs, self.runs = agent, envs, runs
         self.n_envs = envs.num_envs // agent.n_members  # per member
         self.step_count = runs.step
-        self.obs, infos = envs.reset(seed=env_seeds(agent.seeds, self.n_envs, runs.step))
-        if isinstance(envs, SingleEnvVector):
-            envs.env.steps = runs.step  # the env's faults name the run's step
-            if resumed and resumed[0].get("rng_before_reset") is not None:
-                # the checkpoint was taken at an episode boundary: replay that reset, so the run goes on exactly
-                self.obs, infos = envs.restore_reset(resumed[0]["rng_before_reset"])
-        elif isinstance(envs, PVectorEnv) and resumed and all(r.get("envs") for r in resumed):
+        self.singles = single_envs(envs)
+        for env in self.singles:
+            env.steps = runs.step  # the env's faults name the run's step
+        seeds: list[int | None] = list(env_seeds(agent.seeds, self.n_envs, runs.step))
+        # a member whose checkpoint was taken at an episode boundary of all its envs replays those resets,
+        # so it goes on exactly; the others start new episodes from seeds offset by the step
+        replay_resets(envs, seeds, self._boundary_states(resumed or []))
+        self.obs, infos = envs.reset(seed=seeds)
+        if isinstance(envs, PVectorEnv) and resumed and all(r.get("envs") for r in resumed):
             for k, loop in enumerate(resumed):  # each member's envs go on where its checkpoint left them
                 envs.load_state(loop["envs"], self._rows(k))
             self.obs, infos = envs.current()
@@ -174,18 +176,34 @@ class Stepper:
         self.mask_row_bytes = 0  # set by the first check of a mask
         if self.mask is not None:
             self._check_mask(self.mask, runs.step)
-        self.at_boundary = False  # did the last step end the (single) env's episode?
+        self.ended: np.ndarray | None = None  # the envs whose episodes the last step ended, if any
         space = envs.single_observation_space
         self.check_obs = isinstance(space, gym.spaces.Box) and space.dtype.kind == "f"
 
     def _rows(self, k: int) -> slice:
         return slice(k * self.n_envs, (k + 1) * self.n_envs)
 
+    def _boundary_states(self, resumed: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """{env row: generator state before its reset} of the members checkpointed at an episode boundary."""
+        states = {}
+        for k, loop in enumerate(resumed):
+            saved = loop.get("rng_before_reset")
+            if saved is not None and self.singles:
+                saved = [saved] if isinstance(saved, dict) else saved
+                states.update(zip(range(self._rows(k).start, self._rows(k).stop), saved))
+        return states
+
     def loop_state(self, k: int = 0) -> dict[str, Any]:
-        """What member k's checkpoint needs besides the run's counters to go on exactly."""
+        """What member k's checkpoint needs besides the run's counters to go on exactly: the P
+        simulator's state, or, when the last step ended the episodes of all the member's envs (which
+        then reset), the generator states before those resets (one env: a dict; more: a list)."""
+        rows = self._rows(k)
         if isinstance(self.envs, PVectorEnv):
-            return {"envs": self.envs.member_state(self._rows(k))}
-        return {"rng_before_reset": getattr(self.envs, "rng_before_reset", None) if self.at_boundary else None}
+            return {"envs": self.envs.member_state(rows)}
+        if self.ended is None or not self.ended[rows].all():
+            return {"rng_before_reset": None}
+        states = [env.rng_before_reset for env in self.singles[rows]]
+        return {"rng_before_reset": states[0] if len(states) == 1 else states}
 
     def step(self) -> None:
         actions = self.agent.act(self.obs, self.mask)
@@ -194,8 +212,8 @@ class Stepper:
         if not all(map(math.isfinite, rewards.tolist())):  # cheaper than numpy for a handful of envs
             self.runs.fault("reward", at)
         real_next, next_mask = next_obs, infos.get("action_mask")
-        self.at_boundary = "final_obs" in infos
-        if self.at_boundary:  # some episode ended (same-step autoreset puts its last obs here)
+        self.ended = infos.get("_final_obs")
+        if self.ended is not None:  # some episode ended (same-step autoreset puts its last obs here)
             real_next, next_mask = self._episodes_ended(infos, next_obs, next_mask)
         if self.check_obs and not np.isfinite(real_next).all():
             self.runs.fault("observation", at)

@@ -62,6 +62,7 @@ class ProtocolCheck(gym.Wrapper):
         super().__init__(env)
         self.name = name or env_name(env)
         self.steps = 0  # step() calls so far; the training loop sets it on resume
+        self.rng_before_reset: dict[str, Any] | None = None  # the generator's state before the last unseeded reset
         space = env.observation_space
         self._space = space
         self._shape, self._dtype = space.shape, space.dtype
@@ -92,6 +93,8 @@ class ProtocolCheck(gym.Wrapper):
         return True
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is None:  # kept so a checkpoint taken at this episode boundary can replay the reset on resume
+            self.rng_before_reset = self.env.unwrapped.np_random.bit_generator.state  # a fresh dict
         try:
             result = self.env.reset(seed=seed, options=options)
         except (AssertionError, ValueError, TypeError, gym.error.Error) as exc:
@@ -206,7 +209,6 @@ class SingleEnvVector(gym.vector.VectorEnv):
         self._true = np.ones(1, dtype=bool)
         self._false = np.zeros(1, dtype=bool)
         self._return, self._length = 0.0, 0
-        self.rng_before_reset: dict[str, Any] | None = None
 
     def _batch(self, obs: Any) -> Any:
         if self._tuple_obs:
@@ -240,8 +242,6 @@ class SingleEnvVector(gym.vector.VectorEnv):
             final_obs = np.empty(1, dtype=object)
             final_obs[0] = obs
             final_info = self._batch_info(info)
-            # kept so a checkpoint taken now can replay this reset exactly on resume
-            self.rng_before_reset = self.env.unwrapped.np_random.bit_generator.state  # a fresh dict
             obs, info = self._reset()
             infos = self._batch_info(info)
             infos.update(final_obs=final_obs, _final_obs=self._true, final_info=final_info, _final_info=self._true,
@@ -256,18 +256,28 @@ class SingleEnvVector(gym.vector.VectorEnv):
             infos,
         )
 
-    def restore_reset(self, rng_state: dict[str, Any]):
-        """Reset as the checkpointed run did at an episode boundary: same RNG state, same first obs."""
+    def close_extras(self, **kwargs: Any) -> None:
+        self.env.close()
+
+
+def single_envs(envs: gym.vector.VectorEnv) -> list[ProtocolCheck]:
+    """The checked single envs inside a vector env of :func:`make_vector_env` (none in a P simulator)."""
+    if isinstance(envs, SingleEnvVector):
+        return [envs.env]
+    return list(getattr(envs.unwrapped, "envs", []))
+
+
+def replay_resets(envs: gym.vector.VectorEnv, seeds: list[int | None], states: dict[int, dict[str, Any]]) -> None:
+    """Make the resets of the envs at ``states``' rows those a checkpointed run did at an episode
+    boundary: each env's generator goes back to its state then and its seed becomes None."""
+    singles = single_envs(envs)
+    for i, state in states.items():
         try:
-            self.env.unwrapped.np_random.bit_generator.state = rng_state
+            singles[i].unwrapped.np_random.bit_generator.state = state
         except (TypeError, ValueError, KeyError) as exc:
             raise RLSuiteError(f"the checkpoint's loop.rng_before_reset is not a valid generator state ({exc}); "
                                "resume from another checkpoint.") from None
-        obs, info = self._reset()
-        return self._batch(obs), self._batch_info(info)
-
-    def close_extras(self, **kwargs: Any) -> None:
-        self.env.close()
+        seeds[i] = None
 
 
 def env_seeds(seeds: list[int], n_envs: int, offset: int = 0) -> list[int]:
