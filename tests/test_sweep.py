@@ -141,6 +141,7 @@ def test_optuna_search_on_the_local_backend(tmp_path):
     for row in result.rows:
         assert row["config"].startswith("trial_") and 0.01 <= row["learning_rate"] <= 0.5
         assert row["gamma"] in (0.8, 0.9) and row["seeds_done"] == 2
+        assert json.loads((out / row["config"] / "summary.json").read_text())["members"] == 2  # its seeds stacked
     assert result.best is not None and "Optuna search, 3 trials" in (out / "sweep.md").read_text()
     assert isinstance(result.best["learning_rate"], float) and isinstance(result.best["gamma"], float)
 

@@ -89,8 +89,9 @@ def sweep(
     state.save()
     _check_extras(state, backend, resume)
     if backend == "local":
-        hint = (len(state.configs) if state.spec.stacked and not state.spec.search else len(state.trials)) \
-            or len(state.spec.seeds) * (state.spec.trials or 1)
+        spec = state.spec  # how many runs there are to spread over the workers
+        hint = (spec.trials * (1 if spec.stacked else len(spec.seeds)) if spec.search else
+                len(state.configs) if spec.stacked else len(state.trials))
         workers = int(workers) if workers else max(1, min(os.cpu_count() or 1, hint))
     report = _Progress(state, progress)
     t0 = time.perf_counter()

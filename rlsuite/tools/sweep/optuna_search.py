@@ -1,9 +1,10 @@
 """``search="optuna"``: Optuna's TPE sampler picks the configurations instead of a grid.
 
 Each configuration Optuna asks for is trained on every seed; the objective is the mean of the
-spec's metric across the seeds that finished. On the local backend Optuna runs in this process
-(ask/tell) and a configuration's seeds run in parallel on the worker pool; on Ray it is Ray
-Tune's OptunaSearch, one Tune trial per configuration running its seeds in turn.
+spec's metric across the seeds that finished. A configuration's seeds train stacked, in one run
+of K members (the spec's ``stacked``; off, one run per seed). On the local backend Optuna runs
+in this process (ask/tell) and the configurations' runs go to the worker pool; on Ray it is Ray
+Tune's OptunaSearch, one Tune trial per configuration running its seeds' run (or runs in turn).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rlsuite.tools.sweep.local import run_in_worker, run_local
 from rlsuite.tools.sweep.ray_backend import RaySession, fit, lost, run_config, trial_dirname
 from rlsuite.tools.sweep.spec import SweepSpec, config_name, parse_range
 from rlsuite.tools.sweep.state import SweepState
-from rlsuite.tools.sweep.trial import OnDone, Trial, TrialResult
+from rlsuite.tools.sweep.trial import OnDone, Trial, TrialResult, stack_trials
 
 
 def import_optuna():
@@ -83,7 +84,8 @@ def _study(optuna, state: SweepState, todo: list[Trial], distributions: dict[str
 
 def optuna_local(state: SweepState, todo: list[Trial], workers: int, on_done: OnDone,
                  trial_timeout: float | None = None) -> bool:
-    """Optuna ask/tell in this process; a configuration's seeds run in parallel on the pool.
+    """Optuna ask/tell in this process; a configuration's run (its seeds stacked, or one run per seed
+    in parallel) goes to the pool.
 
     ``todo`` are the unfinished trials of a resumed sweep. Returns True if interrupted.
     """
@@ -92,7 +94,8 @@ def optuna_local(state: SweepState, todo: list[Trial], workers: int, on_done: On
     distributions = _distributions(optuna, spec.grid)
     study = _study(optuna, state, todo, distributions)
     asked: dict[str, Any] = {}  # config name -> optuna trial, for the configurations of this call
-    queue = list(todo)
+    group = stack_trials if spec.stacked else list
+    queue = group(list(todo))
     for trial in todo:
         state.trials[trial.key].status = "pending"
 
@@ -102,7 +105,7 @@ def optuna_local(state: SweepState, todo: list[Trial], workers: int, on_done: On
             params = {k: _decode(optuna_trial.params[k]) for k in spec.grid}
             name = config_name(params, index=len(state.configs))
             asked[name] = optuna_trial
-            queue.extend(state.add_config(name, params))
+            queue.extend(group(state.add_config(name, params)))
             state.save()
         return queue.pop(0) if queue else None
 
@@ -130,19 +133,20 @@ def _search_name(trial_id: str, params: dict[str, Any]) -> str:
 
 
 def _search_trainable(config: dict[str, Any], context: dict[str, Any]) -> None:
-    """One Optuna configuration on Ray: all of its seeds in turn, the objective is their mean."""
+    """One Optuna configuration on Ray: its seeds stacked in one run (or one run per seed, in turn);
+    the objective is the mean over its seeds."""
     from ray import tune
 
     params = {context["names"][k]: _decode(v) for k, v in config.items() if k in context["names"]}
     name = _search_name(tune.get_context().get_trial_id(), params)
     spec = SweepSpec.from_dict(context["spec"])
+    trials = [Trial.build(spec, name, params, seed, Path(context["out"])) for seed in spec.seeds]
     results, values = [], []
-    for seed in spec.seeds:
-        trial = Trial.build(spec, name, params, seed, Path(context["out"]))
-        result = run_in_worker(trial, context["timeout"])
-        results.append({"key": trial.key, "seed": seed, **result.to_dict()})
-        if result.status == "done":
-            values.append(float(result.summary.get(spec.metric, float("nan"))))
+    for trial in stack_trials(trials) if spec.stacked else trials:
+        for key, result in run_in_worker(trial, context["timeout"]).per_member(trial):
+            results.append({"key": key, **result.to_dict()})
+            if result.status == "done":
+                values.append(float(result.summary.get(spec.metric, float("nan"))))
     objective = sum(values) / len(values) if values else float("nan")
     tune.report({"objective": objective, "name": name, "params": json.dumps(params, default=str),
                  "results": json.dumps(results, default=str)})
