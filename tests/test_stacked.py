@@ -436,3 +436,23 @@ def test_a_dqn_update_of_stacked_members_is_k_separate_updates():
 
     for k, single in enumerate(singles):
         assert_close_states(members_state(stacked, k), single.state_dict())
+
+
+@pytest.mark.parametrize("rows", [1, 2, 64], ids=["one row", "as many rows as outputs", "more rows than outputs"])
+def test_a_stacked_linear_layer_computes_and_differentiates_as_member_by_member_linear_layers(rows):
+    # more rows than outputs takes the transposed products: the same numbers, forward and backward
+    torch.manual_seed(0)
+    layer = StackedLinear(16, 2, members=3).double()
+    with torch.no_grad():
+        layer.weight.normal_()
+        layer.bias.normal_()
+    x = torch.randn(3, rows, 16, dtype=torch.double, requires_grad=True)
+    out = layer(x)
+    expected = torch.stack([F.linear(x[k], layer.weight[k].T, layer.bias[k, 0]) for k in range(3)])
+    torch.testing.assert_close(out, expected)
+    assert torch.autograd.gradcheck(layer, (x,))
+    grad = torch.randn_like(out)
+    mine = torch.autograd.grad(out, (x, layer.weight, layer.bias), grad)
+    theirs = torch.autograd.grad(expected, (x, layer.weight, layer.bias), grad)
+    for a, b in zip(mine, theirs):
+        torch.testing.assert_close(a, b)
