@@ -157,7 +157,8 @@ class TabularAgent(Agent[ConfigT]):
         """Q(S, A) one step towards ``targets`` for these rows of the batch (no two the same (member, S, A);
         ``picked`` selects them from the batch, for subclasses that keep per-row choices)."""
         q = self.tables
-        q[members, s, a] += self.config.learning_rate * (targets - q[members, s, a])
+        current = q[members, s, a]
+        q[members, s, a] = current + self.config.learning_rate * (targets - current)
 
     # ----- diagnostics against the exact solution -------------------------------------------
     def begin(self, total_steps: int, env: gym.Env | None = None) -> None:
