@@ -365,6 +365,10 @@ def test_per_member_clipping_with_one_member_is_torch_clipping():
     assert torch.allclose(norm[0], torch.nn.utils.clip_grad_norm_(twin.parameters(), 0.1))
     for p, q in zip(network.parameters(), twin.parameters()):
         assert torch.allclose(p.grad, q.grad)
+    before = [p.grad.clone() for p in network.parameters()]
+    clip_grad_norm_per_member(network.parameters(), 1.0, 1)  # under the bound now: untouched
+    for p, grad in zip(network.parameters(), before):
+        torch.testing.assert_close(p.grad, grad)
 
 
 def test_per_member_clipping_refuses_parameters_without_the_member_axis():

@@ -356,9 +356,13 @@ def clip_grad_norm_per_member(parameters: Iterable[torch.Tensor], max_norm: floa
                 f"a gradient of shape {tuple(grad.shape)} has no leading member axis of size {members}; "
                 "clip_grad_norm_per_member takes the parameters of a stacked network."
             )
+    if members == 1:  # one norm per tensor is the member's: torch's fused per-list kernels
+        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        torch._foreach_mul_(grads, torch.clamp(max_norm / (total + 1e-6), max=1.0))
+        return total.reshape(1)
     norms = torch.stack([torch.linalg.vector_norm(grad.reshape(members, -1), dim=1) for grad in grads])
     total = torch.linalg.vector_norm(norms, dim=0)
     scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
     for grad in grads:
-        grad.mul_(scale.reshape(members, *[1] * (grad.dim() - 1)) if members > 1 else scale.reshape(()))
+        grad.mul_(scale.reshape(members, *[1] * (grad.dim() - 1)))
     return total
