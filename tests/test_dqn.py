@@ -5,6 +5,7 @@ from torch import nn
 
 import rlsuite
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.transition import Transition
 from rlsuite.nets.torchutil import polyak_update
 from tests.test_logging import scalars
 
@@ -124,3 +125,41 @@ def test_errors():
         rlsuite.make_agent("dqn", "CartPole-v1", target_update_intervall=5)
 
 
+
+
+def test_a_training_round_moves_the_weights_as_stable_baselines3_dqn_does_on_the_same_minibatches():
+    # the same network, replay and minibatches: rlsuite's update (Huber loss, clipping, Adam) is SB3's
+    import gymnasium as gym
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.type_aliases import ReplayBufferSamples
+
+    settings = dict(learning_rate=2e-3, batch_size=32, gamma=0.99, max_grad_norm=0.5)
+    ours = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, net_arch=[32, 32], use_preset=False, learning_starts=10**6,
+                              **settings)
+    theirs = DQN("MlpPolicy", gym.make("CartPole-v1"), policy_kwargs={"net_arch": [32, 32]}, device="cpu", **settings)
+    theirs.set_logger(configure(None, []))
+    with torch.no_grad():
+        for net, mine in ((theirs.q_net, ours.q_net), (theirs.q_net_target, ours.target_net)):
+            for p, q in zip(net.parameters(), mine.parameters(), strict=True):
+                p.copy_(q)
+    rng = np.random.default_rng(0)
+    for _ in range(300):  # random transitions, some of them terminal
+        obs = rng.normal(size=(1, 4)).astype(np.float32)
+        ours.observe(Transition(obs, rng.integers(0, 2, 1), rng.normal(size=1), rng.normal(size=(1, 4)).astype(np.float32),
+                                rng.random(1) < 0.1, np.zeros(1, bool), None, None))
+    batches = ours.buffer.sample_batches(20, 32, ours.rng)
+    ours.replay_batches = lambda steps: batches
+    replayed = iter(batches)
+
+    def sample(batch_size, env=None):
+        b = next(replayed)
+        return ReplayBufferSamples(b.obs[0], b.action[0].long()[:, None], b.next_obs[0],
+                                   b.terminated[0].float()[:, None], b.reward[0].float()[:, None])
+
+    theirs.replay_buffer.sample = sample
+    ours.train_round(20)
+    theirs.train(20, 32)
+    for p, q in zip(theirs.q_net.parameters(), ours.q_net.parameters(), strict=True):
+        torch.testing.assert_close(q, p, atol=1e-6, rtol=1e-5)
+    assert any((p - q).abs().max() > 1e-3 for p, q in zip(theirs.q_net.parameters(), ours.target_net.parameters()))
