@@ -269,7 +269,8 @@ def test_non_finite_weights_and_out_of_range_counters_are_refused(tmp_path):
     good = json.loads(meta_file.read_text())
     for key, value, needle in [("seed", -1, "seed=-1"), ("seed", 2**64, "seed=18446744073709551616"),
                                ("loop", {**good["loop"], "step": -5}, "loop.step=-5"),
-                               ("loop", {**good["loop"], "episodes": 1.5}, "loop.episodes=1.5")]:
+                               ("loop", {**good["loop"], "episodes": 1.5}, "loop.episodes=1.5"),
+                               ("loop", {**good["loop"], "rng_before_reset": [1, 2]}, r"loop.rng_before_reset=\[1, 2\]")]:
         meta_file.write_text(json.dumps({**good, key: value}))
         with pytest.raises(RLSuiteError, match=f"{needle}, which must be"):
             qlearning().learn(60, run_dir=tmp_path / "run", resume=True)
