@@ -87,9 +87,9 @@ class StackedLinear(StackedLayer):
     """K Linear layers: weight (K, in, out), bias (K, 1, out); (K, B, in) → (K, B, out).
 
     ``forward`` is one ``torch.baddbmm(bias, x, weight)`` (its transpose for fewer outputs than
-    rows). Input with more batch axes, (K, B1, B2, ..., in), is flattened to (K, B, in) and back. Parameters start uninitialised:
-    the modules that hold a StackedLinear fill each member from a single-member twin, so every
-    member starts as a single network would.
+    rows). Input with more batch axes, (K, B1, B2, ..., in), is flattened to (K, B, in) and back.
+    Parameters start uninitialised: the modules that hold a StackedLinear fill each member from a
+    single-member twin, so every member starts as a single network would.
     """
 
     def __init__(self, in_features: int, out_features: int, members: int) -> None:
