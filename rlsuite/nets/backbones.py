@@ -7,8 +7,9 @@ on top::
     backbone = make_backbone(env.observation_space, {"net_arch": [64, 64]})
     q_network = nn.Sequential(backbone, QHead(backbone.out_features, env.action_space.n))
 
-Every backbone but the RNN takes ``members=K`` to hold K independent networks at once, input
-and output carrying a leading member axis (K, B, ...); see :mod:`rlsuite.nets.stacked`.
+Every backbone takes ``members=K`` to hold K independent networks at once, input and output
+carrying a leading member axis (K, B, ...); see :mod:`rlsuite.nets.stacked` (and, for the RNN,
+:mod:`rlsuite.nets.recurrent`).
 
 Every value a user can get wrong raises :class:`rlsuite.core.errors.RLSuiteError` with one
 sentence that names the bad value and the valid choices.
@@ -41,6 +42,7 @@ from rlsuite.nets.checks import (
     choose,
     initialize,
 )
+from rlsuite.nets.recurrent import StackedRecurrent
 from rlsuite.nets.stacked import (
     StackedConv2d,
     StackedLayerNorm,
@@ -220,23 +222,28 @@ class RNN(nn.Module):
     ``forward(x, state)`` takes (B, T, input_size) and an optional state from a previous call,
     and returns the features of every step, (B, T, hidden_size), and the new state (``(h, c)``
     for an LSTM, ``h`` for a GRU, each (num_layers, B, hidden_size)). To classify a whole
-    sequence, put a head on ``features[:, -1]``.
+    sequence, put a head on ``features[..., -1, :]``. With ``members=K`` every tensor has a
+    leading member axis: (K, B, T, input_size) in, (K, B, T, hidden_size) and states
+    (K, num_layers, B, hidden_size) out; member k computes what a single RNN with its weights does.
 
     Biases start at zero, except an LSTM's forget gate, which starts at 1: cells then keep
     what they hold until training teaches them to forget, which lets gradients reach early
     steps and spares long-memory tasks a plateau at chance (Jozefowicz et al., 2015).
     """
 
-    def __init__(self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1) -> None:
+    def __init__(self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1,
+                 members: int = 1) -> None:
         super().__init__()
         self.cell = choose("recurrent cell", cell, tuple(RECURRENT_CELLS))
-        self.recurrent = RECURRENT_CELLS[self.cell](
-            check_positive_int("input_size", input_size),
-            check_positive_int("hidden_size", hidden_size),
-            num_layers=check_positive_int("num_layers", num_layers),
-            batch_first=True,
-        )
+        sizes = (check_positive_int("input_size", input_size), check_positive_int("hidden_size", hidden_size),
+                 check_positive_int("num_layers", num_layers))
+        self.members = check_members(members)
         self.out_features = hidden_size
+        if members > 1:
+            self.recurrent = StackedRecurrent(self.cell, *sizes, members)
+            stack_members(self, [RNN(*sizes[:2], cell, num_layers) for _ in range(members)])
+            return
+        self.recurrent = RECURRENT_CELLS[self.cell](*sizes[:2], num_layers=sizes[2], batch_first=True)
         self._initialize_biases()
 
     def _initialize_biases(self) -> None:
@@ -254,11 +261,14 @@ class RNN(nn.Module):
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> RecurrentState:
         """The all-zero state a fresh sequence starts from."""
         shape = (self.recurrent.num_layers, batch_size, self.out_features)
+        shape = shape if self.members == 1 else (self.members, *shape)
         zeros = torch.zeros(shape, device=device)
         return (zeros, zeros.clone()) if self.cell == "lstm" else zeros
 
     def forward(self, x: torch.Tensor, state: RecurrentState | None = None) -> tuple[torch.Tensor, RecurrentState]:
-        """(B, T, input_size) → ((B, T, hidden_size), state)."""
+        """(B, T, input_size) → ((B, T, hidden_size), state); with K members (K, B, T, input_size) → ...."""
+        if self.members > 1:
+            require_member_axis(x, self.members, "RNN", min_dim=4, max_dim=4)
         return self.recurrent(as_float(x), state)
 
 

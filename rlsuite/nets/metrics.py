@@ -163,12 +163,6 @@ def check_member_model(model: nn.Module, members: int) -> int:
     would be one set of weights shared by all members, and the members would not be independent.
     """
     members = check_members(members)
-    if members > 1:
-        require(
-            not any(isinstance(m, nn.RNNBase) for m in model.modules()),
-            f"fit(members={members}) cannot train a recurrent model ({type(model).__name__} holds an LSTM or GRU), "
-            "since RNN backbones cannot be stacked; fit one model per seed with members=1.",
-        )
     held = members_of(model)
     require(
         held == members,

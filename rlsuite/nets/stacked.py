@@ -287,11 +287,13 @@ def members_state(module: nn.Module, k: int) -> dict[str, torch.Tensor]:
     _check_member_index(module, k)
     stacked = _stacked_layers(module)
     state: dict[str, torch.Tensor] = {}
+    done: set[str] = set()
     for key, value in module.state_dict().items():
         owner = key.rpartition(".")[0]
         if owner not in stacked:
             state[key] = value.detach().clone()
-        elif _prefixed(owner, "weight") not in state:
+        elif owner not in done:
+            done.add(owner)
             state.update({_prefixed(owner, leaf): t for leaf, t in stacked[owner].member_state(k).items()})
     return state
 

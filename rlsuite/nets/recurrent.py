@@ -1,0 +1,91 @@
+"""K independent LSTMs or GRUs run together: the recurrent layer of ``RNN(members=K)``.
+
+Torch's ``nn.LSTM`` and ``nn.GRU`` hold one set of weights, so K members would be K calls per
+batch. :class:`StackedRecurrent` holds every layer's weights with a leading member axis and runs
+the K members' cells with one batched matmul per time step (and one for the input projections
+of all steps), with torch's gate order and equations: member k computes what ``nn.LSTM``
+(``nn.GRU``) loaded with member k's weights computes, and :meth:`StackedRecurrent.member_state`
+names and shapes its parameters as theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from rlsuite.nets.checks import check_members
+from rlsuite.nets.stacked import StackedLayer
+
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+class StackedRecurrent(StackedLayer):
+    """K LSTMs or GRUs of ``num_layers`` layers over batch-first sequences with a member axis:
+    (K, B, T, input_size) → ((K, B, T, hidden_size), state), the state (``(h, c)`` for an LSTM,
+    ``h`` for a GRU) each (K, num_layers, B, hidden_size).
+
+    Layer l's parameters are ``weight_ih_l{l}`` (K, in, G·H), ``weight_hh_l{l}`` (K, H, G·H) and
+    the biases ``bias_ih_l{l}``, ``bias_hh_l{l}`` (K, 1, G·H), G = 4 gates (i, f, g, o) for an
+    LSTM and 3 (r, z, n) for a GRU; they start uninitialised, filled from single-member twins.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int, members: int) -> None:
+        super().__init__()
+        self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
+        self.members = check_members(members)
+        width = (4 if cell == "lstm" else 3) * hidden_size
+        for layer in range(num_layers):
+            inputs = input_size if layer == 0 else hidden_size
+            for name, shape in (("weight_ih", (inputs, width)), ("weight_hh", (hidden_size, width)),
+                                ("bias_ih", (1, width)), ("bias_hh", (1, width))):
+                self.register_parameter(f"{name}_l{layer}", nn.Parameter(torch.empty(members, *shape)))
+
+    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+        return {name: (p[k].T if name.startswith("weight") else p[k, 0]).clone(memory_format=torch.contiguous_format)
+                for name, p in self.named_parameters()}
+
+    @torch.no_grad()
+    def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
+        for name, p in self.named_parameters():
+            if name.startswith("weight"):
+                p[k].copy_(state[name].T)
+            else:
+                p[k, 0].copy_(state[name])
+
+    def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        members, batch, steps = x.shape[:3]
+        lstm = self.cell == "lstm"
+        if state is None:
+            zeros = x.new_zeros(members, self.num_layers, batch, self.hidden_size)
+            state = (zeros, zeros.clone()) if lstm else zeros
+        h_all, c_all = state if lstm else (state, None)
+        out, last_h, last_c = x, [], []
+        for layer in range(self.num_layers):
+            weight_ih, weight_hh, bias_ih, bias_hh = (getattr(self, f"{name}_l{layer}")
+                                                      for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            # the input's share of every gate, for all steps at once
+            gates_x = torch.baddbmm(bias_ih, out.reshape(members, batch * steps, -1), weight_ih)
+            gates_x = gates_x.reshape(members, batch, steps, -1)
+            h, c = h_all[:, layer], None if c_all is None else c_all[:, layer]
+            outputs = []
+            for t in range(steps):
+                gates_h = torch.baddbmm(bias_hh, h, weight_hh)
+                if lstm:
+                    i, f, g, o = (gates_x[:, :, t] + gates_h).chunk(4, dim=-1)
+                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                    h = torch.sigmoid(o) * torch.tanh(c)
+                else:
+                    (x_r, x_z, x_n), (h_r, h_z, h_n) = gates_x[:, :, t].chunk(3, dim=-1), gates_h.chunk(3, dim=-1)
+                    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+                    h = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+                outputs.append(h)
+            out = torch.stack(outputs, dim=2)
+            last_h.append(h)
+            last_c.append(c)
+        h_n = torch.stack(last_h, dim=1)
+        return out, ((h_n, torch.stack(last_c, dim=1)) if lstm else h_n)
+
+    def extra_repr(self) -> str:
+        return f"{self.cell}, hidden_size={self.hidden_size}, num_layers={self.num_layers}, members={self.members}"
