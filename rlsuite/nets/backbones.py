@@ -259,14 +259,14 @@ class RNN(nn.Module):
                     bias[hidden:2 * hidden] = 1.0
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> RecurrentState:
-        """The all-zero state a fresh sequence starts from."""
+        """The all-zero state a fresh sequence starts from ((K, num_layers, B, H) for K members)."""
         shape = (self.recurrent.num_layers, batch_size, self.out_features)
         shape = shape if self.members == 1 else (self.members, *shape)
         zeros = torch.zeros(shape, device=device)
         return (zeros, zeros.clone()) if self.cell == "lstm" else zeros
 
     def forward(self, x: torch.Tensor, state: RecurrentState | None = None) -> tuple[torch.Tensor, RecurrentState]:
-        """(B, T, input_size) → ((B, T, hidden_size), state); with K members (K, B, T, input_size) → ...."""
+        """(B, T, input_size) → ((B, T, hidden_size), state), each with a leading member axis K for K members."""
         if self.members > 1:
             require_member_axis(x, self.members, "RNN", min_dim=4, max_dim=4)
         return self.recurrent(as_float(x), state)
