@@ -22,6 +22,7 @@ from rlsuite.nets import (
     NatureCNN,
     OneHot,
     QHead,
+    RNN,
     StackedLinear,
     clip_grad_norm_per_member,
     load_member,
@@ -287,6 +288,7 @@ def test_members_must_be_a_positive_integer(members):
         (FlattenBatch((2, 3), members=K), torch.zeros(BATCH, 2, 3)),
         (StackedLinear(4, 2, K), torch.zeros(BATCH, 4)),
         (make_backbone(spaces.Discrete(4), members=K), torch.zeros(BATCH, dtype=torch.long)),
+        (RNN(4, hidden_size=3, members=K), torch.zeros(BATCH, 5, 4)),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, nn.Module) else str(tuple(value.shape)),
 )
