@@ -125,8 +125,6 @@ def test_errors():
         rlsuite.make_agent("dqn", "CartPole-v1", target_update_intervall=5)
 
 
-
-
 def test_a_training_round_moves_the_weights_as_stable_baselines3_dqn_does_on_the_same_minibatches():
     # the same network, replay and minibatches: rlsuite's update (Huber loss, clipping, Adam) is SB3's
     import gymnasium as gym
