@@ -13,6 +13,7 @@ from torch import nn
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.nets import MLP, RNN, History, NatureCNN, QHead, evaluate_loss, fit, members_state
+from tests.test_supervised import overfitting_regression
 
 K = 3
 
@@ -116,15 +117,6 @@ def test_a_stacked_cnn_member_ends_as_its_single_fit():
 
 
 # --------------------------------------------------------------------------- early stopping, member by member
-
-
-def overfitting_regression() -> tuple[np.ndarray, ...]:
-    """Noisy training samples and clean validation ones: the validation loss falls, then rises."""
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, (20, 1)).astype(np.float32)
-    y = np.sin(3 * x[:, 0]) + rng.normal(0, 0.5, 20)
-    x_val = rng.uniform(-1, 1, (200, 1)).astype(np.float32)
-    return x, y, x_val, np.sin(3 * x_val[:, 0])
 
 
 def test_each_member_stops_early_on_its_own_and_ends_with_its_best_weights():

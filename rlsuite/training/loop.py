@@ -179,6 +179,10 @@ class Stepper:
         self.ended: np.ndarray | None = None  # the envs whose episodes the last step ended, if any
         space = envs.single_observation_space
         self.check_obs = isinstance(space, gym.spaces.Box) and space.dtype.kind == "f"
+        # are all rewards finite? Python floats for a handful of envs (0.3 µs against numpy's 2), numpy for
+        # many (a thousand members: 1.8 µs against 29)
+        self.finite = ((lambda r: all(map(math.isfinite, r.tolist()))) if envs.num_envs <= 64 else
+                       (lambda r: bool(np.isfinite(r).all())))
 
     def _rows(self, k: int) -> slice:
         return slice(k * self.n_envs, (k + 1) * self.n_envs)
@@ -209,7 +213,7 @@ class Stepper:
         actions = self.agent.act(self.obs, self.mask)
         next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
         at = self.step_count + self.n_envs
-        if not all(map(math.isfinite, rewards.tolist())):  # cheaper than numpy for a handful of envs
+        if not self.finite(rewards):
             self.runs.fault("reward", at)
         real_next, next_mask = next_obs, infos.get("action_mask")
         self.ended = infos.get("_final_obs")

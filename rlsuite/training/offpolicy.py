@@ -189,22 +189,27 @@ class OffPolicyAgent(Agent[ConfigT]):
                 flat.index_fill_(0, index, 0.0)
 
     # ----- state ------------------------------------------------------------------------------
+    def _counters(self) -> dict[str, int]:
+        """The step counters behind the training rounds, the same for every member."""
+        return {"n_calls": self._n_calls, "env_steps_since_train": self._env_steps_since_train}
+
+    def _load_counters(self, state: dict[str, Any]) -> None:
+        self._n_calls = int(state.get("n_calls", 0))
+        self._env_steps_since_train = int(state.get("env_steps_since_train", 0))
+
     def extra_state(self) -> dict[str, Any]:
-        return {**super().extra_state(), "n_calls": self._n_calls, "env_steps_since_train": self._env_steps_since_train}
+        return {**super().extra_state(), **self._counters()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         super().load_extra_state(state)
-        self._n_calls = int(state.get("n_calls", 0))
-        self._env_steps_since_train = int(state.get("env_steps_since_train", 0))
+        self._load_counters(state)
 
     def member_extra_state(self, k: int) -> dict[str, Any]:
-        return {**super().member_extra_state(k), "n_calls": self._n_calls,
-                "env_steps_since_train": self._env_steps_since_train}
+        return {**super().member_extra_state(k), **self._counters()}
 
     def load_member_extra_state(self, k: int, state: dict[str, Any]) -> None:
-        super().load_member_extra_state(k, state)  # the counters are the same for every member
-        self._n_calls = int(state.get("n_calls", 0))
-        self._env_steps_since_train = int(state.get("env_steps_since_train", 0))
+        super().load_member_extra_state(k, state)
+        self._load_counters(state)
 
     def replay_arrays(self) -> dict[str, np.ndarray] | None:
         return None if self.buffer is None else self.buffer.state_arrays()
