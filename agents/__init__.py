@@ -104,12 +104,18 @@ def member_seed_list(seed: int, seeds: int | list[int] | None) -> list[int]:
     return check_seeds(range(seed, seed + seeds) if isinstance(seeds, int) else seeds)
 
 
-def load(path: str | Path, device: str | None = None):
+def load(path: str | Path, device: str | None = None, env: EnvSpec | None = None):
     """An agent from a model directory (``agent.save``) or a run directory (its newest checkpoint).
 
     A neural agent goes onto ``device`` ("cpu", "cuda", "cuda:N", "auto"); by default onto the
     device it was trained on where this machine has it, else the CPU — a checkpoint loads anywhere.
+
+    The agent's env is the one the checkpoint names, if that is a registered id. A checkpoint is
+    data, so a ``module:Class`` env it names is never imported on its word: pass the same spec as
+    ``env`` to confirm it (or another env, an id or an instance, to use that instead).
     """
+    from rlsuite.core.envspec import saved_env
+
     from rlsuite.core.spaces import space_from_json
     from rlsuite.training.checkpoint import find_checkpoint, read_checkpoint, restore_into
 
@@ -120,7 +126,10 @@ def load(path: str | Path, device: str | None = None):
         obs_space = space_from_json(meta["observation_space"])
         act_space = space_from_json(meta["action_space"])
         config = cls.make_config(_on_device(meta["hyperparameters"], device))
-        agent = cls(obs_space, act_space, config, seed=meta["seed"], env=meta["env"], env_kwargs=meta["env_kwargs"])
+        saved = meta["env"]
+        if saved is not None or env is not None:
+            saved = saved_env(saved, path / "agent.json", env)
+        agent = cls(obs_space, act_space, config, seed=meta["seed"], env=saved, env_kwargs=meta["env_kwargs"])
     except RLSuiteError:
         raise
     except (KeyError, TypeError, ValueError) as exc:

@@ -71,7 +71,7 @@ def _rejected(spec: str, kwargs: dict[str, Any], exc: Exception) -> RLSuiteError
 
 
 def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
-    if ":" in spec and not spec.startswith("rlsuite/"):
+    if is_module_spec(spec):
         module_name, _, attr = spec.partition(":")
         try:
             module = import_from_cwd(module_name)
@@ -88,13 +88,13 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
                 f"env {spec!r}: {module_name!r} has no class or registered id {attr!r}; "
                 "give module:Class or module:EnvId."
             )
+        if not (inspect.isclass(target) and issubclass(target, gym.Env)):  # checked before anything is called
+            raise RLSuiteError(f"env {spec!r} names a {type(target).__name__}, not a gymnasium.Env subclass; point it at "
+                               "an Env class (module:Class) or an id the module registers (module:EnvId).")
         try:
-            env = target(**kwargs)
+            return target(**kwargs)
         except (TypeError, ValueError, AttributeError) as exc:
             raise _rejected(spec, kwargs, exc) from None
-        if not isinstance(env, gym.Env):
-            raise RLSuiteError(f"env {spec!r} made a {type(env).__name__}, not a gymnasium.Env; point it at an Env class.")
-        return env
     if spec not in gym.registry:
         raise RLSuiteError(
             f"unknown env id {spec!r}{did_you_mean(spec, gym.registry.keys())}; "
@@ -104,6 +104,47 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
         return gym.make(spec, **kwargs)
     except (TypeError, ValueError, AttributeError) as exc:
         raise _rejected(spec, kwargs, exc) from None
+
+
+def is_module_spec(spec: Any) -> bool:
+    """Whether ``spec`` is a ``module:Class`` / ``module:EnvId`` string (making it imports the module)."""
+    return isinstance(spec, str) and ":" in spec and not spec.startswith("rlsuite/")
+
+
+def saved_env(spec: Any, source: str | os.PathLike, named: EnvSpec | None = None) -> EnvSpec:
+    """The env to use for a spec read from a file (a checkpoint's agent.json, a config.yaml, a sweep.json).
+
+    A file is data: what it names is never imported on its word. A registered id is used as it is;
+    a ``module:Class`` / ``module:EnvId`` only when the person at the keyboard names it too
+    (``named``: ``--env`` on the command line, ``env=`` in Python), and then only once it resolves,
+    before anything is called, to a gymnasium.Env subclass or an id the module registers. An env
+    that ``named`` gives otherwise (another id, an instance) is the user's choice and is used instead.
+    """
+    if named is not None and (not isinstance(named, str) or named != spec):
+        return named
+    if not isinstance(spec, str) or not spec:
+        raise RLSuiteError(f"{source} names the env {spec!r}, which is no env id; give the env yourself with --env "
+                           "ID (Python: env=...).")
+    if not is_module_spec(spec):
+        return spec  # a registered id (or an unknown one, which make_env reports with close matches)
+    if named is None:
+        raise RLSuiteError(f"{source} names the env {spec!r}, a module:Class that rlsuite would have to import; a run "
+                           f"directory never makes rlsuite import code, so name it yourself if you trust it: --env "
+                           f"{spec} (Python: env={spec!r}).")
+    _check_env_class(spec)
+    return spec
+
+
+def _check_env_class(spec: str) -> None:
+    """One line unless ``module:attr`` is a gymnasium.Env subclass or an id the module registers."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        target = getattr(import_from_cwd(module_name), attr, None)
+    except ImportError as exc:
+        raise RLSuiteError(f"env {spec!r}: module {module_name!r} does not import ({exc}); check the module path.") from None
+    if not (inspect.isclass(target) and issubclass(target, gym.Env)) and attr not in gym.registry:
+        raise RLSuiteError(f"env {spec!r} names a {type(target).__name__}, not a gymnasium.Env subclass or a "
+                           "registered id; give the env module:Class it was trained on.")
 
 
 def make_env(env: EnvSpec, **kwargs: Any) -> gym.Env:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.tools.evaluate import cmd_eval, member_dirs
+from rlsuite.tools.evaluate import ENV_HELP, cmd_eval, member_dirs
 from rlsuite.tools.runargs import DEFAULT_STEPS, new_run_dir, parse_set, read_config, route_settings
 
 
@@ -48,11 +48,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from rlsuite.agents import make_agent, preset
+    from rlsuite.core.envspec import saved_env
     from rlsuite.training.loop import LoopSettings
 
     resume = args.resume is not None
     config = _resume_config(Path(args.resume)) if resume else read_config(args.config) if args.config else {}
-    env = args.env or config.get("env")
+    source = Path(args.resume) / "config.yaml" if resume else args.config
+    env = saved_env(config["env"], source, args.env) if config.get("env") is not None else args.env
     agent_name = args.agent or config.get("agent")
     if not env or not agent_name:
         raise RLSuiteError("train needs --env and --agent (or a --config file that names them).")
@@ -280,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="environments and agents, with the spaces each agent accepts")
 
     train = sub.add_parser("train", help="train an agent; writes a run directory under runs/")
-    train.add_argument("--env", help="Gymnasium id, module:Class or module:EnvId")
+    train.add_argument("--env", help="Gymnasium id, module:Class or module:EnvId; with --resume or --config, "
+                                     "a module:Class env of the file's must be named here again (a file is data)")
     train.add_argument("--agent", help="agent name (see `rlsuite list`)")
     train.add_argument("--steps", type=int, help=f"env steps (default: the preset's, else {DEFAULT_STEPS})")
     train.add_argument("--seed", type=int)
@@ -304,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=int, default=10)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--env", help=ENV_HELP)
 
     from rlsuite.tools import bench
 

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from rlsuite.core.errors import RLSuiteError
 
+#: the --env option of the commands that read a run (eval, watch, record, train --resume / --config)
+ENV_HELP = ("the env, if the run's is a module:Class: a run directory is data, so rlsuite imports only a module "
+            "you name yourself (default: the run's own env, when it is a registered id)")
+
 
 def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
@@ -20,7 +24,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise _sweep_dir_error(Path(args.run_dir))
     if member_dirs(Path(args.run_dir)):
         return _eval_members(args)
-    agent = load(args.run_dir)
+    agent = load(args.run_dir, env=args.env)
     if agent.env is None:
         raise RLSuiteError(f"{args.run_dir} does not record its env, so it cannot be evaluated from the command line.")
     returns, lengths = evaluate_episodes(agent, episodes=args.episodes, seed=args.seed)
@@ -52,7 +56,7 @@ def _eval_members(args: argparse.Namespace) -> int:
 
     rows = []
     for seed, path in member_dirs(Path(args.run_dir)):
-        agent = load(path)
+        agent = load(path, env=args.env)
         returns, lengths = evaluate_episodes(agent, episodes=args.episodes, seed=args.seed)
         rows.append({"seed": seed, "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
                      "mean_length": float(np.mean(lengths))})

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.tools.evaluate import ENV_HELP
 from rlsuite.tools.plot import seed_members
 from rlsuite.training.recording import gif_bytes, quiet_pygame, upscale
 
@@ -57,6 +58,7 @@ def _episode_arguments(p: argparse.ArgumentParser, episodes: int) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the first reset, as for rlsuite eval (default 0)")
     p.add_argument("--fps", type=float, help="frames per second (default: the env's render_fps, else 4)")
     p.add_argument("--member", type=int, metavar="S", help="in a directory of seed_<s> runs, the run of seed S")
+    p.add_argument("--env", help=ENV_HELP)
 
 
 def pick_run(path: Path, member: int | None) -> Path:
@@ -91,7 +93,7 @@ def pick_run(path: Path, member: int | None) -> Path:
     return members[member]
 
 
-def load_run(run_dir: str, member: int | None) -> tuple[Path, Any]:
+def load_run(run_dir: str, member: int | None, env: str | None = None) -> tuple[Path, Any]:
     """(run directory, trained agent) of what ``watch`` / ``record`` were pointed at."""
     from rlsuite.agents import load
 
@@ -101,7 +103,7 @@ def load_run(run_dir: str, member: int | None) -> tuple[Path, Any]:
         example = f", e.g. rlsuite watch {configs[0]}" if configs else ""
         raise RLSuiteError(f"{path} is a sweep directory, not a run; give one of its configuration directories "
                            f"(or one of their seed_<s> runs){example}.")
-    agent = load(path)
+    agent = load(path, env=env)
     if agent.env is None:
         raise RLSuiteError(f"{path} does not record its env, so its agent cannot be replayed from the command line.")
     return path, agent
@@ -171,7 +173,7 @@ def _display() -> bool:
 def run_watch(args: argparse.Namespace) -> int:
     """The ``watch`` subcommand; returns the exit status."""
     _check(args)
-    _, agent = load_run(args.run_dir, args.member)
+    _, agent = load_run(args.run_dir, args.member, args.env)
     with quiet_pygame(offscreen=False):
         return _watch(agent, args)
 
@@ -260,7 +262,7 @@ def run_record(args: argparse.Namespace) -> int:
     from rlsuite.core.envspec import env_name
 
     _check(args)
-    run_dir, agent = load_run(args.run_dir, args.member)
+    run_dir, agent = load_run(args.run_dir, args.member, args.env)
     out = Path(args.out) if args.out else run_dir / "videos" / "eval.gif"
     writer = _writer(out)
     modes, _ = render_modes(agent)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlsuite.core.envspec import saved_env
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.tools.runargs import new_run_dir
 from rlsuite.tools.sweep.local import run_local
@@ -80,6 +81,11 @@ def sweep(
         if out is None:
             raise RLSuiteError("resume needs the sweep directory; give it as out= (or --resume DIR).")
         state = SweepState.load(Path(out))
+        # sweep.json is data: a module:Class env it names runs only when the user names it again
+        named = saved_env(state.spec.env, Path(out) / "sweep.json", env)
+        if named != state.spec.env:
+            raise RLSuiteError(f"cannot resume {out} on {named!r}: it sweeps {state.spec.env!r}; resume with its own "
+                               "env (or leave --env out) or start a new sweep.")
     else:
         if not env or not agent:
             raise RLSuiteError("a sweep needs --env and --agent.")

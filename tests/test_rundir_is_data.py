@@ -1,0 +1,141 @@
+"""A run directory is data: loading, evaluating, watching or resuming a run never imports a module or
+calls anything the person at the keyboard did not name (the attack: a tampered agent.json, config.yaml
+or sweep.json naming ``os:system`` with a shell command as its argument)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import rlsuite
+from rlsuite.core.errors import RLSuiteError
+from rlsuite.tools.cli import main
+from rlsuite.training.checkpoint import latest_checkpoint
+
+ATTACK = {"env": "os:system", "env_kwargs": {"command": "touch PWNED"}}
+# a module in the current directory that leaves a mark when it is imported
+EVIL = 'from pathlib import Path\nPath("IMPORTED").touch()\nimport gymnasium\nEnv = gymnasium.Env\n'
+MY_ENV = '''
+import gymnasium as gym
+
+
+class Chain(gym.Env):
+    def __init__(self, n=3):
+        self.n, self.s = n, 0
+        self.observation_space, self.action_space = gym.spaces.Discrete(n), gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = 0
+        return 0, {}
+
+    def step(self, action):
+        self.s = min(self.s + int(action), self.n - 1)
+        return self.s, float(self.s == self.n - 1), self.s == self.n - 1, False, {}
+
+
+def not_an_env(**kwargs):
+    Path("CALLED").touch()
+'''
+
+
+def cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    return code, capsys.readouterr().err
+
+
+def untouched() -> bool:
+    return not Path("PWNED").exists() and not Path("IMPORTED").exists() and not Path("CALLED").exists()
+
+
+@pytest.fixture
+def run(capsys) -> Path:
+    code, err = cli(capsys, "train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "200",
+                    "--no-progress", "--run-dir", "run")
+    assert code == 0, err
+    return Path("run")
+
+
+def tamper_checkpoint(run: Path, env: str, env_kwargs: dict) -> None:
+    meta_file = latest_checkpoint(run) / "agent.json"
+    meta = json.loads(meta_file.read_text())
+    meta.update(env=env, env_kwargs=env_kwargs)
+    meta_file.write_text(json.dumps(meta))
+
+
+def tamper_config(path: Path, env: str, env_kwargs: dict) -> None:
+    config = yaml.safe_load(path.read_text())
+    config.update(env=env, env_kwargs=env_kwargs)
+    path.write_text(yaml.safe_dump(config))
+
+
+@pytest.mark.parametrize("command", [["eval"], ["watch", "--terminal"], ["record"]])
+def test_a_checkpoint_naming_a_module_runs_nothing(run, capsys, command):
+    tamper_checkpoint(run, **ATTACK)
+    code, err = cli(capsys, command[0], str(run), *command[1:])
+    assert code == 2 and untouched()
+    assert "'os:system'" in err and "--env os:system" in err and err.count("\n") == 1
+    Path("evil.py").write_text(EVIL)
+    tamper_checkpoint(run, "evil:Env", {})
+    code, err = cli(capsys, command[0], str(run), *command[1:])
+    assert code == 2 and untouched(), err
+
+
+def test_a_resumed_or_rerun_config_naming_a_module_runs_nothing(run, capsys):
+    tamper_config(run / "config.yaml", **ATTACK)
+    code, err = cli(capsys, "train", "--resume", str(run), "--no-progress")
+    assert code == 2 and untouched() and "--env os:system" in err
+    code, err = cli(capsys, "train", "--config", str(run / "config.yaml"), "--no-progress", "--run-dir", "other")
+    assert code == 2 and untouched() and "--env os:system" in err
+    # named by the user, it is still checked to be an Env class before anything is called
+    code, err = cli(capsys, "train", "--resume", str(run), "--env", "os:system", "--no-progress")
+    assert code == 2 and untouched() and "not a gymnasium.Env subclass" in err
+
+
+def test_load_refuses_a_module_env_until_it_is_named(run):
+    tamper_checkpoint(run, **ATTACK)
+    with pytest.raises(RLSuiteError, match="env='os:system'"):
+        rlsuite.load(run)
+    with pytest.raises(RLSuiteError, match="not a gymnasium.Env subclass"):
+        rlsuite.load(run, env="os:system")
+    assert untouched()
+    agent = rlsuite.load(run, env="rlsuite/WalkToT-v0")  # another env the user names is used instead
+    assert agent.env == "rlsuite/WalkToT-v0"
+
+
+def test_an_env_the_user_names_is_checked_before_it_is_called(capsys):
+    Path("mymod.py").write_text(MY_ENV)
+    with pytest.raises(RLSuiteError, match="not a gymnasium.Env subclass"):
+        rlsuite.make_env("mymod:not_an_env")
+    assert untouched()
+
+
+def test_a_module_env_run_works_once_the_user_names_it(capsys):
+    Path("mymod.py").write_text(MY_ENV)
+    code, err = cli(capsys, "train", "--env", "mymod:Chain", "--agent", "qlearning", "--steps", "300", "--no-progress",
+                    "--run-dir", "chain", "--set", "env.n=4")
+    assert code == 0, err
+    code, err = cli(capsys, "eval", "chain")
+    assert code == 2 and "--env mymod:Chain" in err
+    code, err = cli(capsys, "eval", "chain", "--env", "mymod:Chain", "--json")
+    assert code == 0, err
+    code, err = cli(capsys, "train", "--resume", "chain", "--steps", "400", "--no-progress")
+    assert code == 2 and "--env mymod:Chain" in err
+    code, err = cli(capsys, "train", "--resume", "chain", "--env", "mymod:Chain", "--steps", "400", "--no-progress")
+    assert code == 0, err
+    assert rlsuite.load("chain", env="mymod:Chain").num_timesteps == 400
+
+
+def test_a_resumed_sweep_naming_a_module_runs_nothing(capsys):
+    result = rlsuite.sweep("rlsuite/WalkToT-v0", "qlearning", steps=50, seeds=1, grid={"gamma": [0.9]},
+                           out="sweep", progress=False, workers=1)
+    assert not result.failed
+    state = json.loads(Path("sweep/sweep.json").read_text())
+    state["spec"]["env"] = "os:system"
+    state["spec"]["env_kwargs"] = {"command": "touch PWNED"}
+    for trial in state["trials"]:
+        trial["status"] = "pending"
+    Path("sweep/sweep.json").write_text(json.dumps(state))
+    code, err = cli(capsys, "sweep", "--resume", "sweep")
+    assert code == 2 and untouched() and "--env os:system" in err
