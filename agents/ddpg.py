@@ -71,8 +71,6 @@ class Actor(nn.Module):
         self.head = ActorHead(self.backbone.out_features, action_space.low, action_space.high, members=members)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        if self.members == 1:  # plain torch layers, which take (B, ...): the member axis comes off and back on
-            return self.head(self.backbone(obs[0]))[None]
         return self.head(self.backbone(obs))
 
 
@@ -90,8 +88,6 @@ class Critic(nn.Module):
                                activation=config.activation, init=config.init, members=members)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        if self.members == 1:
-            return self.head(self.backbone(obs[0]), action[0])[None]
         return self.head(self.backbone(obs), action)
 
 
@@ -162,11 +158,15 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
         return np.clip(actions, self.low, self.high).astype(self.action_space.dtype)
 
     # ----- learning -----------------------------------------------------------------------
-    def after_step(self, batch: Transition) -> bool:
+    def observe(self, batch: Transition) -> dict[str, Any] | None:
+        """Store the transition (a new episode starts its noise process afresh); every ``train_freq``
+        steps after ``learning_starts``, a training round, whose every update moves the targets."""
+        self.store(batch)
         ended = np.logical_or(batch.terminated, batch.truncated)
         if self.noise is not None and ended.any():
-            self.noise.reset(ended)  # a new episode starts its noise process afresh
-        return False
+            self.noise.reset(ended)
+        gradient_steps = self.gradient_steps_due()
+        return self.train_round(gradient_steps) if gradient_steps else None
 
     def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
         """y = r + gamma (1 − terminated) Q'(s', mu'(s')) — the target action carries no noise."""
@@ -214,31 +214,14 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
                 "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
                 "critic_optimizer": self.critic_optimizer}
 
-    def extra_state(self) -> dict[str, Any]:
-        noise = None if not isinstance(self.noise, OrnsteinUhlenbeckNoise) else self.noise.state.tolist()
-        return {**super().extra_state(), "ou_state": noise}
+    def env_row_state(self) -> dict[str, np.ndarray | None]:
+        """The Ornstein-Uhlenbeck process of every env (None for Gaussian noise, or before the first act)."""
+        return {"ou_state": self.noise.state if isinstance(self.noise, OrnsteinUhlenbeckNoise) else None}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        super().load_extra_state(state)
-        if state.get("ou_state") is not None:
-            ou = np.asarray(state["ou_state"])
-            self.noise = OrnsteinUhlenbeckNoise(self.config.noise_std, ou.shape, self.rng, self.config.noise_theta)
-            self.noise.state[...] = ou
-
-    def member_extra_state(self, k: int) -> dict[str, Any]:
-        """Member k's counters and stream, and its rows of the Ornstein-Uhlenbeck state."""
-        noise = None
-        if isinstance(self.noise, OrnsteinUhlenbeckNoise):
-            rows = len(self.noise.state) // self.n_members
-            noise = self.noise.state[k * rows:(k + 1) * rows].tolist()
-        return {**super().member_extra_state(k), "ou_state": noise}
-
-    def load_member_extra_state(self, k: int, state: dict[str, Any]) -> None:
-        super().load_member_extra_state(k, state)
-        if state.get("ou_state") is None:
+    def load_env_row_state(self, rows: dict[str, np.ndarray | None]) -> None:
+        ou = rows.get("ou_state")
+        if ou is None or ou is self.env_row_state()["ou_state"]:
             return
-        ou = np.asarray(state["ou_state"], dtype=np.float64)
-        shape = (self.n_members * len(ou), *ou.shape[1:])
-        if not isinstance(self.noise, OrnsteinUhlenbeckNoise) or self.noise.state.shape != shape:
-            self.noise = OrnsteinUhlenbeckNoise(self.config.noise_std, shape, self.rng, self.config.noise_theta)
-        self.noise.state[k * len(ou):(k + 1) * len(ou)] = ou
+        ou = np.asarray(ou, dtype=np.float64)
+        self.noise = OrnsteinUhlenbeckNoise(self.config.noise_std, ou.shape, self.rng, self.config.noise_theta)
+        self.noise.state[...] = ou

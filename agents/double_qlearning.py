@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig, masked
+from rlsuite.core.exploration import masked
+from rlsuite.training.tabular import TabularAgent, TabularConfig
 
 
 class DoubleQLearning(TabularAgent[TabularConfig]):

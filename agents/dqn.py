@@ -12,10 +12,13 @@ A truncated transition bootstraps from its true final observation; only ``termin
 stops the bootstrap. Action masks (``info["action_mask"]``) restrict both the ε-greedy
 choice and the max in the target.
 
-With K seeds (:mod:`rlsuite.training.offpolicy`) the Q-network and its target hold K members
-(stacked weights, (K, B, ...) batches): one forward acts for K × n_envs observations, each member
-explores with its own random stream, learns from its own replay and keeps its own Adam moments
-and gradient norm.
+The whole algorithm is in this file, top to bottom: acting (:meth:`DQN.act`), the schedule
+(:meth:`DQN.observe`: store, move the target, train), the target (:meth:`DQN.td_targets`) and the
+update (:meth:`DQN.train_round`). The replay buffer, the schedule's counters and the member
+machinery are calls into :mod:`rlsuite.training.offpolicy`. With K seeds the Q-network and its
+target hold K members (stacked weights, (K, B, ...) batches, K = 1 included): one forward acts for
+K × n_envs observations, each member explores with its own random stream, learns from its own
+replay and keeps its own Adam moments and gradient norm.
 """
 
 from __future__ import annotations
@@ -78,8 +81,6 @@ class QNetwork(nn.Module):
         self.head = QHead(self.backbone.out_features, n_actions, dueling=config.dueling, members=members)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        if self.members == 1:  # plain torch layers, which take (B, ...): the member axis comes off and back on
-            return self.head(self.backbone(obs[0]))[None]
         return self.head(self.backbone(obs))
 
 
@@ -129,12 +130,14 @@ class DQN(OffPolicyAgent[DQNConfig]):
         return epsilon_greedy(lambda: self.q_values(obs), self.n_actions, len(obs), epsilon, self.rng, mask)
 
     # ----- learning -----------------------------------------------------------------------
-    def after_step(self, batch: Transition) -> bool:
-        c = self.config
-        if self._n_calls % max(c.target_update_interval // (len(batch.reward) // self.n_members), 1):
-            return False
-        polyak_update(self.q_net, self.target_net, c.tau)
-        return True
+    def observe(self, batch: Transition) -> dict[str, Any] | None:
+        """Store the transition; every ``target_update_interval`` env steps move the target towards
+        the online net; every ``train_freq`` steps after ``learning_starts``, a training round."""
+        self.store(batch)
+        if self.every(self.config.target_update_interval):
+            polyak_update(self.q_net, self.target_net, self.config.tau)
+        gradient_steps = self.gradient_steps_due()
+        return self.train_round(gradient_steps) if gradient_steps else None
 
     def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor,
                    next_mask: torch.Tensor | None) -> torch.Tensor:

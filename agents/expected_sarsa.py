@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig, masked
+from rlsuite.core.exploration import masked
+from rlsuite.training.tabular import TabularAgent, TabularConfig
 
 
 class ExpectedSarsa(TabularAgent[TabularConfig]):

@@ -48,31 +48,12 @@ class Sarsa(TabularAgent[TabularConfig]):
         # same whatever the other members' episodes do
         return np.where(fresh, super().act(obs, mask, explore), actions)
 
-    def extra_state(self) -> dict[str, Any]:
-        pending = None if self._next_actions is None else [self._next_actions.tolist(), self._fresh.tolist()]
-        return {**super().extra_state(), "next_actions": pending}
+    def env_row_state(self) -> dict[str, np.ndarray | None]:
+        """A' of every env, drawn but not yet played, and which envs draw afresh instead."""
+        return {"next_actions": self._next_actions, "fresh": self._fresh}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        super().load_extra_state(state)
-        pending = state.get("next_actions")
-        self._next_actions = None if pending is None else np.array(pending[0], dtype=np.int64)
-        self._fresh = None if pending is None else np.array(pending[1], dtype=bool)
-
-    def member_extra_state(self, k: int) -> dict[str, Any]:
-        state = super().member_extra_state(k)
-        if self._next_actions is not None:
-            rows = slice(k * len(self._fresh) // self.n_members, (k + 1) * len(self._fresh) // self.n_members)
-            state["next_actions"] = [self._next_actions[rows].tolist(), self._fresh[rows].tolist()]
-        return state
-
-    def load_member_extra_state(self, k: int, state: dict[str, Any]) -> None:
-        super().load_member_extra_state(k, state)
-        pending = state.get("next_actions")
-        if pending is None:
-            return
-        n = len(pending[0])
-        if self._next_actions is None:  # the other members' pending actions come with their own checkpoints
-            self._next_actions = np.zeros(n * self.n_members, dtype=np.int64)
-            self._fresh = np.ones(n * self.n_members, dtype=bool)
-        self._next_actions[k * n:(k + 1) * n] = pending[0]
-        self._fresh[k * n:(k + 1) * n] = pending[1]
+    def load_env_row_state(self, rows: dict[str, np.ndarray | None]) -> None:
+        actions, fresh = rows.get("next_actions"), rows.get("fresh")
+        self._next_actions = None if actions is None else np.asarray(actions, dtype=np.int64)
+        self._fresh = None if actions is None else (np.ones(len(actions), bool) if fresh is None
+                                                    else np.asarray(fresh, dtype=bool))

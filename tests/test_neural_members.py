@@ -14,7 +14,7 @@ from agents.ddpg import DDPG
 from agents.dqn import DQN
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
-from rlsuite.training.memberstate import member_arrays
+from rlsuite.training.memberstate import DoneMembers, member_arrays
 from rlsuite.training.vector import env_seeds
 
 CARTPOLE = gym.make("CartPole-v1")
@@ -41,9 +41,10 @@ def ddpg(seeds, **settings):
     return DDPG(PENDULUM.observation_space, PENDULUM.action_space, config, seeds=seeds, env="Pendulum-v1")
 
 
-def drive(agent, steps, n_envs=1, env_id="CartPole-v1", followers=()):
+def drive(agent, steps, n_envs=1, env_id="CartPole-v1", followers=(), done=None):
     """Step ``agent`` on K × n_envs envs for ``steps`` steps. Each follower (agent, k) acts on member k's rows
-    and observes member k's transitions (k None: all rows); returns the share of its actions that agreed."""
+    and observes member k's transitions (k None: all rows); returns the share of its actions that agreed.
+    ``done`` (DoneMembers) puts back the state of members that are done after each step, as the loop does."""
     envs = gym.make_vec(env_id, num_envs=agent.n_members * n_envs, vectorization_mode="sync",
                         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
     obs, _ = envs.reset(seed=env_seeds(agent.seeds, n_envs))
@@ -61,6 +62,8 @@ def drive(agent, steps, n_envs=1, env_id="CartPole-v1", followers=()):
             real[i] = info["final_obs"][i]
         batch = Transition(obs, actions, reward, real, terminated, truncated)
         agent.observe(batch)
+        if done is not None:
+            done.restore()
         for (follower, _), own in zip(followers, rows):
             follower.observe(Transition(*(None if v is None else v[own] for v in (
                 batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated, batch.truncated)), None, None))
@@ -196,8 +199,9 @@ def test_a_member_the_loop_marks_done_keeps_its_state():
     drive(agent, 100)
     drive(alone, 100)
     frozen = member_state(agent, 1)
-    agent.learning[1] = False
-    drive(agent, 100)
+    done = DoneMembers(agent)
+    done.stop(1)
+    drive(agent, 100, done=done)
     now = member_state(agent, 1)
     # Adam's step count is one for all members (one per parameter tensor): it shows the run's
     assert now.pop("optimizer.0.step") == frozen.pop("optimizer.0.step") + 100 // 2  # train_freq=2

@@ -139,3 +139,12 @@ def test_a_resumed_sweep_naming_a_module_runs_nothing(capsys):
     Path("sweep/sweep.json").write_text(json.dumps(state))
     code, err = cli(capsys, "sweep", "--resume", "sweep")
     assert code == 2 and untouched() and "--env os:system" in err
+
+
+@pytest.mark.parametrize("seed", [str(2**63), str(2**64), "-1"])
+def test_one_range_for_seeds_everywhere(capsys, seed):
+    """A seed a checkpoint could not hold is refused before the run starts, in one line."""
+    code, err = cli(capsys, "train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "10",
+                    "--no-progress", "--seed", seed, "--run-dir", "big")
+    assert code == 2 and err.count("\n") == 1 and "[0, 2**63)" in err
+    assert not Path("big").exists()

@@ -100,19 +100,19 @@ def test_watch_piped_prints_each_frame_without_cursor_codes_and_returns(run):
 def test_an_env_without_rgb_array_gets_one_line_from_record_and_plays_in_watch(tmp_path, capsys):
     Path("textonly.py").write_text(TEXT_ONLY)
     run = train(tmp_path / "text", steps=300, env="textonly:TextOnly")
-    code, _, err = cli(capsys, "record", run)
+    code, _, err = cli(capsys, "record", run, "--env", "textonly:TextOnly")  # a run's module env: named again
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "cannot render rgb_array" in err and "rlsuite watch" in err and "terminal" in err
     assert not (run / "videos").exists()
-    code, out, _ = cli(capsys, "watch", run, "--episodes", "1")  # captured stdout is no terminal
+    code, out, _ = cli(capsys, "watch", run, "--episodes", "1", "--env", "textonly:TextOnly")  # stdout: no terminal
     assert code == 0 and "x.." in out and "..x" in out and "length 2 steps" in out
 
 
 def test_watch_names_an_env_that_renders_no_text_and_no_window(tmp_path, capsys):
     Path("silent.py").write_text(TEXT_ONLY.replace('["ansi"]', "[]"))
     run = train(tmp_path / "silent", steps=100, env="silent:TextOnly")
-    code, _, err = cli(capsys, "watch", run)
+    code, _, err = cli(capsys, "watch", run, "--env", "silent:TextOnly")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "renders neither a window nor text" in err
 

@@ -22,13 +22,13 @@ def epsilon_greedy(values: Callable[[], np.ndarray], n_actions: int, n: int, eps
     """
     allowed = None if mask is None else as_bool(mask)
     if epsilon <= 0:
-        return _best(values(), allowed).argmax(axis=1)
+        return masked(values(), allowed).argmax(axis=1)
     u = rng.random((n, n_actions + 1))
     explore, noise = u[:, 0] < epsilon, u[:, 1:]
     if explore.all():
         candidates = np.ones((n, n_actions), bool) if allowed is None else allowed
         return (candidates + noise).argmax(axis=1)
-    q = _best(values(), allowed)
+    q = masked(values(), allowed)
     if random_ties:
         q = q == q.max(axis=1, keepdims=True)
     elif not explore.any():
@@ -45,6 +45,6 @@ def as_bool(mask: np.ndarray) -> np.ndarray:
     return mask.view(bool) if mask.dtype in (np.int8, np.uint8) else mask.astype(bool, copy=False)
 
 
-def _best(values: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-    """``values`` with the actions outside A(s) at −inf."""
+def masked(values: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """``values`` (rows × actions) with the actions outside A(s) at −inf (``allowed`` None: all allowed)."""
     return values if allowed is None else np.where(allowed, values, -np.inf)

@@ -369,3 +369,23 @@ def clip_grad_norm_per_member(parameters: Iterable[torch.Tensor], max_norm: floa
     for grad in grads:
         grad.mul_(scale.reshape(members, *[1] * (grad.dim() - 1)))
     return total
+
+
+def _off_member_axis(module: nn.Module, args: tuple) -> tuple:
+    return tuple(a[0] if torch.is_tensor(a) else a for a in args)
+
+
+def _on_member_axis(module: nn.Module, args: tuple, output):
+    if isinstance(output, tuple):
+        return tuple(o[None] if torch.is_tensor(o) else o for o in output)
+    return output[None]
+
+
+def with_member_axis(module: nn.Module) -> nn.Module:
+    """``module`` (built with one member, of plain torch layers that take (B, ...)) taking and returning
+    a leading member axis of one, (1, B, ...), as a stacked module of K members takes (K, B, ...): the
+    axis comes off every tensor argument and back onto the output around each call. The module's
+    parameters and state dict stay those of the single module (forward hooks, kept by a deep copy)."""
+    module.register_forward_pre_hook(_off_member_axis)
+    module.register_forward_hook(_on_member_axis)
+    return module

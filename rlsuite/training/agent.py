@@ -3,8 +3,16 @@
 An agent turns observations into actions and transitions into updates; it never steps an
 environment and never writes a log. It returns metrics, and the loop logs them. A subclass
 declares its hyperparameters as the type argument (``class DQN(OffPolicyAgent[DQNConfig])``),
-the state a checkpoint must hold in :meth:`~Trainable.state_parts`, and writes :meth:`Agent.act`
-and :meth:`Agent.observe`; everything else here is shared.
+the state a checkpoint must hold — arrays in :meth:`~Trainable.state_parts`, counters in
+:meth:`Agent.shared_state`, per-env rows in :meth:`Agent.env_row_state` — and writes
+:meth:`Agent.act` and :meth:`Agent.observe`; everything else here is shared.
+
+The loop drives the agent from outside, through these calls only: ``begin`` (the run's length,
+an env like the training envs, the step it starts from), ``act``, ``observe`` and the hooks the run
+reads (``logged_scalars``, ``summary_metrics``, ``logged_images``). It never sets an attribute of
+the agent. Members are the framework's business: an agent is written for K members through
+stacked networks or arrays with the member axis first, and this class saves and loads each
+member's part of the state it declares.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from rlsuite.core.transition import Transition
 ConfigT = TypeVar("ConfigT")
 #: at most this many members in one run (a thousand tabular seeds is a normal use)
 MAX_MEMBERS = 100_000
+#: seeds lie in [0, MAX_SEED) everywhere: the range a checkpoint's counters hold
+MAX_SEED = 2**63
 
 
 def check_seeds(seeds: Any) -> list[int]:
@@ -36,8 +46,8 @@ def check_seeds(seeds: Any) -> list[int]:
                            "takes a count.")
     out = []
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise RLSuiteError(f"seed {s!r} must be a whole number >= 0.")
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < MAX_SEED:
+            raise RLSuiteError(f"seed {s!r} must be a whole number in [0, 2**63), the range a checkpoint holds.")
         out.append(int(s))
     if not out or len(out) > MAX_MEMBERS:
         raise RLSuiteError(f"a run needs 1 to {MAX_MEMBERS:,} seeds, not {len(out)}.")
@@ -187,7 +197,6 @@ class Agent(Trainable, Generic[ConfigT]):
         super().__init__(observation_space, action_space, seed, env, env_kwargs, seeds)
         self.config: ConfigT = config if config is not None else self.Config()
         self.rng = Streams(self.seeds)  # one random stream per member, drawn together
-        self.learning = np.ones(self.n_members, dtype=bool)  # the loop stops a member that is done
         self.total_steps = 1
 
     # ----- what the loop calls -------------------------------------------------------------
@@ -198,10 +207,13 @@ class Agent(Trainable, Generic[ConfigT]):
     def hyperparameters(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
 
-    def begin(self, total_steps: int, env: gym.Env | None = None) -> None:
-        """Called once before training with the run's length and an env like the training envs
-        (for agents that compare themselves against something the env knows, such as its ``P``)."""
+    def begin(self, total_steps: int, env: gym.Env | None = None, step: int | None = None) -> None:
+        """Called once before training with the run's length, an env like the training envs (for
+        agents that compare themselves against something the env knows, such as its ``P``) and the
+        step the run starts from (a resumed run's; None keeps the agent's count)."""
         self.total_steps = max(int(total_steps), 1)
+        if step is not None:
+            self.num_timesteps = int(step)
 
     @abstractmethod
     def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
@@ -276,14 +288,31 @@ class Agent(Trainable, Generic[ConfigT]):
             self.load_member_replay_arrays(k, replay)
 
     def member_extra_state(self, k: int) -> dict[str, Any]:
-        """Member k's part of :meth:`extra_state` (its random stream; subclasses add theirs)."""
-        return {**super().extra_state(), "rng": self.rng.member(k).state()}
+        """Member k's part of :meth:`extra_state`: the shared counters, its random stream, its env rows."""
+        rows = {name: None if a is None else a[self._rows_of_member(k, len(a))].tolist()
+                for name, a in self.env_row_state().items()}
+        return {**self.shared_state(), "rng": self.rng.member(k).state(), **rows}
 
     def load_member_extra_state(self, k: int, state: dict[str, Any]) -> None:
-        self.num_timesteps = int(state.get("num_timesteps", 0))
+        self.load_shared_state(state)
         rng = state.get("rng")
         if isinstance(rng, dict) and isinstance(rng.get("counters"), list) and len(rng["counters"]) == 1:
             self.rng.set_counter(k, int(rng["counters"][0]))
+        rows = {}
+        for name, now in self.env_row_state().items():
+            if state.get(name) is None:
+                rows[name] = now
+                continue
+            mine = np.asarray(state[name])
+            if now is None or len(now) != len(mine) * self.n_members:  # the others' rows come with their checkpoints
+                now = np.zeros((len(mine) * self.n_members, *mine.shape[1:]), dtype=mine.dtype)
+            now[self._rows_of_member(k, len(now))] = mine
+            rows[name] = now
+        self.load_env_row_state(rows)
+
+    def _rows_of_member(self, k: int, n_rows: int) -> slice:
+        per_member = n_rows // self.n_members
+        return slice(k * per_member, (k + 1) * per_member)
 
     def member_replay_arrays(self, k: int) -> dict[str, np.ndarray] | None:
         """Member k's replay data, as a single-seed agent holds it (None without replay)."""
@@ -293,13 +322,32 @@ class Agent(Trainable, Generic[ConfigT]):
         """Put a single-seed agent's replay data in as member k's."""
 
     # ----- persistence ----------------------------------------------------------------------
+    def shared_state(self) -> dict[str, Any]:
+        """JSON state that all members share (step counters); subclasses add theirs to ``super()``'s."""
+        return {"num_timesteps": self.num_timesteps}
+
+    def load_shared_state(self, state: dict[str, Any]) -> None:
+        self.num_timesteps = int(state.get("num_timesteps", 0))
+
+    def env_row_state(self) -> dict[str, np.ndarray | None]:
+        """State with one row per env, K × n_envs rows member by member (a noise process, the next
+        actions of an on-policy agent), None where there is none yet; each member's rows go in its
+        checkpoint."""
+        return {}
+
+    def load_env_row_state(self, rows: dict[str, np.ndarray | None]) -> None:
+        """Take back what :meth:`env_row_state` returned (arrays of all K members' rows)."""
+
     def extra_state(self) -> dict[str, Any]:
-        return {**super().extra_state(), "rng": self.rng.state()}
+        rows = {name: None if a is None else a.tolist() for name, a in self.env_row_state().items()}
+        return {**self.shared_state(), "rng": self.rng.state(), **rows}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        super().load_extra_state(state)
+        self.load_shared_state(state)
         if "rng" in state:
             self.rng.load_state(state["rng"])
+        self.load_env_row_state({name: None if state.get(name) is None else np.asarray(state[name])
+                                 for name in self.env_row_state()})
 
     def __repr__(self) -> str:
         env = env_name(self.env) if self.env is not None else "?"

@@ -53,8 +53,7 @@ def train(agent: "Agent", total_steps: int, run_dir: str | Path | None = None, s
     stepper = None
     try:
         set_torch_threads(settings.torch_threads)
-        agent.begin(total_steps, runs.runs[0].eval_env)
-        agent.num_timesteps = runs.step
+        agent.begin(total_steps, runs.runs[0].eval_env, runs.step)
         stepper = Stepper(agent, envs, runs, resumed)
         while runs.step < total_steps and not ctrl_c.requested and not runs.all_done:
             stepper.step()
@@ -223,6 +222,7 @@ class Stepper:
             self.runs.fault("observation", at)
         metrics = self.agent.observe(Transition(self.obs, actions, rewards, real_next, terminated, truncated,
                                                 self.mask, next_mask))
+        self.runs.after_observe()
         if metrics:
             for name, value in metrics.items():
                 if not np.isfinite(value).all():

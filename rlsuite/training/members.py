@@ -30,6 +30,7 @@ import yaml
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.stats import iqm_ci
 from rlsuite.training.logger import Progress
+from rlsuite.training.memberstate import DoneMembers
 from rlsuite.training.run import LoopSettings, PictureClock, Run, TrainResult
 from rlsuite.training.rundir import RunDirLock, claim_member_dir, write_text
 from rlsuite.training.vector import make_vector_env
@@ -106,6 +107,8 @@ class MemberRuns:
         self.step = self.runs[0].step
         self.progress = Progress(total_steps, self.step, settings.progress) if k_all > 1 else None
         self.done = np.zeros(k_all, bool)  # members that learn no more (max_episodes, or the run ended)
+        self.held = DoneMembers(agent)  # their state, put back after every step while the others learn
+        self.stopping: list[int] = []  # members whose last episode ended in this step
         if run_dir is not None and k_all > 1 and not (resumed and (run_dir / "config.yaml").is_file()):
             # the members' config with their seeds in place of the seed: rerun it with --config, resume it
             config = {("seeds" if key == "seed" else key): (seeds if key == "seed" else value)
@@ -137,8 +140,17 @@ class MemberRuns:
         """Member k reached ``max_episodes``: it learns and records no more. Its run ends at this step
         (evaluated, checkpointed and summarised with the others at the end: it no longer changes)."""
         self.done[k] = True
-        self.agent.learning[k] = False
+        self.stopping.append(k)
         self.runs[k].step = self.step + self.runs[k].settings.n_envs  # the step that ended its last episode
+
+    def after_observe(self) -> None:
+        """After the agent learned from a step: the members that are done get their state back, and
+        those whose last episode ended in it (which they learned from) are held from now on."""
+        self.held.restore()
+        if self.stopping and not self.done.all():
+            for k in self.stopping:
+                self.held.stop(k)
+        self.stopping = []
 
     def after_step(self, step: int, loop_state) -> None:
         """Log, evaluate and checkpoint the members still learning where the schedule says so."""

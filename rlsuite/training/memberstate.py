@@ -127,3 +127,83 @@ def _swapped(layer: Any, leaf: str, tensor: Any) -> Iterator[None]:
         yield
     finally:
         layer._parameters[leaf] = before
+
+
+class DoneMembers:
+    """The members of a K-member agent that learn no more (their runs reached ``max_episodes``), kept
+    as they were: the framework's business, so that no algorithm has to know which members learn.
+
+    Such a member still computes in the stacked arithmetic (slicing it out would cost more than it
+    saves), and after each ``observe`` its part of every state part is put back: arrays (a tabular
+    table's rows), modules' parameters (targets included) and the optimizer states shaped like their
+    parameters (Adam's moments); a moment that did not exist when it stopped goes to zero. Every step,
+    since a fused optimizer step leaves no trace on a tensor to tell it changed (≈0.3 ms a step for the
+    4-256-256-2 Q-network at K = 8, only while some members are done and others go on). What the
+    members share — Adam's step count, the step counters — goes on.
+    """
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+        self.members: list[int] = []
+        self._held: dict[int, list[Any]] = {}  # id(state) -> [state, saved rows(, member index)]
+
+    def __bool__(self) -> bool:
+        return bool(self.members)
+
+    def stop(self, k: int) -> None:
+        """Keep member ``k``'s state as it is now (the others held before keep theirs)."""
+        self.restore()
+        self.members = sorted({*self.members, int(k)})
+        self._held = {}
+        self._hold_new(self._states())
+
+    def restore(self) -> None:
+        """Put the held members' state back (call after every ``observe``)."""
+        if not self.members:
+            return
+        states = self._states()
+        new = []
+        for state in states:
+            held = self._held.get(id(state))
+            if held is None or held[0] is not state:
+                new.append(state)
+            elif isinstance(state, np.ndarray):
+                state[self.members] = held[1]
+            else:
+                state.detach().view(len(state), -1).index_copy_(0, held[2], held[1])
+        for state in new:  # an optimizer moment that appeared after the members stopped
+            import torch
+
+            with torch.no_grad():
+                index = torch.tensor(self.members, dtype=torch.long, device=state.device)
+                state.detach().view(len(state), -1).index_fill_(0, index, 0.0)
+        self._hold_new(new)
+
+    def _hold_new(self, states: list[Any]) -> None:
+        import torch
+
+        for state in states:
+            if isinstance(state, np.ndarray):
+                self._held[id(state)] = [state, state[self.members].copy()]
+                continue
+            index = torch.tensor(self.members, dtype=torch.long, device=state.device)
+            rows = state.detach().view(len(state), -1).index_select(0, index)
+            self._held[id(state)] = [state, rows, index]
+
+    def _states(self) -> list[Any]:
+        """Every array and tensor of per-member state, member axis first."""
+        import torch
+
+        out: list[Any] = []
+        parts = self.agent.state_parts()
+        for part in parts.values():
+            if isinstance(part, np.ndarray):
+                out.append(part)
+            elif isinstance(part, torch.nn.Module):
+                out.extend(part.parameters())
+            elif isinstance(part, torch.optim.Optimizer):
+                for group in part.param_groups:
+                    for p in group["params"]:
+                        out.extend(v for v in part.state.get(p, {}).values()
+                                   if torch.is_tensor(v) and v.shape == p.shape)
+        return out

@@ -51,11 +51,6 @@ def discrete_dims(space: gym.Space) -> tuple[int, ...] | None:
     return None
 
 
-def masked(values: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-    """``values`` (rows × actions) with the actions outside A(s) at −inf (``allowed`` None: all allowed)."""
-    return values if allowed is None else np.where(allowed, values, -np.inf)
-
-
 class TabularAgent(Agent[ConfigT]):
     """Q-tables (members × states × actions) with ε-greedy behaviour; subclasses give :meth:`next_values`.
 
@@ -143,12 +138,9 @@ class TabularAgent(Agent[ConfigT]):
         bootstrap = np.where(batch.terminated, 0.0, values)  # a terminal state's value (maybe -inf) is not used
         targets = np.asarray(batch.reward, dtype=np.float64) + self.config.gamma * bootstrap
         actions = np.asarray(batch.action, dtype=np.int64)
-        learning = None if self.learning.all() else self.learning[members]
         per_member = n // self.n_members
         for j in range(per_member):  # env by env, in case two envs of a member share (s, a)
             picked: Any = slice(j, None, per_member) if per_member > 1 else slice(None)
-            if learning is not None:  # members that are done learn no more
-                picked = np.arange(n)[picked][learning[picked]]
             self.update(members[picked], rows[picked], actions[picked], targets[picked], picked)
         self.num_timesteps += per_member
         return None
@@ -161,8 +153,8 @@ class TabularAgent(Agent[ConfigT]):
         q[members, s, a] = current + self.config.learning_rate * (targets - current)
 
     # ----- diagnostics against the exact solution -------------------------------------------
-    def begin(self, total_steps: int, env: gym.Env | None = None) -> None:
-        super().begin(total_steps, env)
+    def begin(self, total_steps: int, env: gym.Env | None = None, step: int | None = None) -> None:
+        super().begin(total_steps, env, step)
         self._exact, self._terminal = None, None
         self._star_due[:] = False
         self._layout = layout_of(env, *self.tables.shape[1:])
