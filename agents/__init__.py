@@ -55,8 +55,15 @@ def agents_for(observation_space, action_space) -> list[str]:
     return [name for name in REGISTRY if agent_class(name).supports(observation_space, action_space) is None]
 
 
-def make_agent(name: str, env: EnvSpec, seed: int = 0, env_kwargs: dict[str, Any] | None = None,
-               use_preset: bool = True, seeds: int | list[int] | None = None, **hyperparameters: Any):
+def make_agent(
+    name: str,
+    env: EnvSpec,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    use_preset: bool = True,
+    seeds: int | list[int] | None = None,
+    **hyperparameters: Any,
+):
     """Build agent ``name`` for ``env`` with validated hyperparameters.
 
     ``env`` is a Gymnasium id, ``module:Class`` / ``module:EnvId`` or an env instance. The
@@ -70,8 +77,9 @@ def make_agent(name: str, env: EnvSpec, seed: int = 0, env_kwargs: dict[str, Any
     cls = agent_class(name)
     member_seeds = member_seed_list(seed, seeds)
     if len(member_seeds) > 1 and name.startswith("sb3:"):
-        raise RLSuiteError(f"{name} trains one seed per run; give one seed (seed=S), or run seeds side by side "
-                           "with rlsuite sweep.")
+        raise RLSuiteError(
+            f"{name} trains one seed per run; give one seed (seed=S), or run seeds side by side with rlsuite sweep."
+        )
     probe = make_env(env, **(env_kwargs or {}))
     try:
         reason = cls.supports(probe.observation_space, probe.action_space)
@@ -83,10 +91,12 @@ def make_agent(name: str, env: EnvSpec, seed: int = 0, env_kwargs: dict[str, Any
         values.update(hyperparameters)
         config = cls.make_config(values)
         if len(member_seeds) > 1:
-            return cls(probe.observation_space, probe.action_space, config, seeds=member_seeds, env=env,
-                       env_kwargs=env_kwargs)
-        return cls(probe.observation_space, probe.action_space, config, seed=member_seeds[0], env=env,
-                   env_kwargs=env_kwargs)
+            return cls(
+                probe.observation_space, probe.action_space, config, seeds=member_seeds, env=env, env_kwargs=env_kwargs
+            )
+        return cls(
+            probe.observation_space, probe.action_space, config, seed=member_seeds[0], env=env, env_kwargs=env_kwargs
+        )
     finally:
         if probe is not env:
             probe.close()
@@ -99,8 +109,9 @@ def member_seed_list(seed: int, seeds: int | list[int] | None) -> list[int]:
     if seeds is None:
         return check_seeds([seed])
     if isinstance(seeds, bool) or (isinstance(seeds, int) and seeds < 1):
-        raise RLSuiteError(f"seeds={seeds!r} must be a count of at least 1 or a list of seeds, e.g. seeds=8 or "
-                           "seeds=[3, 7, 11].")
+        raise RLSuiteError(
+            f"seeds={seeds!r} must be a count of at least 1 or a list of seeds, e.g. seeds=8 or seeds=[3, 7, 11]."
+        )
     return check_seeds(range(seed, seed + seeds) if isinstance(seeds, int) else seeds)
 
 
@@ -115,7 +126,6 @@ def load(path: str | Path, device: str | None = None, env: EnvSpec | None = None
     ``env`` to confirm it (or another env, an id or an instance, to use that instead).
     """
     from rlsuite.core.envspec import saved_env
-
     from rlsuite.core.spaces import space_from_json
     from rlsuite.training.checkpoint import find_checkpoint, read_checkpoint, restore_into
 

@@ -51,19 +51,24 @@ class DDPGConfig:
     net_arch: list = hp([400, 300], low=1)
     activation: str = hp("relu", choices=("relu", "tanh", "elu", "leaky_relu", "gelu"))
     init: str = hp("torch", choices=("torch", "he", "xavier", "orthogonal"), doc="weight initialisation")
-    device: str = hp("cpu", doc="cpu, cuda, cuda:N, or auto (cuda where there is one); the replay buffer stays in host memory")
+    device: str = hp(
+        "cpu", doc="cpu, cuda, cuda:N, or auto (cuda where there is one); the replay buffer stays in host memory"
+    )
     noise_type: str = hp("normal", choices=("normal", "ornstein-uhlenbeck", "none"))
     noise_std: float = hp(0.1, low=0.0)
     noise_theta: float = hp(0.15, low=0.0)
     noise_final_scale: float = hp(1.0, low=0.0, doc="noise multiplier at the end of the decay")
-    noise_decay_fraction: float = hp(0.0, low=0.0, high=1.0, doc="fraction of training over which noise decays; 0 = none")
+    noise_decay_fraction: float = hp(
+        0.0, low=0.0, high=1.0, doc="fraction of training over which noise decays; 0 = none"
+    )
 
 
 class Actor(nn.Module):
     """mu(s) with ``members`` members: observations (K, B, ...) → actions (K, B, *action_shape)."""
 
-    def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig,
-                 members: int = 1) -> None:
+    def __init__(
+        self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig, members: int = 1
+    ) -> None:
         super().__init__()
         spec = {"net_arch": config.net_arch, "activation": config.activation, "init": config.init}
         self.members = members
@@ -78,14 +83,21 @@ class Critic(nn.Module):
     """Q(s, a): the observation's backbone (identity for vectors, the CNN for images), then an
     MLP over the features concatenated with the action; with ``members`` members (K, B, ...) → (K, B)."""
 
-    def __init__(self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig,
-                 members: int = 1) -> None:
+    def __init__(
+        self, observation_space: gym.Space, action_space: spaces.Box, config: DDPGConfig, members: int = 1
+    ) -> None:
         super().__init__()
         spec = {"net_arch": [], "activation": config.activation, "init": config.init}
         self.members = members
         self.backbone = make_backbone(observation_space, spec, members=members)
-        self.head = CriticHead(self.backbone.out_features, int(np.prod(action_space.shape)), net_arch=config.net_arch,
-                               activation=config.activation, init=config.init, members=members)
+        self.head = CriticHead(
+            self.backbone.out_features,
+            int(np.prod(action_space.shape)),
+            net_arch=config.net_arch,
+            activation=config.activation,
+            init=config.init,
+            members=members,
+        )
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(obs), action)
@@ -106,21 +118,34 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
             return f"DDPG needs Box or Discrete observations, not {type(observation_space).__name__} (flatten it first)"
         return None
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DDPGConfig | None = None,
-                 seed: int = 0, **kw: Any):
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        config: DDPGConfig | None = None,
+        seed: int = 0,
+        **kw: Any,
+    ):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
         self.low = action_space.low.astype(np.float64)
         self.high = action_space.high.astype(np.float64)
         # as in a single run: the actor's initial draws first, then the critic's, from the member's seed
         self.actor, self.critic = self.build_networks(
-            lambda members: (Actor(observation_space, action_space, c, members),
-                             Critic(observation_space, action_space, c, members)))
+            lambda members: (
+                Actor(observation_space, action_space, c, members),
+                Critic(observation_space, action_space, c, members),
+            )
+        )
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self._actor_params, self._critic_params = list(self.actor.parameters()), list(self.critic.parameters())
-        self.actor_optimizer = torch.optim.Adam(self._actor_params, lr=c.actor_learning_rate or c.learning_rate, fused=True)
-        self.critic_optimizer = torch.optim.Adam(self._critic_params, lr=c.critic_learning_rate or c.learning_rate, fused=True)
+        self.actor_optimizer = torch.optim.Adam(
+            self._actor_params, lr=c.actor_learning_rate or c.learning_rate, fused=True
+        )
+        self.critic_optimizer = torch.optim.Adam(
+            self._critic_params, lr=c.critic_learning_rate or c.learning_rate, fused=True
+        )
         self.noise = None
 
     # ----- acting -------------------------------------------------------------------------
@@ -201,18 +226,25 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
             critic_losses.append(critic_loss.detach())
             actor_losses.append(actor_loss.detach())
             q_means.append(q.detach().mean(dim=-1))
-        return {"losses/critic_loss": self.per_member(critic_losses),
-                "losses/actor_loss": self.per_member(actor_losses),
-                "losses/q_values": self.per_member(q_means)}
+        return {
+            "losses/critic_loss": self.per_member(critic_losses),
+            "losses/actor_loss": self.per_member(actor_losses),
+            "losses/q_values": self.per_member(q_means),
+        }
 
     def logged_scalars(self) -> dict[str, float]:
         return {"charts/noise_scale": self.noise_scale * self.config.noise_std}
 
     # ----- state --------------------------------------------------------------------------
     def state_parts(self) -> dict[str, Any]:
-        return {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
-                "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
-                "critic_optimizer": self.critic_optimizer}
+        return {
+            "actor": self.actor,
+            "critic": self.critic,
+            "actor_target": self.actor_target,
+            "critic_target": self.critic_target,
+            "actor_optimizer": self.actor_optimizer,
+            "critic_optimizer": self.critic_optimizer,
+        }
 
     def env_row_state(self) -> dict[str, np.ndarray | None]:
         """The Ornstein-Uhlenbeck process of every env (None for Gaussian noise, or before the first act)."""

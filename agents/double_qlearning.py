@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.core.transition import Transition
 from rlsuite.core.exploration import masked
+from rlsuite.core.transition import Transition
 from rlsuite.training.tabular import TabularAgent, TabularConfig
 
 
@@ -30,8 +30,9 @@ class DoubleQLearning(TabularAgent[TabularConfig]):
         self.tables1, self.tables2 = self.tables.copy(), self.tables.copy()  # (K, S, A) each
         self._update_first = np.zeros(0, dtype=bool)  # per row of the batch: update Q1 (else Q2)
 
-    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
-                    batch: Transition) -> np.ndarray:
+    def next_values(
+        self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None, batch: Transition
+    ) -> np.ndarray:
         """Q_other(S', argmax over A(S') of Q_this(S', ·)), with a coin flip per row choosing "this"."""
         self._update_first = first = self.rng.random((len(next_rows), 1))[:, 0] < 0.5
         q1, q2 = self.tables1[members, next_rows], self.tables2[members, next_rows]

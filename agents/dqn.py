@@ -61,7 +61,9 @@ class DQNConfig:
     net_arch: list = hp([64, 64], low=1)
     activation: str = hp("relu", choices=("relu", "tanh", "elu", "leaky_relu", "gelu"))
     init: str = hp("torch", choices=("torch", "he", "xavier", "orthogonal"), doc="weight initialisation")
-    device: str = hp("cpu", doc="cpu, cuda, cuda:N, or auto (cuda where there is one); the replay buffer stays in host memory")
+    device: str = hp(
+        "cpu", doc="cpu, cuda, cuda:N, or auto (cuda where there is one); the replay buffer stays in host memory"
+    )
     features: int = hp(512, low=1, doc="width of the CNN's feature layer (image observations)")
     loss: str = hp("huber", choices=("huber", "mse"))
     double_q: bool = hp(False)
@@ -74,8 +76,12 @@ class QNetwork(nn.Module):
 
     def __init__(self, observation_space: gym.Space, n_actions: int, config: DQNConfig, members: int = 1) -> None:
         super().__init__()
-        spec = {"net_arch": config.net_arch, "activation": config.activation, "features": config.features,
-                "init": config.init}
+        spec = {
+            "net_arch": config.net_arch,
+            "activation": config.activation,
+            "features": config.features,
+            "init": config.init,
+        }
         self.members = members
         self.backbone = make_backbone(observation_space, spec, members=members)
         self.head = QHead(self.backbone.out_features, n_actions, dueling=config.dueling, members=members)
@@ -97,12 +103,18 @@ class DQN(OffPolicyAgent[DQNConfig]):
             return f"DQN needs Box or Discrete observations, not {type(observation_space).__name__} (flatten it first)"
         return None
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DQNConfig | None = None,
-                 seed: int = 0, **kw: Any):
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        config: DQNConfig | None = None,
+        seed: int = 0,
+        **kw: Any,
+    ):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
         self.n_actions = int(action_space.n)
-        self.q_net, = self.build_networks(lambda members: (QNetwork(observation_space, self.n_actions, c, members),))
+        (self.q_net,) = self.build_networks(lambda members: (QNetwork(observation_space, self.n_actions, c, members),))
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         self._params = list(self.q_net.parameters())
         # fused Adam: one kernel for all parameters instead of several small ops per tensor; elementwise,
@@ -113,8 +125,13 @@ class DQN(OffPolicyAgent[DQNConfig]):
     @property
     def exploration_rate(self) -> float:
         c = self.config
-        return linear_schedule(c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction,
-                               self.num_timesteps, self.total_steps)
+        return linear_schedule(
+            c.exploration_initial_eps,
+            c.exploration_final_eps,
+            c.exploration_fraction,
+            self.num_timesteps,
+            self.total_steps,
+        )
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Q(s, ·) of K × n observations (member-major) by their members' networks: (K × n, n_actions)."""
@@ -139,8 +156,9 @@ class DQN(OffPolicyAgent[DQNConfig]):
         gradient_steps = self.gradient_steps_due()
         return self.train_round(gradient_steps) if gradient_steps else None
 
-    def td_targets(self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor,
-                   next_mask: torch.Tensor | None) -> torch.Tensor:
+    def td_targets(
+        self, reward: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor, next_mask: torch.Tensor | None
+    ) -> torch.Tensor:
         """y = r + gamma (1 − terminated) max over A(s') of Q_target(s', ·) (double_q: at argmax of Q),
         on (K, B) batches (any leading axes: the actions are the last axis of the Q-values)."""
         with torch.no_grad():

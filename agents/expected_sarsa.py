@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlsuite.core.transition import Transition
 from rlsuite.core.exploration import masked
+from rlsuite.core.transition import Transition
 from rlsuite.training.tabular import TabularAgent, TabularConfig
 
 
@@ -21,8 +21,9 @@ class ExpectedSarsa(TabularAgent[TabularConfig]):
     name = "expected_sarsa"
     summary = "tabular Expected Sarsa: the update's expectation under the ε-greedy policy"
 
-    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
-                    batch: Transition) -> np.ndarray:
+    def next_values(
+        self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None, batch: Transition
+    ) -> np.ndarray:
         """E_pi[Q(S', A')] under ε-greedy: (1 − ε) max Q(S', ·) + ε · mean over A(S') of Q(S', ·)."""
         epsilon = self.exploration_rate
         q = self.tables[members, next_rows]

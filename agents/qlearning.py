@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlsuite.core.transition import Transition
 from rlsuite.core.exploration import masked
+from rlsuite.core.transition import Transition
 from rlsuite.training.tabular import TabularAgent, TabularConfig
 
 
@@ -22,7 +22,8 @@ class QLearning(TabularAgent[TabularConfig]):
     name = "qlearning"
     summary = "tabular Q-learning with ε-greedy exploration"
 
-    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
-                    batch: Transition) -> np.ndarray:
+    def next_values(
+        self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None, batch: Transition
+    ) -> np.ndarray:
         """max over A(S') of Q(S', a): the greedy policy's value, whatever the behaviour does."""
         return masked(self.tables[members, next_rows], allowed).max(axis=1)

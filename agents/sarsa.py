@@ -30,12 +30,20 @@ class Sarsa(TabularAgent[TabularConfig]):
         self._next_actions: np.ndarray | None = None  # A' per env, played by the next act()
         self._fresh: np.ndarray | None = None  # envs whose episode ended: their next act() draws anew
 
-    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
-                    batch: Transition) -> np.ndarray:
+    def next_values(
+        self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None, batch: Transition
+    ) -> np.ndarray:
         """Q(S', A') for A' drawn now from the ε-greedy policy in S'."""
         q = self.tables[members, next_rows]
-        actions = epsilon_greedy(lambda: q, self.n_actions, len(next_rows), self.exploration_rate, self.rng,
-                                 batch.next_mask, random_ties=True)
+        actions = epsilon_greedy(
+            lambda: q,
+            self.n_actions,
+            len(next_rows),
+            self.exploration_rate,
+            self.rng,
+            batch.next_mask,
+            random_ties=True,
+        )
         self._next_actions, self._fresh = actions, np.logical_or(batch.terminated, batch.truncated)
         return q[np.arange(len(actions)), actions]
 
@@ -55,5 +63,8 @@ class Sarsa(TabularAgent[TabularConfig]):
     def load_env_row_state(self, rows: dict[str, np.ndarray | None]) -> None:
         actions, fresh = rows.get("next_actions"), rows.get("fresh")
         self._next_actions = None if actions is None else np.asarray(actions, dtype=np.int64)
-        self._fresh = None if actions is None else (np.ones(len(actions), bool) if fresh is None
-                                                    else np.asarray(fresh, dtype=bool))
+        self._fresh = (
+            None
+            if actions is None
+            else (np.ones(len(actions), bool) if fresh is None else np.asarray(fresh, dtype=bool))
+        )

@@ -50,8 +50,14 @@ class MaximizationBiasEnv(gym.Env):
     _labels = {_LEFT_END: "T", _B_CELL: "B", _A_CELL: "A", _RIGHT_END: "T"}
     _colors = {_LEFT_END: (0, 200, 0), _RIGHT_END: (0, 200, 0)}
 
-    def __init__(self, n_b_actions: int = 10, b_mean: float = -0.1, b_std: float = 1.0,
-                 render_mode: str | None = None, cell_px: int = 8) -> None:
+    def __init__(
+        self,
+        n_b_actions: int = 10,
+        b_mean: float = -0.1,
+        b_std: float = 1.0,
+        render_mode: str | None = None,
+        cell_px: int = 8,
+    ) -> None:
         if int(n_b_actions) < 1:
             raise RLSuiteError(
                 f"n_b_actions={n_b_actions} is too small; pass n_b_actions >= 1 (B needs at least one action)."

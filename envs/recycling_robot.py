@@ -69,7 +69,9 @@ class RecyclingRobotEnv(gym.Env):
         if reward_mode == "sampled" and min(r_search, r_wait) < 0:
             raise RLSuiteError("reward_mode='sampled' draws can counts, so r_search and r_wait must be >= 0.")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise RLSuiteError(f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}.")
+            raise RLSuiteError(
+                f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}."
+            )
         self.alpha, self.beta = float(alpha), float(beta)
         self.r_search, self.r_wait = float(r_search), float(r_wait)
         self.rescue_reward = float(rescue_reward)

@@ -47,7 +47,9 @@ class WalkToTEnv(gym.Env):
         if int(n_cells) < 2:
             raise RLSuiteError(f"n_cells={n_cells} is too small: the corridor needs at least 2 cells (a start and T).")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise RLSuiteError(f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}.")
+            raise RLSuiteError(
+                f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}."
+            )
         self.n_cells = int(n_cells)
         self.random_start = bool(random_start)
         self.render_mode = render_mode
@@ -57,9 +59,7 @@ class WalkToTEnv(gym.Env):
         self.action_space = spaces.Discrete(2)
         self.state_names = tuple(f"cell{i}" for i in range(self.target)) + ("T",)
         self._masks = np.array([self.action_mask(s) for s in range(self.n_cells)], dtype=np.int8)
-        self.P = {
-            s: {a: [self._transition(s, a)] for a in (LEFT, RIGHT)} for s in range(self.n_cells)
-        }
+        self.P = {s: {a: [self._transition(s, a)] for a in (LEFT, RIGHT)} for s in range(self.n_cells)}
         self.state = 0
 
     @property

@@ -22,12 +22,21 @@ class WalkToTContinuousEnv(gym.Env):
 
     metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
 
-    def __init__(self, length: float = 5.0, goal_radius: float = 0.5, step_cost: float = 0.01,
-                 random_start: bool = False, render_mode: str | None = None, cell_px: int = 8) -> None:
+    def __init__(
+        self,
+        length: float = 5.0,
+        goal_radius: float = 0.5,
+        step_cost: float = 0.01,
+        random_start: bool = False,
+        render_mode: str | None = None,
+        cell_px: int = 8,
+    ) -> None:
         if length <= goal_radius or goal_radius <= 0:
             raise RLSuiteError(f"length={length} and goal_radius={goal_radius}: need 0 < goal_radius < length.")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise RLSuiteError(f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}.")
+            raise RLSuiteError(
+                f"render_mode={render_mode!r} is not supported; use one of {self.metadata['render_modes']}."
+            )
         self.length, self.goal_radius, self.step_cost = float(length), float(goal_radius), float(step_cost)
         self.random_start, self.render_mode, self.cell_px = bool(random_start), render_mode, int(cell_px)
         self.observation_space = spaces.Box(0.0, self.length, shape=(1,), dtype=np.float32)

@@ -5,12 +5,12 @@ import sys
 
 import numpy as np
 import pytest
+from tests.test_logging import scalars
 
 import rlsuite
+from rlsuite.core.errors import RLSuiteError
 from rlsuite.tools import bench, report
 from rlsuite.tools.cli import main
-from rlsuite.core.errors import RLSuiteError
-from tests.test_logging import scalars
 
 CLI = [sys.executable, "-m", "rlsuite"]
 
@@ -56,8 +56,28 @@ def test_curve_band_interpolates_onto_a_common_grid():
 def test_sb3_agents_train_through_the_cli_with_standard_tags(tmp_path, capsys, algo):
     run_dir = tmp_path / "run"
     extra = ["--set", "n_steps=128", "--set", "batch_size=32"] if algo == "sb3:PPO" else ["--set", "learning_starts=50"]
-    assert main(["train", "--env", "rlsuite/WalkToT-v0", "--agent", algo, "--steps", "400", "--run-dir", str(run_dir),
-                 "--no-progress", "--set", "log_interval=100", "--set", "eval_episodes=3", *extra]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                "rlsuite/WalkToT-v0",
+                "--agent",
+                algo,
+                "--steps",
+                "400",
+                "--run-dir",
+                str(run_dir),
+                "--no-progress",
+                "--set",
+                "log_interval=100",
+                "--set",
+                "eval_episodes=3",
+                *extra,
+            ]
+        )
+        == 0
+    )
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["agent"] == algo and summary["steps"] >= 400 and summary["episodes"] > 0
     tags = scalars(run_dir)
@@ -73,9 +93,20 @@ def test_sb3_agents_train_through_the_cli_with_standard_tags(tmp_path, capsys, a
 
 def test_sb3_agent_from_python_learns_the_corridor():
     # rlsuite's DQN preset for the corridor, given to SB3's DQN by name
-    agent = rlsuite.make_agent("sb3:dqn", "rlsuite/WalkToT-v0", seed=0, learning_starts=200, learning_rate=1e-3,
-                               gamma=0.9, batch_size=32, buffer_size=5000, target_update_interval=100,
-                               exploration_fraction=0.3, exploration_final_eps=0.05, net_arch=[32])
+    agent = rlsuite.make_agent(
+        "sb3:dqn",
+        "rlsuite/WalkToT-v0",
+        seed=0,
+        learning_starts=200,
+        learning_rate=1e-3,
+        gamma=0.9,
+        batch_size=32,
+        buffer_size=5000,
+        target_update_interval=100,
+        exploration_fraction=0.3,
+        exploration_final_eps=0.05,
+        net_arch=[32],
+    )
     result = agent.learn(3000, eval_episodes=5)
     assert agent.name == "sb3:DQN"
     assert result.summary["eval_mean_return"] == 1.0  # reaches T from the start, every episode
@@ -97,16 +128,24 @@ def test_sb3_bad_input_is_one_sentence():
 # ----- the harness on a tiny suite --------------------------------------------------------------
 def test_bench_tiny_suite_writes_table_csv_and_curves(tmp_path):
     out = tmp_path / "bench"
-    proc = subprocess.run([*CLI, "bench", "--suite", "tiny", "--seeds", "2", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [*CLI, "bench", "--suite", "tiny", "--seeds", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     with (out / "results.csv").open() as f:
         rows = list(csv.DictReader(f))
     # tabular case: rlsuite only; DQN case: rlsuite and SB3, alternating seed by seed
     assert [(r["case"], r["impl"], r["seed"]) for r in rows] == [
-        ("walk", "rlsuite", "0"), ("walk", "rlsuite", "1"),
-        ("walk-dqn", "rlsuite", "0"), ("walk-dqn", "sb3:DQN", "0"),
-        ("walk-dqn", "rlsuite", "1"), ("walk-dqn", "sb3:DQN", "1")]
+        ("walk", "rlsuite", "0"),
+        ("walk", "rlsuite", "1"),
+        ("walk-dqn", "rlsuite", "0"),
+        ("walk-dqn", "sb3:DQN", "0"),
+        ("walk-dqn", "rlsuite", "1"),
+        ("walk-dqn", "sb3:DQN", "1"),
+    ]
     for row in rows:
         assert float(row["wall_s"]) > 0 and float(row["peak_rss_mb"]) > 50 and float(row["floor_s"]) > 0
         assert float(row["eval_return"]) in (0.0, 1.0)
@@ -125,20 +164,27 @@ def test_bench_tiny_suite_writes_table_csv_and_curves(tmp_path):
 
 
 def test_a_malformed_suites_file_is_one_sentence_naming_file_and_case(tmp_path):
-    good = ("tiny:\n  seeds: 2\n  help: a smoke test\n  cases:\n"
-            "    - {key: walk, agent: qlearning, env: rlsuite/WalkToT-v0, threshold: 0.95}\n")
+    good = (
+        "tiny:\n  seeds: 2\n  help: a smoke test\n  cases:\n"
+        "    - {key: walk, agent: qlearning, env: rlsuite/WalkToT-v0, threshold: 0.95}\n"
+    )
     path = tmp_path / "suites.yaml"
     path.write_text(good)
     assert [c.key for c in bench.load_suites(path)["tiny"].cases] == ["walk"]
     for text, message in [
-        (good.replace("threshold: 0.95", "treshold: 0.95"),
-         r"suite 'tiny', case 'walk' has an unknown key 'treshold' \(did you mean 'threshold'\?\); use only key, "),
+        (
+            good.replace("threshold: 0.95", "treshold: 0.95"),
+            r"suite 'tiny', case 'walk' has an unknown key 'treshold' \(did you mean 'threshold'\?\); use only key, ",
+        ),
         (good.replace(", threshold: 0.95", ""), "suite 'tiny', case 'walk' lacks threshold; add it"),
         (good.replace("{key: walk, ", "{"), "suite 'tiny', case #1 lacks key; add it"),
         (good.replace("threshold: 0.95", "threshold: high"), "case 'walk' has threshold: 'high'; make it a number"),
         (good.replace("seeds: 2", "seeds: 0"), "suite 'tiny' has seeds: 0; make it a positive whole number"),
         (good + "  colour: red\n", "suite 'tiny' has an unknown key 'colour'"),
-        (good + "    - {key: walk, agent: dqn, env: CartPole-v1, threshold: 1}\n", "case 'walk' has the key of another"),
+        (
+            good + "    - {key: walk, agent: dqn, env: CartPole-v1, threshold: 1}\n",
+            "case 'walk' has the key of another",
+        ),
         ("tiny: [\n", "does not parse as YAML at line 2; fix the syntax there"),
     ]:
         path.write_text(text)

@@ -10,22 +10,54 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from tests.test_logging import scalars
 
 import rlsuite
 from rlsuite.core.errors import RLSuiteError
-from tests.test_logging import scalars
 
 CLI = [sys.executable, "-m", "rlsuite"]
-SMALL_DQN = ["--set", "net_arch=[32]", "--set", "learning_starts=200", "--set", "buffer_size=5000",
-             "--set", "train_freq=4", "--set", "gradient_steps=1", "--set", "batch_size=32",
-             "--set", "target_update_interval=200", "--set", "log_interval=250", "--no-progress"]
+SMALL_DQN = [
+    "--set",
+    "net_arch=[32]",
+    "--set",
+    "learning_starts=200",
+    "--set",
+    "buffer_size=5000",
+    "--set",
+    "train_freq=4",
+    "--set",
+    "gradient_steps=1",
+    "--set",
+    "batch_size=32",
+    "--set",
+    "target_update_interval=200",
+    "--set",
+    "log_interval=250",
+    "--no-progress",
+]
 
 
 def test_sigkill_then_resume_reaches_the_requested_steps(tmp_path):
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([*CLI, "train", "--env", "CartPole-v1", "--agent", "dqn", "--steps", "8000",
-                             "--checkpoint-every", "1000", "--run-dir", str(run_dir), *SMALL_DQN],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "train",
+            "--env",
+            "CartPole-v1",
+            "--agent",
+            "dqn",
+            "--steps",
+            "8000",
+            "--checkpoint-every",
+            "1000",
+            "--run-dir",
+            str(run_dir),
+            *SMALL_DQN,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     second = run_dir / "checkpoints" / f"step_{2000:012d}"
     deadline = time.monotonic() + 240
     while not (second / "agent.json").exists():
@@ -38,8 +70,9 @@ def test_sigkill_then_resume_reaches_the_requested_steps(tmp_path):
     latest = sorted((run_dir / "checkpoints").glob("step_*"))[-1]
     assert rlsuite.load(latest).num_timesteps == int(latest.name.split("_")[1])  # the newest loads
 
-    done = subprocess.run([*CLI, "train", "--resume", str(run_dir), "--no-progress"], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [*CLI, "train", "--resume", str(run_dir), "--no-progress"], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["steps"] == 8000
@@ -53,8 +86,9 @@ def test_sigkill_then_resume_reaches_the_requested_steps(tmp_path):
 @pytest.mark.parametrize("seeds", [[4], [4, 9]], ids=["one seed", "two seeds"])
 def test_tabular_resume_at_an_episode_boundary_is_exact(tmp_path, seeds):
     def agent():  # sampled rewards: real envs stepped (a Gymnasium vector env for two), not the P simulator
-        return rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seeds=seeds, gamma=0.9,
-                                  env_kwargs={"reward_mode": "sampled"})
+        return rlsuite.make_agent(
+            "qlearning", "rlsuite/RecyclingRobot-v0", seeds=seeds, gamma=0.9, env_kwargs={"reward_mode": "sampled"}
+        )
 
     whole = agent()
     whole.learn(1000, run_dir=tmp_path / "whole", checkpoint_every=300)
@@ -63,7 +97,7 @@ def test_tabular_resume_at_an_episode_boundary_is_exact(tmp_path, seeds):
     second = agent()
     second.learn(1000, run_dir=tmp_path / "split", resume=True, checkpoint_every=300)
     np.testing.assert_array_equal(second.q_table, whole.q_table)
-    for k, seed in enumerate(seeds):
+    for _k, seed in enumerate(seeds):
         member = tmp_path / "split" / (f"seed_{seed}" if len(seeds) > 1 else "")
         summary = json.loads((member / "summary.json").read_text())
         assert summary["steps"] == 1000 and summary["episodes"] == 10
@@ -81,8 +115,9 @@ def test_dqn_resume_restores_the_replay_buffer(tmp_path):
 def test_same_seed_gives_identical_weights_and_scalars(tmp_path):
     runs = []
     for name in ("a", "b"):
-        agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=3, learning_starts=100, net_arch=[32], train_freq=2,
-                                   use_preset=False)
+        agent = rlsuite.make_agent(
+            "dqn", "CartPole-v1", seed=3, learning_starts=100, net_arch=[32], train_freq=2, use_preset=False
+        )
         agent.learn(1500, run_dir=tmp_path / name, log_interval=100)
         runs.append((agent.state_tensors(), scalars(tmp_path / name)))
     (weights_a, tags_a), (weights_b, tags_b) = runs
@@ -155,12 +190,18 @@ class FaultyEnv(gym.Env):
         return obs, reward, False, self.t % 10 == 0, {}
 
 
-@pytest.mark.parametrize("what,needle", [("reward", "non-finite reward at step 50"),
-                                         ("observation", "non-finite observation at step 50"),
-                                         ("huge", "non-finite td loss (losses/td_loss)")])
+@pytest.mark.parametrize(
+    "what,needle",
+    [
+        ("reward", "non-finite reward at step 50"),
+        ("observation", "non-finite observation at step 50"),
+        ("huge", "non-finite td loss (losses/td_loss)"),
+    ],
+)
 def test_numerical_faults_stop_the_run_and_keep_the_last_good_checkpoint(tmp_path, what, needle):
-    agent = rlsuite.make_agent("dqn", FaultyEnv(what=what), seed=0, learning_starts=30, batch_size=8, train_freq=1,
-                               loss="mse", net_arch=[8])
+    agent = rlsuite.make_agent(
+        "dqn", FaultyEnv(what=what), seed=0, learning_starts=30, batch_size=8, train_freq=1, loss="mse", net_arch=[8]
+    )
     with pytest.raises(RLSuiteError, match=re.escape(needle)) as info:
         agent.learn(400, run_dir=tmp_path / "run", checkpoint_every=20, eval_episodes=1)
     kept = sorted((tmp_path / "run" / "checkpoints").glob("step_*"))

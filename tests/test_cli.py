@@ -31,9 +31,25 @@ def test_solve_prints_names():
 
 def test_train_eval_and_rerun_from_config(tmp_path):
     run_dir = tmp_path / "walk"
-    proc = run("train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "1500",
-               "--seed", "3", "--run-dir", str(run_dir), "--set", "gamma=0.8", "--set", "env.n_cells=5",
-               "--set", "log_interval=500")
+    proc = run(
+        "train",
+        "--env",
+        "rlsuite/WalkToT-v0",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "1500",
+        "--seed",
+        "3",
+        "--run-dir",
+        str(run_dir),
+        "--set",
+        "gamma=0.8",
+        "--set",
+        "env.n_cells=5",
+        "--set",
+        "log_interval=500",
+    )
     assert "done: 1500 steps" in proc.stdout
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert config["hyperparameters"]["gamma"] == 0.8 and config["env_kwargs"] == {"n_cells": 5}
@@ -59,22 +75,27 @@ def test_default_run_dir_is_under_runs(tmp_path):
     assert made.name.startswith("WalkToT-v0-qlearning-s0-") and (made / "summary.json").exists()
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["train", "--env", "CartPol-v1", "--agent", "qlearning"], "did you mean 'CartPole-v1'"),
-    (["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearnin"], "unknown agent 'qlearnin'"),
-    (["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--set", "gama=0.9"], "did you mean 'gamma'"),
-    (["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--set", "gamma=2"], "out of range"),
-    (["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "-5"], "negative"),
-    (["train", "--env", "CartPole-v1", "--agent", "qlearning"], "Discrete observations"),
-    (["train", "--env", "no_such_module:Env", "--agent", "qlearning"], "does not import"),
-    (["train", "--config", "broken.yaml"], "does not parse"),
-    (["eval", "no/such/run"], "does not exist"),
-    (["train", "--resume", "no/such/run"], "no such run directory"),
-    (["eval", "corrupt"], "corrupt or truncated"),
-    (["train", "--env", "CartPole-v1", "--agent", "dqn", "--set", "batch_size=64", "--set", "buffer_size=8"],
-     "larger than buffer_size"),
-    (["solve", "--env", "CartPole-v1"], "finite MDP"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["train", "--env", "CartPol-v1", "--agent", "qlearning"], "did you mean 'CartPole-v1'"),
+        (["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearnin"], "unknown agent 'qlearnin'"),
+        (["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--set", "gama=0.9"], "did you mean 'gamma'"),
+        (["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--set", "gamma=2"], "out of range"),
+        (["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "-5"], "negative"),
+        (["train", "--env", "CartPole-v1", "--agent", "qlearning"], "Discrete observations"),
+        (["train", "--env", "no_such_module:Env", "--agent", "qlearning"], "does not import"),
+        (["train", "--config", "broken.yaml"], "does not parse"),
+        (["eval", "no/such/run"], "does not exist"),
+        (["train", "--resume", "no/such/run"], "no such run directory"),
+        (["eval", "corrupt"], "corrupt or truncated"),
+        (
+            ["train", "--env", "CartPole-v1", "--agent", "dqn", "--set", "batch_size=64", "--set", "buffer_size=8"],
+            "larger than buffer_size",
+        ),
+        (["solve", "--env", "CartPole-v1"], "finite MDP"),
+    ],
+)
 def test_bad_input_is_one_line_with_exit_code_2(args, needle):
     Path("broken.yaml").write_text("env: [unclosed\n")
     if "corrupt" in args:
@@ -89,9 +110,24 @@ def test_bad_input_is_one_line_with_exit_code_2(args, needle):
 
 def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path):
     run_dir = tmp_path / "long"
-    proc = subprocess.Popen([*CLI, "train", "--env", "rlsuite/RecyclingRobot-v0", "--agent", "qlearning",
-                             "--steps", "100000000", "--run-dir", str(run_dir), "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "train",
+            "--env",
+            "rlsuite/RecyclingRobot-v0",
+            "--agent",
+            "qlearning",
+            "--steps",
+            "100000000",
+            "--run-dir",
+            str(run_dir),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not (run_dir / "config.yaml").exists():
         assert time.monotonic() < deadline and proc.poll() is None

@@ -16,10 +16,27 @@ QUIET = {"progress": False, "eval_episodes": 1, "eval_max_steps": 50, "log_image
 # the env and settings each kind of agent is checked on: small, and quick to learn something
 FITS = [
     ("rlsuite/WalkToT-v0", {"learning_rate": 0.5, "gamma": 0.9, "epsilon": 0.2}),
-    ("CartPole-v1", {"learning_starts": 60, "buffer_size": 2000, "batch_size": 16, "net_arch": [16, 16],
-                     "train_freq": 2, "target_update_interval": 50}),
-    ("rlsuite/WalkToTContinuous-v0", {"learning_starts": 60, "buffer_size": 2000, "batch_size": 16,
-                                      "net_arch": [16, 16], "noise_type": "ornstein-uhlenbeck"}),
+    (
+        "CartPole-v1",
+        {
+            "learning_starts": 60,
+            "buffer_size": 2000,
+            "batch_size": 16,
+            "net_arch": [16, 16],
+            "train_freq": 2,
+            "target_update_interval": 50,
+        },
+    ),
+    (
+        "rlsuite/WalkToTContinuous-v0",
+        {
+            "learning_starts": 60,
+            "buffer_size": 2000,
+            "batch_size": 16,
+            "net_arch": [16, 16],
+            "noise_type": "ornstein-uhlenbeck",
+        },
+    ),
 ]
 STEPS = 300
 

@@ -4,14 +4,14 @@ import pytest
 import torch
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
+from tests.test_logging import scalars
 
 import rlsuite
-from rlsuite.envs import WalkToTContinuousEnv
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import Streams
-from rlsuite.training.noise import OrnsteinUhlenbeckNoise
+from rlsuite.envs import WalkToTContinuousEnv
 from rlsuite.nets.torchutil import polyak_update
-from tests.test_logging import scalars
+from rlsuite.training.noise import OrnsteinUhlenbeckNoise
 
 
 class AsymmetricEnv(WalkToTContinuousEnv):
@@ -87,8 +87,9 @@ def test_ou_noise_reverts_to_its_mean():
 @pytest.mark.parametrize("noise_type", ["normal", "ornstein-uhlenbeck"])
 def test_actions_stay_inside_asymmetric_bounds(noise_type):
     env = gym.wrappers.TimeLimit(AsymmetricEnv(), max_episode_steps=50)
-    agent = rlsuite.make_agent("ddpg", env, seed=0, learning_starts=50, noise_std=3.0,
-                               noise_type=noise_type, net_arch=[16], batch_size=16)
+    agent = rlsuite.make_agent(
+        "ddpg", env, seed=0, learning_starts=50, noise_std=3.0, noise_type=noise_type, net_arch=[16], batch_size=16
+    )
     agent.begin(400)
     rng = np.random.default_rng(0)
     for step in range(300):
@@ -107,8 +108,16 @@ def test_solves_the_continuous_corridor():
 
 
 def test_pendulum_smoke_run_logs_the_ddpg_tags(tmp_path):
-    agent = rlsuite.make_agent("ddpg", "Pendulum-v1", seed=0, learning_starts=100, batch_size=32,
-                               net_arch=[32, 32], noise_decay_fraction=0.5, noise_final_scale=0.2)
+    agent = rlsuite.make_agent(
+        "ddpg",
+        "Pendulum-v1",
+        seed=0,
+        learning_starts=100,
+        batch_size=32,
+        net_arch=[32, 32],
+        noise_decay_fraction=0.5,
+        noise_final_scale=0.2,
+    )
     agent.learn(600, run_dir=tmp_path / "run", log_interval=200, eval_freq=600, eval_episodes=2)
     tags = scalars(tmp_path / "run")
     for tag in ["losses/actor_loss", "losses/critic_loss", "losses/q_values", "charts/noise_scale", "eval/mean_return"]:

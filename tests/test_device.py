@@ -16,8 +16,11 @@ NO_GPU = not torch.cuda.is_available()
 def test_cuda_without_a_gpu_is_one_line(agent):
     env = "CartPole-v1" if agent == "dqn" else "Pendulum-v1"
     if NO_GPU:
-        with pytest.raises(RLSuiteError, match=r"device='cuda' asks for a GPU but this machine has no CUDA device.*"
-                                               r"use device='cpu' or device='auto'") as info:
+        with pytest.raises(
+            RLSuiteError,
+            match=r"device='cuda' asks for a GPU but this machine has no CUDA device.*"
+            r"use device='cpu' or device='auto'",
+        ) as info:
             rlsuite.make_agent(agent, env, device="cuda")
         assert "\n" not in str(info.value)
         with pytest.raises(RLSuiteError, match=r"device='cuda' asks for a GPU"):

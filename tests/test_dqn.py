@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from tests.test_logging import scalars
 from torch import nn
 
 import rlsuite
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
 from rlsuite.nets.torchutil import polyak_update
-from tests.test_logging import scalars
 
 
 class FixedQ(nn.Module):
@@ -55,8 +55,16 @@ def test_double_q_evaluates_the_online_argmax_with_the_target():
 
 
 def test_target_is_untouched_between_updates_and_equal_after_a_hard_update():
-    agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, learning_starts=50, train_freq=1,
-                               target_update_interval=120, batch_size=16, use_preset=False)
+    agent = rlsuite.make_agent(
+        "dqn",
+        "CartPole-v1",
+        seed=0,
+        learning_starts=50,
+        train_freq=1,
+        target_update_interval=120,
+        batch_size=16,
+        use_preset=False,
+    )
     before = [p.clone() for p in agent.target_net.parameters()]
     agent.learn(110, eval_freq=10**6)
     online_changed = any(not torch.equal(p, q) for p, q in zip(agent.q_net.parameters(), before))
@@ -92,9 +100,20 @@ def test_solves_walk_to_t_from_pixels():
 
 
 def test_cartpole_smoke_run_logs_the_dqn_tags(tmp_path):
-    agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, learning_starts=200, train_freq=4,
-                               gradient_steps=1, batch_size=32, buffer_size=1000, target_update_interval=100,
-                               net_arch=[32, 32], exploration_fraction=0.8, use_preset=False)
+    agent = rlsuite.make_agent(
+        "dqn",
+        "CartPole-v1",
+        seed=0,
+        learning_starts=200,
+        train_freq=4,
+        gradient_steps=1,
+        batch_size=32,
+        buffer_size=1000,
+        target_update_interval=100,
+        net_arch=[32, 32],
+        exploration_fraction=0.8,
+        use_preset=False,
+    )
     result = agent.learn(1000, run_dir=tmp_path / "run", log_interval=250)
     tags = scalars(tmp_path / "run")
     for tag in ["losses/td_loss", "losses/q_values", "charts/epsilon", "charts/episodic_return", "eval/mean_return"]:
@@ -133,8 +152,9 @@ def test_a_training_round_moves_the_weights_as_stable_baselines3_dqn_does_on_the
     from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
     settings = dict(learning_rate=2e-3, batch_size=32, gamma=0.99, max_grad_norm=0.5)
-    ours = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, net_arch=[32, 32], use_preset=False, learning_starts=10**6,
-                              **settings)
+    ours = rlsuite.make_agent(
+        "dqn", "CartPole-v1", seed=0, net_arch=[32, 32], use_preset=False, learning_starts=10**6, **settings
+    )
     theirs = DQN("MlpPolicy", gym.make("CartPole-v1"), policy_kwargs={"net_arch": [32, 32]}, device="cpu", **settings)
     theirs.set_logger(configure(None, []))
     with torch.no_grad():
@@ -144,16 +164,31 @@ def test_a_training_round_moves_the_weights_as_stable_baselines3_dqn_does_on_the
     rng = np.random.default_rng(0)
     for _ in range(300):  # random transitions, some of them terminal
         obs = rng.normal(size=(1, 4)).astype(np.float32)
-        ours.observe(Transition(obs, rng.integers(0, 2, 1), rng.normal(size=1), rng.normal(size=(1, 4)).astype(np.float32),
-                                rng.random(1) < 0.1, np.zeros(1, bool), None, None))
+        ours.observe(
+            Transition(
+                obs,
+                rng.integers(0, 2, 1),
+                rng.normal(size=1),
+                rng.normal(size=(1, 4)).astype(np.float32),
+                rng.random(1) < 0.1,
+                np.zeros(1, bool),
+                None,
+                None,
+            )
+        )
     batches = ours.buffer.sample_batches(20, 32, ours.rng)
     ours.replay_batches = lambda steps: batches
     replayed = iter(batches)
 
     def sample(batch_size, env=None):
         b = next(replayed)
-        return ReplayBufferSamples(b.obs[0], b.action[0].long()[:, None], b.next_obs[0],
-                                   b.terminated[0].float()[:, None], b.reward[0].float()[:, None])
+        return ReplayBufferSamples(
+            b.obs[0],
+            b.action[0].long()[:, None],
+            b.next_obs[0],
+            b.terminated[0].float()[:, None],
+            b.reward[0].float()[:, None],
+        )
 
     theirs.replay_buffer.sample = sample
     ours.train_round(20)

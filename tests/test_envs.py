@@ -64,7 +64,9 @@ def test_recycling_robot_table_and_wasted_recharge():
     assert env.state_names == ("high", "low") and env.action_names == ("search", "wait", "recharge")
 
 
-@pytest.mark.parametrize("env", [WalkToTEnv(), WalkToTEnv(n_cells=9), RecyclingRobotEnv(), RecyclingRobotEnv(alpha=0.3, beta=0.9)])
+@pytest.mark.parametrize(
+    "env", [WalkToTEnv(), WalkToTEnv(n_cells=9), RecyclingRobotEnv(), RecyclingRobotEnv(alpha=0.3, beta=0.9)]
+)
 def test_p_rows_sum_to_one(env):
     for s, actions in env.P.items():
         for a, outcomes in actions.items():

@@ -54,16 +54,37 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
 def test_module_class_resolves_from_the_current_directory_with_the_installed_script():
     Path("mymod.py").write_text(CHAIN)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([str(SCRIPT), "train", "--env", "mymod:MyEnv", "--agent", "qlearning", "--steps", "60",
-                           "--no-progress", "--run-dir", "run"], capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [
+            str(SCRIPT),
+            "train",
+            "--env",
+            "mymod:MyEnv",
+            "--agent",
+            "qlearning",
+            "--steps",
+            "60",
+            "--no-progress",
+            "--run-dir",
+            "run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "done: 60 steps" in proc.stdout and "Q-table" in proc.stdout
 
 
 def test_solve_survives_a_closed_pipe():
     Path("mymod.py").write_text(CHAIN)  # 1000 states x ~140 characters: more than a pipe buffers
-    proc = subprocess.Popen([str(SCRIPT), "solve", "--env", "mymod:MyEnv", "--set", "env.n=1000", "--gamma", "0.5"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(SCRIPT), "solve", "--env", "mymod:MyEnv", "--set", "env.n=1000", "--gamma", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines = [proc.stdout.readline() for _ in range(2)]
     proc.stdout.close()
     err = proc.stderr.read()
@@ -72,12 +93,15 @@ def test_solve_survives_a_closed_pipe():
     assert proc.returncode == 141
 
 
-@pytest.mark.parametrize("setting,needle", [
-    ("eval_frq=1000", "did you mean the loop setting 'eval_freq'"),
-    ("lr=0.05", "did you mean 'learning_rate'"),
-    ("discount=0.9", "did you mean 'gamma'"),
-    ("is_slippery=False", "did you mean the env argument 'env.is_slippery'"),
-])
+@pytest.mark.parametrize(
+    "setting,needle",
+    [
+        ("eval_frq=1000", "did you mean the loop setting 'eval_freq'"),
+        ("lr=0.05", "did you mean 'learning_rate'"),
+        ("discount=0.9", "did you mean 'gamma'"),
+        ("is_slippery=False", "did you mean the env argument 'env.is_slippery'"),
+    ],
+)
 def test_an_unknown_setting_is_matched_against_every_kind_of_name(capsys, setting, needle):
     code, _, err = cli(capsys, "train", "--env", "FrozenLake-v1", "--agent", "qlearning", "--set", setting)
     lines = err.strip().splitlines()
@@ -140,15 +164,39 @@ def test_solve_names_actions_and_takes_env_arguments(capsys):
 
 
 def test_train_prints_the_q_table_and_why_it_stopped(capsys):
-    code, out, _ = cli(capsys, "train", "--env", "rlsuite/RecyclingRobot-v0", "--agent", "qlearning", "--steps", "500",
-                       "--no-progress", "--run-dir", "r", "--set", "max_episodes=2")
+    code, out, _ = cli(
+        capsys,
+        "train",
+        "--env",
+        "rlsuite/RecyclingRobot-v0",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "500",
+        "--no-progress",
+        "--run-dir",
+        "r",
+        "--set",
+        "max_episodes=2",
+    )
     assert code == 0 and "Q-table" in out and "recharge" in out and "high" in out
     assert "stopped after 2 episodes (max_episodes)" in out
 
 
 def test_interrupt_hints_at_resume_and_the_resumed_banner_says_from_where(capsys, monkeypatch):
-    code, _, _ = cli(capsys, "train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "100",
-                     "--no-progress", "--run-dir", "w")
+    code, _, _ = cli(
+        capsys,
+        "train",
+        "--env",
+        "rlsuite/WalkToT-v0",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "100",
+        "--no-progress",
+        "--run-dir",
+        "w",
+    )
     assert code == 0
     code, _, err = cli(capsys, "train", "--resume", "w", "--steps", "150", "--no-progress")
     assert code == 0 and "from step 100 of 150" in err

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests.test_supervised import overfitting_regression
 from torch import nn
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.nets import MLP, RNN, History, NatureCNN, QHead, evaluate_loss, fit, members_state
-from tests.test_supervised import overfitting_regression
 
 K = 3
 
@@ -125,8 +125,14 @@ def test_each_member_stops_early_on_its_own_and_ends_with_its_best_weights():
     stacked = network(K, 1, inputs=1, widths=(64, 64))
     singles = singles_like(stacked, lambda: network(1, 1, inputs=1, widths=(64, 64)))
     patience = 5
-    settings = {"loss": "mse", "learning_rate": 1e-2, "epochs": 300, "batch_size": 8,
-                "validation": (x_val, y_val), "early_stopping_patience": patience}
+    settings = {
+        "loss": "mse",
+        "learning_rate": 1e-2,
+        "epochs": 300,
+        "batch_size": 8,
+        "validation": (x_val, y_val),
+        "early_stopping_patience": patience,
+    }
 
     history = fit(stacked, x, y, members=K, seed=0, **settings)
 
@@ -170,8 +176,17 @@ def test_member_seeds_are_spawned_from_the_seed_and_can_be_given():
 def test_history_of_k_members_holds_one_history_per_member():
     x, y = classification(80)
     torch.manual_seed(0)
-    history = fit(network(K, 2), x, y, members=K, epochs=4, batch_size=16, learning_rate=0.1,
-                  scheduler="exponential", scheduler_kwargs={"gamma": 0.5})
+    history = fit(
+        network(K, 2),
+        x,
+        y,
+        members=K,
+        epochs=4,
+        batch_size=16,
+        learning_rate=0.1,
+        scheduler="exponential",
+        scheduler_kwargs={"gamma": 0.5},
+    )
 
     assert isinstance(history, History) and len(history.members) == K
     assert history.learning_rate == pytest.approx([0.1 * 0.5**t for t in range(4)])
@@ -190,13 +205,23 @@ def test_history_of_k_members_holds_one_history_per_member():
 def test_per_member_pads_members_that_stopped_with_nan():
     x, y, x_val, y_val = overfitting_regression()
     torch.manual_seed(0)
-    history = fit(network(K, 1, inputs=1, widths=(64, 64)), x, y, loss="mse", learning_rate=1e-2, epochs=300,
-                  batch_size=8, validation=(x_val, y_val), early_stopping_patience=5, members=K)
+    history = fit(
+        network(K, 1, inputs=1, widths=(64, 64)),
+        x,
+        y,
+        loss="mse",
+        learning_rate=1e-2,
+        epochs=300,
+        batch_size=8,
+        validation=(x_val, y_val),
+        early_stopping_patience=5,
+        members=K,
+    )
     table = history.per_member("val_loss")
     assert table.shape == (K, len(history.learning_rate))
     for row, run in zip(table, history.members):
-        assert row[:len(run.val_loss)].tolist() == pytest.approx(run.val_loss)
-        assert np.isnan(row[len(run.val_loss):]).all()
+        assert row[: len(run.val_loss)].tolist() == pytest.approx(run.val_loss)
+        assert np.isnan(row[len(run.val_loss) :]).all()
 
 
 def test_a_k_member_fit_leaves_the_global_random_state_alone_and_runs_dropout():
@@ -240,8 +265,16 @@ def test_member_k_of_a_stacked_rnn_is_a_single_rnn_and_k_recurrent_members_learn
     rng = np.random.default_rng(0)  # is the sum of the first coordinate over 7 steps positive?
     seqs = rng.normal(size=(400, 7, 2)).astype(np.float32)
     labels = (seqs[:, :, 0].sum(axis=1) > 0).astype(np.int64)
-    history = fit(RecurrentClassifier(cell, members=K), seqs, labels, members=K, epochs=15, batch_size=32,
-                  learning_rate=1e-2, seed=0)
+    history = fit(
+        RecurrentClassifier(cell, members=K),
+        seqs,
+        labels,
+        members=K,
+        epochs=15,
+        batch_size=32,
+        learning_rate=1e-2,
+        seed=0,
+    )
     assert min(run.val_accuracy[-1] for run in history.members) >= 0.9  # from 0.78-0.93 after the first epoch
 
 
@@ -260,14 +293,28 @@ def test_member_k_of_a_stacked_rnn_is_a_single_rnn_and_k_recurrent_members_learn
         (lambda: network(K, 2), {"members": K, "seeds": [1, 2, True]}, "seeds="),
         (lambda: network(K, 2), {"members": K, "seeds": [1, 2, -3]}, "seeds="),
         (lambda: network(K, 2), {"members": K, "seed": -1}, "seed=-1"),
-        (lambda: network(K, 2), {"members": K, "validation_split": 0.0, "early_stopping_patience": 2},
-         "early stopping"),
+        (
+            lambda: network(K, 2),
+            {"members": K, "validation_split": 0.0, "early_stopping_patience": 2},
+            "early stopping",
+        ),
         (lambda: network(K, 2), {"members": K, "n": 0}, "no samples"),
         (lambda: network(K, 2), {"members": K, "n": 1, "validation_split": 0.5}, "leaves no training samples"),
     ],
-    ids=["wrong-K", "stacked-without-members", "single-with-members", "shared-layer", "members-0",
-         "seeds-length", "seeds-bool", "seeds-negative", "negative-seed", "early-stopping-no-validation",
-         "no-samples", "too-few-samples"],
+    ids=[
+        "wrong-K",
+        "stacked-without-members",
+        "single-with-members",
+        "shared-layer",
+        "members-0",
+        "seeds-length",
+        "seeds-bool",
+        "seeds-negative",
+        "negative-seed",
+        "early-stopping-no-validation",
+        "no-samples",
+        "too-few-samples",
+    ],
 )
 def test_misuse_is_one_sentence(model, kwargs, named):
     n = kwargs.pop("n", 10)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RANK = {"core": 0, "nets": 1, "training": 2, "envs": 3, "agents": 3, "tools": 4, "": 5}
-MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 80
+# in ruff-formatted lines; a function's count is its body's, after the signature and the docstring
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 500, 80
 
 
 def modules() -> dict[str, Path]:
@@ -33,8 +34,12 @@ def layer(module: str) -> str:
 def imports(module: str, path: Path, known: dict[str, Path]) -> set[str]:
     """The rlsuite modules ``module`` imports, outside TYPE_CHECKING blocks."""
     tree = ast.parse(path.read_text())
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-            for n in ast.walk(node)}
+    skip = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     out = set()
     for node in ast.walk(tree):
@@ -45,7 +50,9 @@ def imports(module: str, path: Path, known: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             names = [f"{base}.{a.name}" for a in node.names] + [base]
         else:
             continue
@@ -85,7 +92,7 @@ def test_no_import_cycles():
             if dep == module.rpartition(".")[0] or module.startswith(dep + "."):
                 continue  # a module's own package runs first anyway
             if state.get(dep) == "open":
-                cycles.append(" -> ".join(trail[trail.index(dep):] + [dep]))
+                cycles.append(" -> ".join(trail[trail.index(dep) :] + [dep]))
             elif dep not in state:
                 visit(dep, trail + [dep])
         state[module] = "done"
@@ -98,13 +105,14 @@ def test_no_import_cycles():
 
 def test_modules_and_functions_stay_small():
     too_big = []
-    for module, path in modules().items():
+    for _module, path in modules().items():
         source = path.read_text()
         if len(source.splitlines()) > MAX_MODULE_LINES:
             too_big.append(f"{path.relative_to(ROOT)}: {len(source.splitlines())} lines")
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                length = node.end_lineno - node.lineno + 1
+                body = node.body[1:] if ast.get_docstring(node) and len(node.body) > 1 else node.body
+                length = node.end_lineno - body[0].lineno + 1
                 if length > MAX_FUNCTION_LINES:
                     too_big.append(f"{path.relative_to(ROOT)}:{node.name}: {length} lines")
     assert not too_big, "\n".join(too_big)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tests.conftest import ConstantRewardEnv
 
 import rlsuite
-from tests.conftest import ConstantRewardEnv
 
 
 def scalars(run_dir: Path) -> dict[str, list]:
@@ -24,8 +24,14 @@ def test_event_files_hold_the_standard_tags(tmp_path):
     agent = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9)
     agent.learn(5000, run_dir=tmp_path / "run", log_interval=500, eval_freq=1000)
     tags = scalars(tmp_path / "run")
-    for tag in ["charts/episodic_return", "charts/episodic_length", "charts/SPS", "charts/epsilon",
-                "eval/mean_return", "tabular/q_error"]:
+    for tag in [
+        "charts/episodic_return",
+        "charts/episodic_length",
+        "charts/SPS",
+        "charts/epsilon",
+        "eval/mean_return",
+        "tabular/q_error",
+    ]:
         assert tag in tags, tag
     assert [e.step for e in tags["charts/SPS"]] == list(range(500, 5001, 500))
     assert [e.step for e in tags["eval/mean_return"]] == list(range(1000, 5001, 1000))
@@ -58,7 +64,9 @@ def test_tensorboard_server_serves_the_run(tmp_path):
     tensorboard = Path(sys.executable).with_name("tensorboard")
     proc = subprocess.Popen(
         [str(tensorboard), "--logdir", str(tmp_path / "runs"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
     )
     url = f"http://127.0.0.1:{port}/data/plugin/scalars/scalars?run=walk&tag=charts%2FSPS"
     try:

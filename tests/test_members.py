@@ -50,8 +50,9 @@ def test_three_members_learn_the_corridor_and_the_robot():
     assert all(r.summary["eval_mean_return"] == 1.0 for r in results)
     greedy = walk.q_table.argmax(axis=2)  # (K, S): every member walks right in every cell but T
     assert (greedy[:, :5] == 1).all()
-    robot = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seeds=[1, 2, 3], gamma=0.9,
-                               learning_rate=0.1, epsilon=0.2)
+    robot = rlsuite.make_agent(
+        "qlearning", "rlsuite/RecyclingRobot-v0", seeds=[1, 2, 3], gamma=0.9, learning_rate=0.1, epsilon=0.2
+    )
     results = robot.learn(20_000, progress=False)
     assert all(r.summary["q_error"] < 1.0 for r in results)
     assert robot.q_table.shape == (3, 2, 3)
@@ -84,8 +85,9 @@ def test_members_are_single_seed_agents_that_save_load_and_evaluate(tmp_path):
 
 
 def test_batched_evaluation_equals_evaluating_each_member():
-    agent = rlsuite.make_agent("qlearning", "FrozenLake-v1", seeds=[0, 1, 2], learning_rate=0.2, gamma=0.95,
-                               epsilon=0.2)
+    agent = rlsuite.make_agent(
+        "qlearning", "FrozenLake-v1", seeds=[0, 1, 2], learning_rate=0.2, gamma=0.95, epsilon=0.2
+    )
     agent.learn(4000, progress=False)
     together = evaluate_members(agent, [10, 11, 12], episodes=5, max_steps=50)
     apart = [rlsuite.evaluate(agent.members[k], episodes=5, seed=10 + k, max_steps=50) for k in range(3)]
@@ -93,7 +95,12 @@ def test_batched_evaluation_equals_evaluating_each_member():
 
 
 def test_bad_seeds_are_one_line():
-    for seeds, words in ((0, "count of at least 1"), ([1, 1], "more than once"), ([-1], r"in \[0, 2\*\*63\)"), ("3", "list")):
+    for seeds, words in (
+        (0, "count of at least 1"),
+        ([1, 1], "more than once"),
+        ([-1], r"in \[0, 2\*\*63\)"),
+        ("3", "list"),
+    ):
         with pytest.raises(rlsuite.RLSuiteError, match=words):
             rlsuite.make_agent("qlearning", "rlsuite/WalkToT-v0", seeds=seeds)
     with pytest.raises(rlsuite.RLSuiteError, match="one seed per run"):
@@ -106,8 +113,21 @@ def _rlsuite(*args: str, **kw) -> subprocess.CompletedProcess:
 
 def test_cli_seeds_write_one_run_per_seed_and_the_aggregate(tmp_path):
     run = tmp_path / "run"
-    done = _rlsuite("train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--seed-list", "3", "8",
-                    "--steps", "1500", "--run-dir", str(run), "--no-progress")
+    done = _rlsuite(
+        "train",
+        "--env",
+        "rlsuite/WalkToT-v0",
+        "--agent",
+        "qlearning",
+        "--seed-list",
+        "3",
+        "8",
+        "--steps",
+        "1500",
+        "--run-dir",
+        str(run),
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stderr
     assert "2 seeds" in done.stdout and "IQM" in done.stdout
     for seed in (3, 8):
@@ -131,8 +151,12 @@ def test_cli_seeds_write_one_run_per_seed_and_the_aggregate(tmp_path):
 
 def _kill_after_first_checkpoints(args: list[str], run, seeds, timeout: float) -> None:
     """``rlsuite train ARGS --run-dir RUN``, killed with SIGKILL once every seed has a complete checkpoint."""
-    proc = subprocess.Popen([sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + timeout
     while not all(any((run / f"seed_{s}" / "checkpoints").glob("step_*/agent.json")) for s in seeds):
         assert proc.poll() is None, proc.stderr.read()
@@ -144,9 +168,30 @@ def _kill_after_first_checkpoints(args: list[str], run, seeds, timeout: float) -
 
 def test_a_killed_run_of_two_seeds_resumes_to_the_same_tables(tmp_path):
     """kill -9 after the first checkpoints, resume: the tables equal an uninterrupted run's."""
-    args = ["--env", "CliffWalking-v1", "--agent", "qlearning", "--seed-list", "5", "6", "--steps", "60000",
-            "--set", "learning_rate=0.5", "--set", "gamma=1.0", "--set", "epsilon=0.1", "--checkpoint-every", "2000",
-            "--set", "eval_episodes=1", "--set", "eval_max_steps=100", "--no-progress"]
+    args = [
+        "--env",
+        "CliffWalking-v1",
+        "--agent",
+        "qlearning",
+        "--seed-list",
+        "5",
+        "6",
+        "--steps",
+        "60000",
+        "--set",
+        "learning_rate=0.5",
+        "--set",
+        "gamma=1.0",
+        "--set",
+        "epsilon=0.1",
+        "--checkpoint-every",
+        "2000",
+        "--set",
+        "eval_episodes=1",
+        "--set",
+        "eval_max_steps=100",
+        "--no-progress",
+    ]
     whole = tmp_path / "whole"
     assert _rlsuite("train", *args, "--run-dir", str(whole)).returncode == 0
     run = tmp_path / "killed"
@@ -160,9 +205,29 @@ def test_a_killed_run_of_two_seeds_resumes_to_the_same_tables(tmp_path):
 
 
 def test_dqn_with_two_seeds_from_the_command_line_is_killed_resumed_and_evaluated(tmp_path):
-    args = ["--env", "CartPole-v1", "--agent", "dqn", "--seeds", "2", "--steps", "3000", "--checkpoint-every", "500",
-            "--set", "learning_starts=200", "--set", "net_arch=[32]", "--set", "train_freq=4", "--set", "gradient_steps=1",
-            "--set", "eval_episodes=2", "--no-progress"]
+    args = [
+        "--env",
+        "CartPole-v1",
+        "--agent",
+        "dqn",
+        "--seeds",
+        "2",
+        "--steps",
+        "3000",
+        "--checkpoint-every",
+        "500",
+        "--set",
+        "learning_starts=200",
+        "--set",
+        "net_arch=[32]",
+        "--set",
+        "train_freq=4",
+        "--set",
+        "gradient_steps=1",
+        "--set",
+        "eval_episodes=2",
+        "--no-progress",
+    ]
     run = tmp_path / "dqn2"
     _kill_after_first_checkpoints(args, run, (0, 1), timeout=90)
     resumed = _rlsuite("train", "--resume", str(run), "--no-progress")
@@ -178,26 +243,62 @@ def test_dqn_with_two_seeds_from_the_command_line_is_killed_resumed_and_evaluate
 
 def test_a_sweep_trains_each_configurations_seeds_stacked(tmp_path):
     out = tmp_path / "sweep"
-    result = rlsuite.sweep("rlsuite/WalkToT-v0", "qlearning", steps=300, seeds=3, grid={"learning_rate": [0.1, 0.5]},
-                           loop={"eval_episodes": 1}, out=out, workers=1, progress=False)
+    result = rlsuite.sweep(
+        "rlsuite/WalkToT-v0",
+        "qlearning",
+        steps=300,
+        seeds=3,
+        grid={"learning_rate": [0.1, 0.5]},
+        loop={"eval_episodes": 1},
+        out=out,
+        workers=1,
+        progress=False,
+    )
     assert sorted(result.ran) == sorted(f"learning_rate={lr}/seed_{s}" for lr in (0.1, 0.5) for s in range(3))
     assert not result.failed
     for config in ("learning_rate=0.1", "learning_rate=0.5"):
         assert "seeds:" in (out / config / "config.yaml").read_text()  # one run of three members
         for seed in range(3):
             assert json.loads((out / config / f"seed_{seed}" / "summary.json").read_text())["seed"] == seed
-    apart = rlsuite.sweep("rlsuite/WalkToT-v0", "qlearning", steps=300, seeds=3, grid={"learning_rate": [0.1, 0.5]},
-                          loop={"eval_episodes": 1}, out=tmp_path / "apart", workers=2, progress=False, stacked=False)
+    apart = rlsuite.sweep(
+        "rlsuite/WalkToT-v0",
+        "qlearning",
+        steps=300,
+        seeds=3,
+        grid={"learning_rate": [0.1, 0.5]},
+        loop={"eval_episodes": 1},
+        out=tmp_path / "apart",
+        workers=2,
+        progress=False,
+        stacked=False,
+    )
     assert not (tmp_path / "apart" / "learning_rate=0.1" / "config.yaml").exists()
     assert [r["mean_return"] for r in apart.rows] == [r["mean_return"] for r in result.rows]
 
 
 def test_sigterm_stops_every_member_with_a_checkpoint_and_the_run_resumes(tmp_path):
     run = tmp_path / "term"
-    args = ["--env", "CliffWalking-v1", "--agent", "qlearning", "--seeds", "3", "--steps", "3000000",
-            "--set", "eval_episodes=1", "--set", "eval_max_steps=100", "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        "--env",
+        "CliffWalking-v1",
+        "--agent",
+        "qlearning",
+        "--seeds",
+        "3",
+        "--steps",
+        "3000000",
+        "--set",
+        "eval_episodes=1",
+        "--set",
+        "eval_max_steps=100",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlsuite", "train", *args, "--run-dir", str(run)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not (run / "seed_2").is_dir():
         assert proc.poll() is None, proc.stderr.read()

@@ -90,7 +90,9 @@ def test_nature_stack_is_the_published_one():
     cnn = NatureCNN((84, 84, 4))
     convs = [m for m in cnn.modules() if isinstance(m, nn.Conv2d)]
     assert [(c.out_channels, c.kernel_size, c.stride) for c in convs] == [
-        (32, (8, 8), (4, 4)), (64, (4, 4), (2, 2)), (64, (3, 3), (1, 1))
+        (32, (8, 8), (4, 4)),
+        (64, (4, 4), (2, 2)),
+        (64, (3, 3), (1, 1)),
     ]
     assert cnn.linear[0].in_features == 64 * 7 * 7 and cnn.out_features == 512
 

@@ -8,10 +8,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-
-import rlsuite
 from agents.ddpg import DDPG
 from agents.dqn import DQN
+
+import rlsuite
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
 from rlsuite.training.memberstate import DoneMembers, member_arrays
@@ -19,8 +19,16 @@ from rlsuite.training.vector import env_seeds
 
 CARTPOLE = gym.make("CartPole-v1")
 PENDULUM = gym.make("Pendulum-v1")
-SMALL_DQN = dict(learning_starts=50, train_freq=2, batch_size=16, buffer_size=500, target_update_interval=50,
-                 net_arch=[32, 32], exploration_fraction=0.5, learning_rate=1e-3)
+SMALL_DQN = dict(
+    learning_starts=50,
+    train_freq=2,
+    batch_size=16,
+    buffer_size=500,
+    target_update_interval=50,
+    net_arch=[32, 32],
+    exploration_fraction=0.5,
+    learning_rate=1e-3,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +40,13 @@ def one_thread():
 
 
 def dqn(seeds, **settings):
-    return DQN(CARTPOLE.observation_space, CARTPOLE.action_space, DQN.make_config({**SMALL_DQN, **settings}),
-               seeds=seeds, env="CartPole-v1")
+    return DQN(
+        CARTPOLE.observation_space,
+        CARTPOLE.action_space,
+        DQN.make_config({**SMALL_DQN, **settings}),
+        seeds=seeds,
+        env="CartPole-v1",
+    )
 
 
 def ddpg(seeds, **settings):
@@ -45,8 +58,12 @@ def drive(agent, steps, n_envs=1, env_id="CartPole-v1", followers=(), done=None)
     """Step ``agent`` on K × n_envs envs for ``steps`` steps. Each follower (agent, k) acts on member k's rows
     and observes member k's transitions (k None: all rows); returns the share of its actions that agreed.
     ``done`` (DoneMembers) puts back the state of members that are done after each step, as the loop does."""
-    envs = gym.make_vec(env_id, num_envs=agent.n_members * n_envs, vectorization_mode="sync",
-                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
+    envs = gym.make_vec(
+        env_id,
+        num_envs=agent.n_members * n_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+    )
     obs, _ = envs.reset(seed=env_seeds(agent.seeds, n_envs))
     for one in [agent, *(f for f, _ in followers)]:
         one.begin(steps * n_envs)
@@ -65,8 +82,23 @@ def drive(agent, steps, n_envs=1, env_id="CartPole-v1", followers=(), done=None)
         if done is not None:
             done.restore()
         for (follower, _), own in zip(followers, rows):
-            follower.observe(Transition(*(None if v is None else v[own] for v in (
-                batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated, batch.truncated)), None, None))
+            follower.observe(
+                Transition(
+                    *(
+                        None if v is None else v[own]
+                        for v in (
+                            batch.obs,
+                            batch.action,
+                            batch.reward,
+                            batch.next_obs,
+                            batch.terminated,
+                            batch.truncated,
+                        )
+                    ),
+                    None,
+                    None,
+                )
+            )
         obs = next_obs
     envs.close()
     return agreed / steps
@@ -86,8 +118,18 @@ def assert_same(a, b, exact=True):
 
 
 def test_dqn_with_three_members_learns_cartpole():
-    agent = dqn([3, 7, 11], learning_starts=500, train_freq=4, gradient_steps=4, batch_size=64, buffer_size=10_000,
-                target_update_interval=250, net_arch=[64, 64], exploration_fraction=0.2, learning_rate=2.3e-3)
+    agent = dqn(
+        [3, 7, 11],
+        learning_starts=500,
+        train_freq=4,
+        gradient_steps=4,
+        batch_size=64,
+        buffer_size=10_000,
+        target_update_interval=250,
+        net_arch=[64, 64],
+        exploration_fraction=0.2,
+        learning_rate=2.3e-3,
+    )
     assert agent.q_net.members == 3
     before = torch.random.get_rng_state()
     drive(agent, 4000)
@@ -113,8 +155,10 @@ def test_dqn_member_is_the_same_beside_other_seeds():
         drive(agent, 300, n_envs=2)
         assert agent.num_timesteps == 600 and len(agent.buffer) == 2 * 500  # buffer_size transitions each
     assert_same(member_state(beside_7, 0), member_state(beside_11, 0))
-    assert not np.array_equal(member_state(beside_7, 1)["q_net.head.advantage.weight"],
-                              member_state(beside_11, 1)["q_net.head.advantage.weight"])
+    assert not np.array_equal(
+        member_state(beside_7, 1)["q_net.head.advantage.weight"],
+        member_state(beside_11, 1)["q_net.head.advantage.weight"],
+    )
     assert beside_7.member_extra_state(0) == beside_11.member_extra_state(0)
     np.testing.assert_array_equal(beside_7.member_replay_arrays(0)["obs"], beside_11.member_replay_arrays(0)["obs"])
 
@@ -136,13 +180,16 @@ def test_a_member_matches_a_single_seed_run_trained_alike():
 
 def test_clipping_is_per_member():
     """Member 1's rewards are a million times larger, so its gradient is clipped hard; member 0's is not touched."""
+
     def trained(scale):
         agent = dqn([3, 7], learning_starts=0, train_freq=1, max_grad_norm=1.0)
         rng = np.random.default_rng(0)
         for _ in range(40):
             obs = rng.normal(size=(2, 4)).astype(np.float32)
             reward = np.array([1.0, scale])
-            agent.observe(Transition(obs, rng.integers(0, 2, 2), reward, obs + 0.1, np.zeros(2, bool), np.zeros(2, bool)))
+            agent.observe(
+                Transition(obs, rng.integers(0, 2, 2), reward, obs + 0.1, np.zeros(2, bool), np.zeros(2, bool))
+            )
         return agent
 
     calm, wild = trained(1.0), trained(1e6)
@@ -205,8 +252,10 @@ def test_a_member_the_loop_marks_done_keeps_its_state():
     now = member_state(agent, 1)
     # Adam's step count is one for all members (one per parameter tensor): it shows the run's
     assert now.pop("optimizer.0.step") == frozen.pop("optimizer.0.step") + 100 // 2  # train_freq=2
-    assert_same({k: v for k, v in now.items() if not k.endswith(".step")},
-                {k: v for k, v in frozen.items() if not k.endswith(".step")})
+    assert_same(
+        {k: v for k, v in now.items() if not k.endswith(".step")},
+        {k: v for k, v in frozen.items() if not k.endswith(".step")},
+    )
     drive(alone, 100)  # member 0 went on as it would have beside a member that learns
     assert_same(member_state(agent, 0), member_state(alone, 0))
 
@@ -219,8 +268,9 @@ def test_ddpg_member_is_the_same_beside_other_seeds(noise_type):
         assert agent.actor.members == 2
     assert_same(member_state(beside_7, 0), member_state(beside_11, 0))
     assert beside_7.member_extra_state(0) == beside_11.member_extra_state(0)
-    assert not np.array_equal(member_state(beside_7, 1)["actor.head.linear.weight"],
-                              member_state(beside_11, 1)["actor.head.linear.weight"])
+    assert not np.array_equal(
+        member_state(beside_7, 1)["actor.head.linear.weight"], member_state(beside_11, 1)["actor.head.linear.weight"]
+    )
     single = beside_7.member(0)
     if noise_type == "ornstein-uhlenbeck":
         np.testing.assert_array_equal(single.noise.state, beside_7.noise.state[:1])
@@ -235,8 +285,9 @@ def test_ddpg_member_is_the_same_beside_other_seeds(noise_type):
 @pytest.mark.parametrize("env_id", ["rlsuite/WalkToT-v0", "rlsuite/WalkToTPixels-v0"])
 def test_one_hot_and_pixel_members_are_independent(env_id):
     env = rlsuite.make_env(env_id)
-    config = DQN.make_config({"learning_starts": 20, "batch_size": 8, "buffer_size": 200, "train_freq": 2,
-                              "net_arch": [16], "features": 32})
+    config = DQN.make_config(
+        {"learning_starts": 20, "batch_size": 8, "buffer_size": 200, "train_freq": 2, "net_arch": [16], "features": 32}
+    )
 
     def make(seeds):
         return DQN(env.observation_space, env.action_space, config, seeds=seeds, env=env_id)

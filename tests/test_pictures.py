@@ -33,8 +33,9 @@ def images(run_dir) -> dict[str, list]:
 def runs(tmp_path_factory):
     """A FrozenLake run with pictures and a corridor run with videos, trained once for the module."""
     root = tmp_path_factory.mktemp("runs")
-    lake = rlsuite.make_agent("qlearning", "FrozenLake-v1", env_kwargs={"is_slippery": False}, seed=0, gamma=0.9,
-                              epsilon=0.5)
+    lake = rlsuite.make_agent(
+        "qlearning", "FrozenLake-v1", env_kwargs={"is_slippery": False}, seed=0, gamma=0.9, epsilon=0.5
+    )
     lake.learn(3000, run_dir=root / "lake", log_interval=1000)
     walk = rlsuite.make_agent("qlearning", "rlsuite/WalkToT-v0", seed=0)
     walk.learn(2000, run_dir=root / "walk", video_every=1000, log_interval=1000)
@@ -110,15 +111,18 @@ class DeclaredGrid(gym.Env):
         self.action_space = gym.spaces.Discrete(4)
 
 
-@pytest.mark.parametrize("env, kwargs, grid, kinds", [
-    ("FrozenLake-v1", {"is_slippery": False}, (4, 4), {5: "hole", 7: "hole", 11: "hole", 12: "hole", 15: "goal"}),
-    ("CliffWalking-v1", {}, (4, 12), {**{s: "cliff" for s in range(37, 47)}, 47: "goal"}),
-    ("rlsuite/WalkToT-v0", {}, (1, 6), {5: "goal"}),
-    ("rlsuite/GridWorld-v0", {}, (5, 5), {}),
-    ("rlsuite/GridWorld4x4-v0", {}, (4, 4), {0: "goal", 15: "goal"}),
-    ("rlsuite/RecyclingRobot-v0", {}, None, {}),
-    (DeclaredGrid(), {}, (2, 3), {5: "goal"}),
-])
+@pytest.mark.parametrize(
+    "env, kwargs, grid, kinds",
+    [
+        ("FrozenLake-v1", {"is_slippery": False}, (4, 4), {5: "hole", 7: "hole", 11: "hole", 12: "hole", 15: "goal"}),
+        ("CliffWalking-v1", {}, (4, 12), {**{s: "cliff" for s in range(37, 47)}, 47: "goal"}),
+        ("rlsuite/WalkToT-v0", {}, (1, 6), {5: "goal"}),
+        ("rlsuite/GridWorld-v0", {}, (5, 5), {}),
+        ("rlsuite/GridWorld4x4-v0", {}, (4, 4), {0: "goal", 15: "goal"}),
+        ("rlsuite/RecyclingRobot-v0", {}, None, {}),
+        (DeclaredGrid(), {}, (2, 3), {5: "goal"}),
+    ],
+)
 def test_which_envs_lie_on_a_grid(env, kwargs, grid, kinds):
     env = rlsuite.make_env(env, **kwargs)
     n_s, n_a = int(env.observation_space.n), int(env.action_space.n)
@@ -145,9 +149,12 @@ def _get(base: str, path: str, **query) -> tuple[bytes, str]:
 
 def test_tensorboard_serves_pictures_videos_and_curves(runs):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(runs), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(runs), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
     base = f"http://127.0.0.1:{port}/data/plugin"
     try:
         deadline, tags = time.monotonic() + 60, {}

@@ -100,22 +100,30 @@ def compare_with_real(make, n, steps, seed=0, scripted=None):
     return ends
 
 
-@pytest.mark.parametrize("make, n, scripted", [
-    (maker("CliffWalking-v1", max_episode_steps=40), 4, CLIFF_TO_GOAL),
-    (maker("rlsuite/WalkToT-v0", max_episode_steps=15), 5, None),
-    (maker("rlsuite/WalkToT-v0", max_episode_steps=15, random_start=True), 5, None),
-    (maker("rlsuite/GridWorld4x4-v0", max_episode_steps=12), 5, None),
-    (maker("rlsuite/GridWorld4x4-v0", max_episode_steps=12, start=5), 3, None),
-    (maker("rlsuite/MaximizationBias-v0", max_episode_steps=3, b_std=0.0), 4, None),
-])
+@pytest.mark.parametrize(
+    "make, n, scripted",
+    [
+        (maker("CliffWalking-v1", max_episode_steps=40), 4, CLIFF_TO_GOAL),
+        (maker("rlsuite/WalkToT-v0", max_episode_steps=15), 5, None),
+        (maker("rlsuite/WalkToT-v0", max_episode_steps=15, random_start=True), 5, None),
+        (maker("rlsuite/GridWorld4x4-v0", max_episode_steps=12), 5, None),
+        (maker("rlsuite/GridWorld4x4-v0", max_episode_steps=12, start=5), 3, None),
+        (maker("rlsuite/MaximizationBias-v0", max_episode_steps=3, b_std=0.0), 4, None),
+    ],
+)
 def test_episodic_envs_step_as_the_real_stack(make, n, scripted):
     terminations, truncations = compare_with_real(make, n, steps=250, scripted=scripted)
     assert terminations > 0 and truncations > 0  # both kinds of episode end were compared
 
 
-@pytest.mark.parametrize("make", [maker("rlsuite/GridWorld-v0", max_episode_steps=20),
-                                  maker("rlsuite/GridWorld-v0", max_episode_steps=20, start=0),
-                                  maker("Taxi-v4", max_episode_steps=25)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        maker("rlsuite/GridWorld-v0", max_episode_steps=20),
+        maker("rlsuite/GridWorld-v0", max_episode_steps=20, start=0),
+        maker("Taxi-v4", max_episode_steps=25),
+    ],
+)
 def test_continuing_and_masked_envs_step_as_the_real_stack(make):
     assert compare_with_real(make, 4, steps=120, seed=3)[1] > 0
 
@@ -134,7 +142,7 @@ def test_frozen_lake_slippery_next_states_follow_P():
             obs = np.where(ended, infos["final_obs"], obs).astype(int)
             assert np.all(infos["prob"][ended] == 1) and np.allclose(infos["final_info"]["prob"][ended], 1 / 3)
         assert np.allclose(infos["prob"][~terminated], 1 / 3)
-        for prob, s_next, reward, term in P[state][action]:
+        for prob, s_next, _reward, term in P[state][action]:
             landed = obs == s_next
             assert abs(landed.mean() - prob) < 4 * np.sqrt(prob * (1 - prob) / n)
             assert np.all(terminated[landed] == term)
@@ -261,16 +269,19 @@ def test_state_round_trips_through_json_and_goes_on_identically():
         p_vector_env(make, 4).load_state(saved)
 
 
-@pytest.mark.parametrize("make", [
-    maker("rlsuite/RecyclingRobot-v0", reward_mode="sampled"),  # P holds the Poisson rewards' means
-    maker("rlsuite/MaximizationBias-v0"),  # B's rewards are normal draws around P's mean
-    lambda: gym.wrappers.TransformReward(gym.make("CliffWalking-v1"), lambda r: 2 * r),
-    lambda: gym.Wrapper(gym.make("CliffWalking-v1")),
-    maker("CliffWalking-v1", render_mode="rgb_array"),
-    maker("Taxi-v4", fickle_passenger=True),  # the fickle passenger changes destination outside P
-    maker("CartPole-v1"),
-    maker("rlsuite/WalkToTContinuous-v0"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        maker("rlsuite/RecyclingRobot-v0", reward_mode="sampled"),  # P holds the Poisson rewards' means
+        maker("rlsuite/MaximizationBias-v0"),  # B's rewards are normal draws around P's mean
+        lambda: gym.wrappers.TransformReward(gym.make("CliffWalking-v1"), lambda r: 2 * r),
+        lambda: gym.Wrapper(gym.make("CliffWalking-v1")),
+        maker("CliffWalking-v1", render_mode="rgb_array"),
+        maker("Taxi-v4", fickle_passenger=True),  # the fickle passenger changes destination outside P
+        maker("CartPole-v1"),
+        maker("rlsuite/WalkToTContinuous-v0"),
+    ],
+)
 def test_envs_not_stepped_exactly_by_P_are_refused(make):
     assert p_vector_env(make, 3) is None
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from tests.conftest import ConstantRewardEnv
 
 import rlsuite
 from rlsuite.core.errors import RLSuiteError
-from tests.conftest import ConstantRewardEnv
 
 
 def test_converges_on_the_recycling_robot():
@@ -59,8 +59,14 @@ def test_same_seed_same_table():
 
 
 def test_epsilon_schedule_and_tuple_observations():
-    agent = rlsuite.make_agent("qlearning", "Blackjack-v1", seed=0, exploration_fraction=0.5,
-                               exploration_initial_eps=1.0, exploration_final_eps=0.1)
+    agent = rlsuite.make_agent(
+        "qlearning",
+        "Blackjack-v1",
+        seed=0,
+        exploration_fraction=0.5,
+        exploration_initial_eps=1.0,
+        exploration_final_eps=0.1,
+    )
     assert agent.q_table.shape == (32 * 11 * 2, 2)
     agent.begin(1000)
     agent.num_timesteps = 250

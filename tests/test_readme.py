@@ -9,7 +9,6 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import pytest
 
 import rlsuite
 from rlsuite import agents
@@ -19,7 +18,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 # block (by its first line) -> replacements that shorten its runs
 SCALED = {
-    "import rlsuite\n\nagents = rlsuite.make_agent(\"dqn\"": [("total_steps=50_000", "total_steps=600")],
+    'import rlsuite\n\nagents = rlsuite.make_agent("dqn"': [("total_steps=50_000", "total_steps=600")],
     "import rlsuite\n\nif __name__": [("steps=20_000, seeds=5", "steps=300, seeds=2")],
     "import numpy as np\nfrom torch import nn": [("epochs=30", "epochs=10")],
 }
@@ -53,15 +52,25 @@ def block(start: str) -> str:
 
 
 def run(start: str) -> dict:
-    namespace = {"__name__": "__main__", "MyEnv": MyEnv, "rlsuite": rlsuite} if "MyEnv" in start else {"__name__": "__main__"}
+    namespace = (
+        {"__name__": "__main__", "MyEnv": MyEnv, "rlsuite": rlsuite} if "MyEnv" in start else {"__name__": "__main__"}
+    )
     exec(compile(block(start), f"README:{start[:30]}", "exec"), namespace)
     return namespace
 
 
 def test_every_python_block_is_run_here():
-    starts = [key for key in (*SCALED, "import rlsuite\n\nagent =", "from rlsuite.nets import QHead",
-                              "import gymnasium as gym", "agent = rlsuite.make_agent(\"qlearning\", MyEnv",
-                              "# agents/my_expected_sarsa.py")]
+    starts = [
+        key
+        for key in (
+            *SCALED,
+            "import rlsuite\n\nagent =",
+            "from rlsuite.nets import QHead",
+            "import gymnasium as gym",
+            'agent = rlsuite.make_agent("qlearning", MyEnv',
+            "# agents/my_expected_sarsa.py",
+        )
+    ]
     for code in BLOCKS:
         assert any(code.startswith(s) for s in starts), f"a README block no test runs: {code[:60]!r}"
 
@@ -75,7 +84,7 @@ def test_quickstart_gives_the_q_error_the_readme_prints():
 
 
 def test_many_seeds_block():
-    ns = run("import rlsuite\n\nagents = rlsuite.make_agent(\"dqn\"")
+    ns = run('import rlsuite\n\nagents = rlsuite.make_agent("dqn"')
     assert len(ns["results"]) == 8 and [m.seed for m in ns["agents"].members] == list(range(8))
 
 
@@ -98,7 +107,7 @@ def test_backbone_block():
 
 
 def test_own_env_block():
-    ns = run("agent = rlsuite.make_agent(\"qlearning\", MyEnv")
+    ns = run('agent = rlsuite.make_agent("qlearning", MyEnv')
     assert ns["agent"].q_table.shape == (5, 2)
 
 

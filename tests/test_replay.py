@@ -26,8 +26,14 @@ def fill(buffer, steps, n_envs=1, end_every=3):
         obs = np.array([[100 * e + t] for e in range(n_envs)], dtype=np.float32)
         ended = np.full(n_envs, (t + 1) % end_every == 0)
         next_obs = np.where(ended[:, None], -(obs + 1), obs + 1)
-        buffer.add(obs, np.full(n_envs, t % 2), np.full(n_envs, float(t)), next_obs,
-                   terminated=ended & (t % 2 == 0), truncated=ended & (t % 2 == 1))
+        buffer.add(
+            obs,
+            np.full(n_envs, t % 2),
+            np.full(n_envs, float(t)),
+            next_obs,
+            terminated=ended & (t % 2 == 0),
+            truncated=ended & (t % 2 == 1),
+        )
 
 
 def test_next_obs_is_the_following_obs_or_the_final_one():
@@ -87,8 +93,9 @@ def test_state_arrays_round_trip():
 def test_a_partly_filled_buffer_round_trips_through_its_filled_part():
     buffer = ReplayBuffer(100, gym.spaces.Discrete(5), spaces.Discrete(2), n_mask_actions=2)
     for t in range(7):
-        buffer.add(np.array([t % 5]), [1], [t], np.array([(t + 1) % 5]), [False], [t == 3], mask=[[1, 0]],
-                   next_mask=[[0, 1]])
+        buffer.add(
+            np.array([t % 5]), [1], [t], np.array([(t + 1) % 5]), [False], [t == 3], mask=[[1, 0]], next_mask=[[0, 1]]
+        )
     arrays = buffer.state_arrays()
     assert len(arrays["rewards"]) == 7 and len(arrays["obs"]) == 8  # the slots written, and the obs written ahead
     copy = ReplayBuffer.from_arrays(arrays, gym.spaces.Discrete(5), spaces.Discrete(2))
@@ -101,13 +108,15 @@ def test_a_partly_filled_buffer_round_trips_through_its_filled_part():
 def test_checkpoints_hold_the_filled_part_of_a_large_buffer(tmp_path):
     import rlsuite
 
-    agent = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, buffer_size=1_000_000, learning_starts=10**9,
-                               use_preset=False)
+    agent = rlsuite.make_agent(
+        "dqn", "CartPole-v1", seed=0, buffer_size=1_000_000, learning_starts=10**9, use_preset=False
+    )
     agent.learn(600, run_dir=tmp_path / "run", eval_episodes=1)
     replay = next((tmp_path / "run" / "checkpoints").glob("step_*")) / "replay.npz"
     assert replay.stat().st_size < 200_000  # 600 transitions of CartPole, not a million slots (≈ 50 MB)
-    resumed = rlsuite.make_agent("dqn", "CartPole-v1", seed=0, buffer_size=1_000_000, learning_starts=10**9,
-                                 use_preset=False)
+    resumed = rlsuite.make_agent(
+        "dqn", "CartPole-v1", seed=0, buffer_size=1_000_000, learning_starts=10**9, use_preset=False
+    )
     resumed.learn(700, run_dir=tmp_path / "run", resume=True, eval_episodes=1)
     assert resumed.buffer.capacity == 1_000_000 and len(resumed.buffer) == 700
 

@@ -20,8 +20,16 @@ from rlsuite.training.checkpoint import latest_checkpoint
 from rlsuite.training.rundir import claim_run_dir
 
 CLI = [sys.executable, "-m", "rlsuite"]
-SLOW_RUN = ["train", "--env", "rlsuite/RecyclingRobot-v0", "--agent", "qlearning", "--steps", str(10**8),
-            "--no-progress"]
+SLOW_RUN = [
+    "train",
+    "--env",
+    "rlsuite/RecyclingRobot-v0",
+    "--agent",
+    "qlearning",
+    "--steps",
+    str(10**8),
+    "--no-progress",
+]
 
 
 def qlearning(**kw):
@@ -45,14 +53,16 @@ def wait_for(predicate, proc, timeout=120):
 # ----- one owner per run directory ----------------------------------------------------------------
 def test_a_second_run_into_a_busy_directory_names_the_owner(tmp_path):
     run_dir = tmp_path / "run"
-    first = subprocess.Popen([*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         lock = run_dir / ".lock"
         wait_for(lambda: lock.exists() and lock.read_text().strip(), first)
         assert lock.read_text().strip() == str(first.pid)
-        second = subprocess.run([*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], capture_output=True, text=True,
-                                timeout=120)
+        second = subprocess.run(
+            [*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], capture_output=True, text=True, timeout=120
+        )
         assert second.returncode == 2
         errors = [line for line in second.stderr.splitlines() if line.startswith("rlsuite: error")]
         assert len(errors) == 1 and f"PID {first.pid}" in errors[0] and "in use" in errors[0], second.stderr
@@ -92,8 +102,25 @@ def test_a_finished_run_is_refused_and_overwrite_moves_it_aside(tmp_path):
     assert "overwrite" in one_line(info) and (run_dir / "summary.json").read_text() == before
     from rlsuite.tools.cli import main
 
-    assert main(["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "80", "--run-dir",
-                 str(run_dir), "--set", "overwrite=true", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                "rlsuite/WalkToT-v0",
+                "--agent",
+                "qlearning",
+                "--steps",
+                "80",
+                "--run-dir",
+                str(run_dir),
+                "--set",
+                "overwrite=true",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     (aside,) = tmp_path.glob("run.old-*")
     assert (aside / "summary.json").read_text() == before and latest_checkpoint(aside).name.endswith("50")
     assert json.loads((run_dir / "summary.json").read_text())["steps"] == 80
@@ -111,8 +138,9 @@ def test_pruning_keeps_the_newest_by_step_number(tmp_path):
 # ----- SIGTERM --------------------------------------------------------------------------------------
 def test_sigterm_stops_like_ctrl_c_with_a_checkpoint_and_a_summary(tmp_path):
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*CLI, *SLOW_RUN, "--run-dir", str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     wait_for(lambda: (run_dir / "config.yaml").exists(), proc)
     time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
@@ -152,13 +180,16 @@ class BrokenEnv(gym.Env):
         return obs, reward, False, self.t % 10 == 0, info
 
 
-@pytest.mark.parametrize("how,needle", [
-    ("reset_tuple", "at step 0: reset() returned a value of type int"),
-    ("step_tuple", "at step 3: step() returned a tuple of 4 items"),
-    ("none_reward", "at step 3: step() returned a reward that is None"),
-    ("array_reward", "at step 3: step() returned a reward that is an array of shape (2,)"),
-    ("info", "at step 3: step() returned an info that is a value of type list"),
-])
+@pytest.mark.parametrize(
+    "how,needle",
+    [
+        ("reset_tuple", "at step 0: reset() returned a value of type int"),
+        ("step_tuple", "at step 3: step() returned a tuple of 4 items"),
+        ("none_reward", "at step 3: step() returned a reward that is None"),
+        ("array_reward", "at step 3: step() returned a reward that is an array of shape (2,)"),
+        ("info", "at step 3: step() returned an info that is a value of type list"),
+    ],
+)
 def test_an_env_that_breaks_the_api_is_one_line_naming_it_and_the_step(tmp_path, how, needle):
     agent = rlsuite.make_agent("qlearning", BrokenEnv(how))
     with pytest.raises(RLSuiteError) as info:
@@ -201,8 +232,11 @@ def test_float64_observations_for_a_float32_box_are_cast_with_one_warning(tmp_pa
 
 def test_an_observation_of_the_wrong_shape_is_one_line(tmp_path):
     agent = rlsuite.make_agent("dqn", BoxEnv(shape=(3,), dtype=np.float32), net_arch=[8], use_preset=False)
-    with pytest.raises(RLSuiteError, match=r"env 'BoxEnv' broke .* at step 0: reset\(\) returned an observation that "
-                                           r"is an array of shape \(3,\)"):
+    with pytest.raises(
+        RLSuiteError,
+        match=r"env 'BoxEnv' broke .* at step 0: reset\(\) returned an observation that "
+        r"is an array of shape \(3,\)",
+    ):
         agent.learn(20, run_dir=tmp_path / "run")
 
 
@@ -219,16 +253,22 @@ class MaskedEnv(BrokenEnv):
 
     def step(self, action):
         obs, reward, terminated, truncated, _ = super().step(action)
-        return obs, reward, terminated, truncated, {"action_mask": np.array([0, 0] if self.t == self.bad_step else [1, 0],
-                                                                            np.int8)}
+        return (
+            obs,
+            reward,
+            terminated,
+            truncated,
+            {"action_mask": np.array([0, 0] if self.t == self.bad_step else [1, 0], np.int8)},
+        )
 
 
 def test_an_all_zero_action_mask_is_its_own_message(tmp_path):
     agent = rlsuite.make_agent("qlearning", MaskedEnv())
     with pytest.raises(RLSuiteError) as info:
         agent.learn(50, run_dir=tmp_path / "run")
-    assert one_line(info).startswith("the env's action mask at step 4 allows no action; every state needs at least "
-                                     "one allowed action")
+    assert one_line(info).startswith(
+        "the env's action mask at step 4 allows no action; every state needs at least one allowed action"
+    )
 
 
 # ----- checkpoints: integrity, links, leftovers ----------------------------------------------------
@@ -267,10 +307,13 @@ def test_non_finite_weights_and_out_of_range_counters_are_refused(tmp_path):
     qlearning().learn(30, run_dir=tmp_path / "run")
     meta_file = latest_checkpoint(tmp_path / "run") / "agent.json"
     good = json.loads(meta_file.read_text())
-    for key, value, needle in [("seed", -1, "seed=-1"), ("seed", 2**64, "seed=18446744073709551616"),
-                               ("loop", {**good["loop"], "step": -5}, "loop.step=-5"),
-                               ("loop", {**good["loop"], "episodes": 1.5}, "loop.episodes=1.5"),
-                               ("loop", {**good["loop"], "rng_before_reset": [1, 2]}, r"loop.rng_before_reset=\[1, 2\]")]:
+    for key, value, needle in [
+        ("seed", -1, "seed=-1"),
+        ("seed", 2**64, "seed=18446744073709551616"),
+        ("loop", {**good["loop"], "step": -5}, "loop.step=-5"),
+        ("loop", {**good["loop"], "episodes": 1.5}, "loop.episodes=1.5"),
+        ("loop", {**good["loop"], "rng_before_reset": [1, 2]}, r"loop.rng_before_reset=\[1, 2\]"),
+    ]:
         meta_file.write_text(json.dumps({**good, key: value}))
         with pytest.raises(RLSuiteError, match=f"{needle}, which must be"):
             qlearning().learn(60, run_dir=tmp_path / "run", resume=True)
@@ -333,22 +376,31 @@ def test_resume_refuses_another_env_other_hyperparameters_or_n_envs_and_keeps_co
     rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9).learn(500, run_dir=run)
     original = (run / "config.yaml").read_text()
     with pytest.raises(RLSuiteError, match=r"other hyperparameters: gamma=0.9 \(asked 0.8\)"):
-        rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.8).learn(1000, run_dir=run,
-                                                                                          resume=True)
+        rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.8).learn(
+            1000, run_dir=run, resume=True
+        )
     with pytest.raises(RLSuiteError, match="it trained on 'rlsuite/RecyclingRobot-v0'"):
-        rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9,
-                           env_kwargs={"alpha": 0.5}).learn(1000, run_dir=run, resume=True)
+        rlsuite.make_agent(
+            "qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9, env_kwargs={"alpha": 0.5}
+        ).learn(1000, run_dir=run, resume=True)
     with pytest.raises(RLSuiteError, match="resume with n_envs=1"):
         rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9).learn(
-            1000, run_dir=run, resume=True, n_envs=2)
+            1000, run_dir=run, resume=True, n_envs=2
+        )
     result = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, gamma=0.9).learn(
-        1000, run_dir=run, resume=True, eval_freq=100)
+        1000, run_dir=run, resume=True, eval_freq=100
+    )
     assert result.summary["steps"] == 1000 and (run / "config.yaml").read_text() == original
 
 
-@pytest.mark.parametrize("line, message", [("seed: abc", "seed: 'abc' must be a whole number"),
-                                           ("hyperparameters: 5", "hyperparameters: 5 must be a mapping"),
-                                           ("agent: [1]", "agent: [1] must be a name")])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("seed: abc", "seed: 'abc' must be a whole number"),
+        ("hyperparameters: 5", "hyperparameters: 5 must be a mapping"),
+        ("agent: [1]", "agent: [1] must be a name"),
+    ],
+)
 def test_config_file_mistakes_are_one_line(tmp_path, capsys, line, message):
     from rlsuite.tools.cli import main
 
@@ -365,6 +417,21 @@ def test_steps_in_a_config_file_may_be_written_1e3_and_bad_env_arguments_are_one
     config = tmp_path / "c.yaml"
     config.write_text('env: rlsuite/WalkToT-v0\nagent: qlearning\nsteps: "1e3"\n')
     assert main(["train", "--config", str(config), "--no-progress", "--run-dir", str(tmp_path / "run")]) == 0
-    assert main(["train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--set", "env.render_mode=7",
-                 "--no-progress", "--run-dir", str(tmp_path / "other")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--env",
+                "rlsuite/WalkToT-v0",
+                "--agent",
+                "qlearning",
+                "--set",
+                "env.render_mode=7",
+                "--no-progress",
+                "--run-dir",
+                str(tmp_path / "other"),
+            ]
+        )
+        == 2
+    )
     assert "rejected its arguments {'render_mode': 7}" in capsys.readouterr().err

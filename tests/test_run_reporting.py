@@ -16,10 +16,10 @@ from tensorboard.backend.event_processing.plugin_event_multiplexer import EventM
 from tensorboard.plugins import base_plugin
 from tensorboard.plugins.hparams import api_pb2, backend_context, get_experiment, list_session_groups, metadata
 from tensorboard.util import tensor_util
+from tests.conftest import ConstantRewardEnv
 
 import rlsuite
 from rlsuite.training.logger import Progress
-from tests.conftest import ConstantRewardEnv
 
 
 def _accumulator(run_dir: Path) -> EventAccumulator:
@@ -103,8 +103,9 @@ def test_hparams_columns_cover_all_runs_of_a_logdir_and_differ_where_runs_differ
     metrics = {m.name.tag for m in experiment.metric_infos}
     assert {"hparam/eval_mean_return", "eval/mean_return", "charts/episodic_return"} <= metrics
 
-    request = api_pb2.ListSessionGroupsRequest(start_index=0, slice_size=10,
-                                               allowed_statuses=[api_pb2.STATUS_SUCCESS, api_pb2.STATUS_UNKNOWN])
+    request = api_pb2.ListSessionGroupsRequest(
+        start_index=0, slice_size=10, allowed_statuses=[api_pb2.STATUS_SUCCESS, api_pb2.STATUS_UNKNOWN]
+    )
     groups = list_session_groups.Handler(tb_context.RequestContext(), plugin, "", request).run().session_groups
     assert {g.name: g.hparams["gamma"].number_value for g in groups} == {"gamma0.8": 0.8, "gamma0.9": 0.9}
 
@@ -124,18 +125,44 @@ def test_each_run_holds_its_session_but_no_experiment_summary(tmp_path):
     assert metadata.SESSION_END_INFO_TAG in content
     # the text table names the run and its loop settings too
     text = tensor_util.make_ndarray(acc.Tensors("hyperparameters/text_summary")[0].tensor_proto).item().decode()
-    for row in ["|env|rlsuite/WalkToT-v0|", "|agent|qlearning|", "|seed|3|", "|steps|200|", "|gamma|0.8|",
-                "|loop.log_interval|100|", "|loop.eval_max_steps|10000|"]:
+    for row in [
+        "|env|rlsuite/WalkToT-v0|",
+        "|agent|qlearning|",
+        "|seed|3|",
+        "|steps|200|",
+        "|gamma|0.8|",
+        "|loop.log_interval|100|",
+        "|loop.eval_max_steps|10000|",
+    ]:
         assert row in text, row
 
 
 # ----- progress display ------------------------------------------------------------------------------
 def test_plain_progress_lines_show_exploration_eval_and_loss(capsys):
     progress = Progress(1000, 0, enabled=True, plain_every_s=0)
-    progress.update(500, 1234.0, 0.5, {"charts/epsilon": 0.25, "eval/mean_return": 0.75, "losses/td_loss": 0.0125,
-                                       "losses/q_values": 3.0, "charts/SPS": 1234.0})
-    progress.update(600, 1234.0, None, {"charts/noise_scale": 0.1, "eval/mean_return": float("nan"),
-                                        "losses/actor_loss": 2.0, "losses/critic_loss": 1.5})
+    progress.update(
+        500,
+        1234.0,
+        0.5,
+        {
+            "charts/epsilon": 0.25,
+            "eval/mean_return": 0.75,
+            "losses/td_loss": 0.0125,
+            "losses/q_values": 3.0,
+            "charts/SPS": 1234.0,
+        },
+    )
+    progress.update(
+        600,
+        1234.0,
+        None,
+        {
+            "charts/noise_scale": 0.1,
+            "eval/mean_return": float("nan"),
+            "losses/actor_loss": 2.0,
+            "losses/critic_loss": 1.5,
+        },
+    )
     first, second = capsys.readouterr().err.splitlines()
     assert first == "step 500/1000  1234 steps/s  return=0.5 eps=0.25 eval=0.75 loss=0.0125"
     assert second == "step 600/1000  1234 steps/s  return=n/a noise=0.1 loss=1.5"
@@ -146,12 +173,20 @@ def test_a_bar_renders_on_a_terminal_of_unknown_size():
     import pty
 
     main, child = pty.openpty()  # a new pseudo-terminal reports 0 x 0, as under `script` in CI
-    code = ("from rlsuite.training.logger import Progress\n"
-            "p = Progress(100, 0, True)\n"
-            "p.update(50, 10.0, 0.5, {'charts/epsilon': 0.1})\n"
-            "p.close()\n")
-    proc = subprocess.run([sys.executable, "-c", code], stdin=child, stdout=child, stderr=child, timeout=120,
-                          cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "from rlsuite.training.logger import Progress\n"
+        "p = Progress(100, 0, True)\n"
+        "p.update(50, 10.0, 0.5, {'charts/epsilon': 0.1})\n"
+        "p.close()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     os.close(child)
     out = b""
     while True:

@@ -16,7 +16,7 @@ from rlsuite.training.checkpoint import latest_checkpoint
 ATTACK = {"env": "os:system", "env_kwargs": {"command": "touch PWNED"}}
 # a module in the current directory that leaves a mark when it is imported
 EVIL = 'from pathlib import Path\nPath("IMPORTED").touch()\nimport gymnasium\nEnv = gymnasium.Env\n'
-MY_ENV = '''
+MY_ENV = """
 import gymnasium as gym
 
 
@@ -37,7 +37,7 @@ class Chain(gym.Env):
 
 def not_an_env(**kwargs):
     Path("CALLED").touch()
-'''
+"""
 
 
 def cli(capsys, *args: str) -> tuple[int, str]:
@@ -51,8 +51,19 @@ def untouched() -> bool:
 
 @pytest.fixture
 def run(capsys) -> Path:
-    code, err = cli(capsys, "train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "200",
-                    "--no-progress", "--run-dir", "run")
+    code, err = cli(
+        capsys,
+        "train",
+        "--env",
+        "rlsuite/WalkToT-v0",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "200",
+        "--no-progress",
+        "--run-dir",
+        "run",
+    )
     assert code == 0, err
     return Path("run")
 
@@ -113,8 +124,21 @@ def test_an_env_the_user_names_is_checked_before_it_is_called(capsys):
 
 def test_a_module_env_run_works_once_the_user_names_it(capsys):
     Path("mymod.py").write_text(MY_ENV)
-    code, err = cli(capsys, "train", "--env", "mymod:Chain", "--agent", "qlearning", "--steps", "300", "--no-progress",
-                    "--run-dir", "chain", "--set", "env.n=4")
+    code, err = cli(
+        capsys,
+        "train",
+        "--env",
+        "mymod:Chain",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "300",
+        "--no-progress",
+        "--run-dir",
+        "chain",
+        "--set",
+        "env.n=4",
+    )
     assert code == 0, err
     code, err = cli(capsys, "eval", "chain")
     assert code == 2 and "--env mymod:Chain" in err
@@ -128,8 +152,16 @@ def test_a_module_env_run_works_once_the_user_names_it(capsys):
 
 
 def test_a_resumed_sweep_naming_a_module_runs_nothing(capsys):
-    result = rlsuite.sweep("rlsuite/WalkToT-v0", "qlearning", steps=50, seeds=1, grid={"gamma": [0.9]},
-                           out="sweep", progress=False, workers=1)
+    result = rlsuite.sweep(
+        "rlsuite/WalkToT-v0",
+        "qlearning",
+        steps=50,
+        seeds=1,
+        grid={"gamma": [0.9]},
+        out="sweep",
+        progress=False,
+        workers=1,
+    )
     assert not result.failed
     state = json.loads(Path("sweep/sweep.json").read_text())
     state["spec"]["env"] = "os:system"
@@ -144,7 +176,20 @@ def test_a_resumed_sweep_naming_a_module_runs_nothing(capsys):
 @pytest.mark.parametrize("seed", [str(2**63), str(2**64), "-1"])
 def test_one_range_for_seeds_everywhere(capsys, seed):
     """A seed a checkpoint could not hold is refused before the run starts, in one line."""
-    code, err = cli(capsys, "train", "--env", "rlsuite/WalkToT-v0", "--agent", "qlearning", "--steps", "10",
-                    "--no-progress", "--seed", seed, "--run-dir", "big")
+    code, err = cli(
+        capsys,
+        "train",
+        "--env",
+        "rlsuite/WalkToT-v0",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "10",
+        "--no-progress",
+        "--seed",
+        seed,
+        "--run-dir",
+        "big",
+    )
     assert code == 2 and err.count("\n") == 1 and "[0, 2**63)" in err
     assert not Path("big").exists()

@@ -34,14 +34,17 @@ def test_recharge_is_left_out_of_the_max_in_high():
     assert policy[0] != 2
 
 
-@pytest.mark.parametrize("env_id,kwargs,gamma", [
-    ("FrozenLake-v1", {"map_name": "4x4"}, 0.99),
-    ("FrozenLake-v1", {"map_name": "4x4", "is_slippery": False}, 0.9),
-    ("Taxi-v4", {}, 0.95),
-    ("CliffWalking-v1", {}, 0.9),
-    ("rlsuite/WalkToT-v0", {"n_cells": 8}, 0.8),
-    ("rlsuite/RecyclingRobot-v0", {"alpha": 0.3, "beta": 0.7}, 0.95),
-])
+@pytest.mark.parametrize(
+    "env_id,kwargs,gamma",
+    [
+        ("FrozenLake-v1", {"map_name": "4x4"}, 0.99),
+        ("FrozenLake-v1", {"map_name": "4x4", "is_slippery": False}, 0.9),
+        ("Taxi-v4", {}, 0.95),
+        ("CliffWalking-v1", {}, 0.9),
+        ("rlsuite/WalkToT-v0", {"n_cells": 8}, 0.8),
+        ("rlsuite/RecyclingRobot-v0", {"alpha": 0.3, "beta": 0.7}, 0.95),
+    ],
+)
 def test_value_and_policy_iteration_agree(env_id, kwargs, gamma):
     mdp = tabular_mdp(gym.make(env_id, **kwargs))
     q_vi, v_vi = value_iteration(mdp, gamma)

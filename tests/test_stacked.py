@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.nets import (
     MLP,
+    RNN,
     ActorHead,
     Chain,
     CriticHead,
@@ -22,7 +23,6 @@ from rlsuite.nets import (
     NatureCNN,
     OneHot,
     QHead,
-    RNN,
     StackedLinear,
     clip_grad_norm_per_member,
     load_member,
@@ -100,7 +100,7 @@ def test_stacked_cnn_computes_the_same_grouped_or_member_by_member(shape):
     whole = cnn(images)
 
     for start in range(0, images.shape[1], 2):
-        assert torch.allclose(cnn(images[:, start:start + 2]), whole[:, start:start + 2], atol=1e-5)
+        assert torch.allclose(cnn(images[:, start : start + 2]), whole[:, start : start + 2], atol=1e-5)
     single = single_like(cnn, 1, lambda: NatureCNN(shape, features=16))
     assert torch.allclose(cnn(images[:, :1])[1], single(images[1, :1]), atol=1e-5)
 
@@ -109,7 +109,7 @@ def test_member_k_of_a_stacked_mlp_with_layer_norm_is_a_single_mlp():
     torch.manual_seed(0)
     stacked = MLP(4, [16, 8], layer_norm=True, dropout=0.0, members=K)
     with torch.no_grad():  # move the norms' scale and shift off their starting values
-        for name, p in stacked.named_parameters():
+        for _name, p in stacked.named_parameters():
             p.add_(0.1 * torch.randn_like(p))
     x = torch.randn(K, BATCH, 4)
     for k in range(K):

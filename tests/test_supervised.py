@@ -32,7 +32,7 @@ def bright_square_images(n: int, rng: np.random.Generator, size: int = 16) -> tu
     for image, q in zip(images, quadrant):
         row = (q // 2) * half + rng.integers(0, half - side + 1)
         col = (q % 2) * half + rng.integers(0, half - side + 1)
-        image[row:row + side, col:col + side] = 255
+        image[row : row + side, col : col + side] = 255
     return images, quadrant
 
 
@@ -140,8 +140,17 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     model = nn.Sequential(MLP(1, [128, 128]), nn.Linear(128, 1))
     patience = 10
 
-    history = fit(model, x, y, loss="mse", learning_rate=1e-2, epochs=300, batch_size=20,
-                  validation=(x_val, y_val), early_stopping_patience=patience)
+    history = fit(
+        model,
+        x,
+        y,
+        loss="mse",
+        learning_rate=1e-2,
+        epochs=300,
+        batch_size=20,
+        validation=(x_val, y_val),
+        early_stopping_patience=patience,
+    )
 
     assert history.stopped_early
     assert 0 < history.best_epoch
@@ -189,8 +198,18 @@ LR0, EPOCHS = 0.1, 8
 def test_each_scheduler_follows_its_formula(scheduler, kwargs, expected):
     x = np.linspace(-1, 1, 32, dtype=np.float32)[:, None]
 
-    history = fit(nn.Linear(1, 1), x, 2 * x, loss="mse", optimizer="sgd", learning_rate=LR0,
-                  scheduler=scheduler, scheduler_kwargs=kwargs, epochs=EPOCHS, validation_split=0.0)
+    history = fit(
+        nn.Linear(1, 1),
+        x,
+        2 * x,
+        loss="mse",
+        optimizer="sgd",
+        learning_rate=LR0,
+        scheduler=scheduler,
+        scheduler_kwargs=kwargs,
+        epochs=EPOCHS,
+        validation_split=0.0,
+    )
 
     assert history.learning_rate == pytest.approx([expected(t) for t in range(EPOCHS)], rel=1e-6, abs=1e-12)
 
@@ -198,8 +217,17 @@ def test_each_scheduler_follows_its_formula(scheduler, kwargs, expected):
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
 def test_every_optimizer_reduces_the_loss(optimizer):
     x = np.linspace(-1, 1, 64, dtype=np.float32)[:, None]
-    history = fit(nn.Linear(1, 1), x, 3 * x - 1, loss="mse", optimizer=optimizer, learning_rate=1e-2,
-                  weight_decay=1e-4, epochs=5, validation_split=0.0)
+    history = fit(
+        nn.Linear(1, 1),
+        x,
+        3 * x - 1,
+        loss="mse",
+        optimizer=optimizer,
+        learning_rate=1e-2,
+        weight_decay=1e-4,
+        epochs=5,
+        validation_split=0.0,
+    )
     assert history.train_loss[-1] < history.train_loss[0]
 
 

@@ -72,16 +72,28 @@ def summaries(out: Path) -> dict[str, dict]:
 
 def test_grid_of_two_by_two_by_two_seeds_gives_eight_runs_and_the_table(tmp_path):
     out = tmp_path / "sweep"
-    result = sweep(WALK, "qlearning", steps=300, seeds=2, grid={"learning_rate": [0.1, 0.5], "gamma": [0.8, 0.9]},
-                   loop=TINY, out=out, workers=2)
+    result = sweep(
+        WALK,
+        "qlearning",
+        steps=300,
+        seeds=2,
+        grid={"learning_rate": [0.1, 0.5], "gamma": [0.8, 0.9]},
+        loop=TINY,
+        out=out,
+        workers=2,
+    )
     runs = summaries(out)
     assert len(runs) == 8 and len(result.ran) == 8 and not result.failed
     for run_dir in runs:  # ordinary run directories: TensorBoard events, config, checkpoints
         assert list((out / run_dir).glob("events.out.tfevents.*")) and (out / run_dir / "config.yaml").exists()
         assert list((out / run_dir / "checkpoints").glob("step_*"))
     assert "learning_rate=0.5,gamma=0.9/seed_1" in runs
-    assert [r["config"] for r in result.rows] == ["learning_rate=0.1,gamma=0.8", "learning_rate=0.1,gamma=0.9",
-                                                  "learning_rate=0.5,gamma=0.8", "learning_rate=0.5,gamma=0.9"]
+    assert [r["config"] for r in result.rows] == [
+        "learning_rate=0.1,gamma=0.8",
+        "learning_rate=0.1,gamma=0.9",
+        "learning_rate=0.5,gamma=0.8",
+        "learning_rate=0.5,gamma=0.9",
+    ]
     for row in result.rows:
         returns = [runs[f"{row['config']}/seed_{s}"]["eval_mean_return"] for s in (0, 1)]
         sps = [runs[f"{row['config']}/seed_{s}"]["sps"] for s in (0, 1)]
@@ -114,8 +126,16 @@ def test_a_failing_and_a_killed_trial_are_reported_and_the_others_finish(tmp_pat
     assert "learning_rate=2/seed_0`: failed" in table and "out of range" in table
 
     out = tmp_path / "killed"
-    result = sweep(f"{__name__}:DyingEnv", "qlearning", steps=50, seeds=1, grid={"env.die": [False, True]},
-                   loop=TINY, out=out, workers=2)
+    result = sweep(
+        f"{__name__}:DyingEnv",
+        "qlearning",
+        steps=50,
+        seeds=1,
+        grid={"env.die": [False, True]},
+        loop=TINY,
+        out=out,
+        workers=2,
+    )
     rows = {r["config"]: r for r in result.rows}
     assert rows["env.die=False"]["seeds_done"] == 1
     assert rows["env.die=True"]["seeds_failed"] == 1 and "killed by SIGKILL" in rows["env.die=True"]["errors"]
@@ -135,8 +155,17 @@ def test_resume_reruns_only_the_unfinished_trials(tmp_path):
 
 def test_optuna_search_on_the_local_backend(tmp_path):
     out = tmp_path / "optuna"
-    result = sweep(WALK, "qlearning", steps=200, seeds=2, search="optuna", trials=3, loop=TINY, out=out,
-                   grid={"learning_rate": "log:0.01:0.5", "gamma": [0.8, 0.9], "epsilon": "float:0.05:0.3"})
+    result = sweep(
+        WALK,
+        "qlearning",
+        steps=200,
+        seeds=2,
+        search="optuna",
+        trials=3,
+        loop=TINY,
+        out=out,
+        grid={"learning_rate": "log:0.01:0.5", "gamma": [0.8, 0.9], "epsilon": "float:0.05:0.3"},
+    )
     assert len(result.rows) == 3 and len(summaries(out)) == 6 and not result.failed
     for row in result.rows:
         assert row["config"].startswith("trial_") and 0.01 <= row["learning_rate"] <= 0.5
@@ -154,8 +183,17 @@ def _ray_processes() -> set[int]:
                 cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
-            if any(name in cmdline for name in (b"raylet", b"gcs_server", b"ray::", b"ray/dashboard",
-                                                b"default_worker.py", b"log_monitor.py")):
+            if any(
+                name in cmdline
+                for name in (
+                    b"raylet",
+                    b"gcs_server",
+                    b"ray::",
+                    b"ray/dashboard",
+                    b"default_worker.py",
+                    b"log_monitor.py",
+                )
+            ):
                 found.add(int(proc.name))
     return found
 
@@ -164,8 +202,17 @@ def test_ray_backend_runs_the_same_sweep_and_leaves_no_ray_behind(tmp_path):
     ray = pytest.importorskip("ray")
     before = _ray_processes()
     out = tmp_path / "ray"
-    result = sweep(WALK, "qlearning", steps=300, seeds=2, grid={"learning_rate": [0.1, 0.5], "gamma": [0.8, 0.9]},
-                   loop=TINY, out=out, backend="ray", workers=2)
+    result = sweep(
+        WALK,
+        "qlearning",
+        steps=300,
+        seeds=2,
+        grid={"learning_rate": [0.1, 0.5], "gamma": [0.8, 0.9]},
+        loop=TINY,
+        out=out,
+        backend="ray",
+        workers=2,
+    )
     runs = summaries(out)
     assert len(runs) == 8 and not result.failed and len(result.rows) == 4
     for row in result.rows:
@@ -173,7 +220,8 @@ def test_ray_backend_runs_the_same_sweep_and_leaves_no_ray_behind(tmp_path):
         assert row["seeds_done"] == 2 and row["mean_return"] == pytest.approx(sum(returns) / 2)
     assert not ray.is_initialized()
     assert not (Path.home() / "ray_results").exists() or not any(
-        p.stat().st_mtime > time.time() - 600 for p in (Path.home() / "ray_results").iterdir())
+        p.stat().st_mtime > time.time() - 600 for p in (Path.home() / "ray_results").iterdir()
+    )
     deadline = time.monotonic() + 30
     while _ray_processes() - before and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -185,8 +233,19 @@ def test_optuna_search_on_ray_uses_a_running_ray_and_leaves_it_running(tmp_path)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         out = tmp_path / "ray-optuna"
-        result = sweep(WALK, "qlearning", steps=200, seeds=2, search="optuna", trials=2, loop=TINY, out=out,
-                       grid={"learning_rate": "log:0.01:0.5", "gamma": [0.8, 0.9]}, backend="ray", workers=2)
+        result = sweep(
+            WALK,
+            "qlearning",
+            steps=200,
+            seeds=2,
+            search="optuna",
+            trials=2,
+            loop=TINY,
+            out=out,
+            grid={"learning_rate": "log:0.01:0.5", "gamma": [0.8, 0.9]},
+            backend="ray",
+            workers=2,
+        )
         assert ray.is_initialized()  # the sweep did not start it, so it does not shut it down
         assert len(result.rows) == 2 and len(summaries(out)) == 4 and not result.failed
         assert all(r["config"].startswith("trial_") and r["seeds_done"] == 2 for r in result.rows)
@@ -202,12 +261,36 @@ def cli(*argv: str) -> int:
 
 def test_cli_sweep_with_set_and_grid(tmp_path, capsys):
     out = tmp_path / "cli"
-    status = cli("--env", WALK, "--agent", "qlearning", "--steps", "200", "--seed-list", "3", "5",
-                 "--grid", "learning_rate=0.1,0.5", "--set", "gamma=0.8", "--set", "eval_episodes=2",
-                 "--set", "env.n_cells=4", "--out", str(out), "--workers", "2")
+    status = cli(
+        "--env",
+        WALK,
+        "--agent",
+        "qlearning",
+        "--steps",
+        "200",
+        "--seed-list",
+        "3",
+        "5",
+        "--grid",
+        "learning_rate=0.1,0.5",
+        "--set",
+        "gamma=0.8",
+        "--set",
+        "eval_episodes=2",
+        "--set",
+        "env.n_cells=4",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    )
     assert status == 0 and "| learning_rate=0.5 |" in capsys.readouterr().out
-    assert sorted(summaries(out)) == ["learning_rate=0.1/seed_3", "learning_rate=0.1/seed_5",
-                                      "learning_rate=0.5/seed_3", "learning_rate=0.5/seed_5"]
+    assert sorted(summaries(out)) == [
+        "learning_rate=0.1/seed_3",
+        "learning_rate=0.1/seed_5",
+        "learning_rate=0.5/seed_3",
+        "learning_rate=0.5/seed_5",
+    ]
     spec = json.loads((out / "sweep.json").read_text())["spec"]
     assert spec["hyperparameters"] == {"gamma": 0.8} and spec["env_kwargs"] == {"n_cells": 4}
     assert spec["loop"] == {"eval_episodes": 2}
@@ -215,19 +298,25 @@ def test_cli_sweep_with_set_and_grid(tmp_path, capsys):
 
 def test_grid_values_keep_lists_together():
     assert parse_grid(["net_arch=[64,64],[256,256]", "gamma=0.9,0.99", "learning_rate=log:1e-4:1e-2"]) == {
-        "net_arch": [[64, 64], [256, 256]], "gamma": [0.9, 0.99], "learning_rate": "log:1e-4:1e-2"}
+        "net_arch": [[64, 64], [256, 256]],
+        "gamma": [0.9, 0.99],
+        "learning_rate": "log:1e-4:1e-2",
+    }
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["--seeds", "0"], "--seeds 0 is less than 1"),
-    (["--grid", "learning_rate"], "is not key=v1,v2"),
-    (["--grid", "learnin_rate=0.1,0.2"], "did you mean 'learning_rate'"),
-    (["--grid", "learning_rate=log:1e-4:1e-2"], "needs --search optuna"),
-    (["--grid", "learning_rate=log:0:1", "--search", "optuna"], "is not valid"),
-    (["--set", "gama=0.9"], "did you mean 'gamma'"),
-    (["--workers", "0"], "--workers 0 is less than 1"),
-    (["--address", "auto"], "add --backend ray"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--seeds", "0"], "--seeds 0 is less than 1"),
+        (["--grid", "learning_rate"], "is not key=v1,v2"),
+        (["--grid", "learnin_rate=0.1,0.2"], "did you mean 'learning_rate'"),
+        (["--grid", "learning_rate=log:1e-4:1e-2"], "needs --search optuna"),
+        (["--grid", "learning_rate=log:0:1", "--search", "optuna"], "is not valid"),
+        (["--set", "gama=0.9"], "did you mean 'gamma'"),
+        (["--workers", "0"], "--workers 0 is less than 1"),
+        (["--address", "auto"], "add --backend ray"),
+    ],
+)
 def test_bad_input_is_one_sentence(argv, needle):
     with pytest.raises(RLSuiteError) as info:
         cli("--env", WALK, "--agent", "qlearning", "--steps", "10", *argv)
@@ -272,9 +361,26 @@ def test_the_best_configuration_keeps_its_types_after_a_resume_too(tmp_path, cap
 def test_a_hanging_trial_times_out_and_the_others_finish(tmp_path, capsys):
     out = tmp_path / "timeout"
     t0 = time.monotonic()
-    status = cli("--env", f"{__name__}:HangingEnv", "--agent", "qlearning", "--steps", "50", "--seeds", "1",
-                 "--grid", "env.hang=false,true", "--set", "eval_episodes=2", "--trial-timeout", "3",
-                 "--out", str(out), "--workers", "2")
+    status = cli(
+        "--env",
+        f"{__name__}:HangingEnv",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "50",
+        "--seeds",
+        "1",
+        "--grid",
+        "env.hang=false,true",
+        "--set",
+        "eval_episodes=2",
+        "--trial-timeout",
+        "3",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    )
     assert status == 1 and 3 <= time.monotonic() - t0 < 30
     trials = {t["key"]: t for t in json.loads((out / "sweep.json").read_text())["trials"]}
     assert trials["env.hang=False/seed_0"]["status"] == "done"
@@ -295,14 +401,32 @@ def test_ctrl_c_ends_a_sweep_with_a_hanging_trial_within_seconds(tmp_path):
     (tmp_path / "hanging_env.py").write_text(HANGING_ENV)
     out = tmp_path / "ctrl-c"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "rlsuite", "sweep", "--env", "hanging_env:HangingEnv", "--agent", "qlearning",
-           "--steps", "50", "--seeds", "1", "--grid", "env.hang=false,true", "--set", "eval_episodes=2",
-           "--out", str(out), "--workers", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rlsuite",
+        "sweep",
+        "--env",
+        "hanging_env:HangingEnv",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "50",
+        "--seeds",
+        "1",
+        "--grid",
+        "env.hang=false,true",
+        "--set",
+        "eval_episodes=2",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
     # a session of its own: SIGINT to its process group reaches the sweep and its workers, as Ctrl-C in a terminal
     stdout_file = tmp_path / "stdout.txt"
     with stdout_file.open("w") as stdout:
-        proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True, start_new_session=True)
     lines, finished = [], threading.Event()
 
     def read_stderr():
@@ -339,11 +463,25 @@ def test_the_trial_timeout_on_the_ray_backend(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
     (tmp_path / "hanging_env.py").write_text(HANGING_ENV)
     monkeypatch.syspath_prepend(str(tmp_path))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(tmp_path)}})  # the Ray workers import hanging_env too
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(tmp_path)}},
+    )  # the Ray workers import hanging_env too
     try:
-        result = sweep("hanging_env:HangingEnv", "qlearning", steps=50, seeds=1, grid={"env.hang": [False, True]},
-                       loop=TINY, out=tmp_path / "ray-timeout", backend="ray", workers=2, trial_timeout=3)
+        result = sweep(
+            "hanging_env:HangingEnv",
+            "qlearning",
+            steps=50,
+            seeds=1,
+            grid={"env.hang": [False, True]},
+            loop=TINY,
+            out=tmp_path / "ray-timeout",
+            backend="ray",
+            workers=2,
+            trial_timeout=3,
+        )
     finally:
         ray.shutdown()
     rows = {r["config"]: r for r in result.rows}

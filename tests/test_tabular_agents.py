@@ -8,13 +8,30 @@ from rlsuite.core.transition import Transition
 
 
 def one_step(agent, s, a, r, s2, terminated=False, next_mask=None):
-    agent.observe(Transition(np.array([s]), np.array([a]), np.array([r]), np.array([s2]), np.array([terminated]),
-                             np.array([False]), None, None if next_mask is None else np.array([next_mask])))
+    agent.observe(
+        Transition(
+            np.array([s]),
+            np.array([a]),
+            np.array([r]),
+            np.array([s2]),
+            np.array([terminated]),
+            np.array([False]),
+            None,
+            None if next_mask is None else np.array([next_mask]),
+        )
+    )
 
 
 def test_expected_sarsa_update_by_hand():
-    agent = rlsuite.make_agent("expected_sarsa", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9,
-                               epsilon=0.2, use_preset=False)
+    agent = rlsuite.make_agent(
+        "expected_sarsa",
+        "rlsuite/RecyclingRobot-v0",
+        seed=0,
+        learning_rate=0.5,
+        gamma=0.9,
+        epsilon=0.2,
+        use_preset=False,
+    )
     agent.q_table[1] = [1.0, 4.0, -2.0]  # state low: search, wait, recharge
     one_step(agent, 0, 0, 2.0, 1)
     # E[Q(low, .)] = 0.8 * 4 + 0.2 * (1 + 4 - 2) / 3 = 3.4; target 2 + 0.9 * 3.4 = 5.06; Q <- 0 + 0.5 * 5.06
@@ -28,8 +45,9 @@ def test_expected_sarsa_update_by_hand():
 
 
 def test_q_learning_update_by_hand():
-    agent = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9,
-                               use_preset=False)
+    agent = rlsuite.make_agent(
+        "qlearning", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9, use_preset=False
+    )
     agent.q_table[1] = [1.0, 4.0, -2.0]
     one_step(agent, 0, 0, 2.0, 1)
     assert agent.q_table[0, 0] == pytest.approx(0.5 * (2.0 + 0.9 * 4.0))
@@ -53,8 +71,9 @@ def test_a_new_tabular_agent_saves_and_loads(tmp_path):
 
 
 def test_sarsa_bootstraps_from_the_action_it_then_takes():
-    agent = rlsuite.make_agent("sarsa", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9,
-                               epsilon=0.0, use_preset=False)
+    agent = rlsuite.make_agent(
+        "sarsa", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9, epsilon=0.0, use_preset=False
+    )
     agent.q_table[1] = [1.0, 4.0, -2.0]
     one_step(agent, 0, 0, 2.0, 1)  # greedy in low: wait (4.0)
     assert agent.q_table[0, 0] == pytest.approx(0.5 * (2.0 + 0.9 * 4.0))
@@ -67,10 +86,11 @@ def test_sarsa_bootstraps_from_the_action_it_then_takes():
 
 
 def test_double_q_learning_update_by_hand():
-    agent = rlsuite.make_agent("double_qlearning", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9,
-                               use_preset=False)
+    agent = rlsuite.make_agent(
+        "double_qlearning", "rlsuite/RecyclingRobot-v0", seed=0, learning_rate=0.5, gamma=0.9, use_preset=False
+    )
     agent.q1[1] = [1.0, 4.0, -2.0]  # Q1 picks wait in low ...
-    agent.q2[1] = [3.0, 2.0, 0.0]   # ... Q2 picks search
+    agent.q2[1] = [3.0, 2.0, 0.0]  # ... Q2 picks search
     flips = []
     for _ in range(40):
         q1, q2 = agent.q1.copy(), agent.q2.copy()
@@ -101,8 +121,9 @@ def greedy_cliff_path(agent):
 def test_sarsa_walks_the_safe_path_and_q_learning_the_edge_on_the_cliff():
     paths = {}
     for name in ("sarsa", "qlearning"):
-        agent = rlsuite.make_agent(name, "CliffWalking-v1", seed=2, learning_rate=0.5, gamma=1.0, epsilon=0.1,
-                                   use_preset=False)
+        agent = rlsuite.make_agent(
+            name, "CliffWalking-v1", seed=2, learning_rate=0.5, gamma=1.0, epsilon=0.1, use_preset=False
+        )
         agent.learn(10**6, max_episodes=500, eval_episodes=1)
         paths[name] = greedy_cliff_path(agent)
     assert paths["qlearning"][-1] == 47 and paths["sarsa"][-1] == 47  # both reach the goal
@@ -115,8 +136,9 @@ def left_rate(name, runs=60, episodes=200):
     """The share of episodes that went left from A (two steps: A -> B -> end), per episode, over runs."""
     lefts = np.zeros(episodes)
     for seed in range(runs):
-        agent = rlsuite.make_agent(name, "rlsuite/MaximizationBias-v0", seed=seed, learning_rate=0.1, gamma=1.0,
-                                   epsilon=0.1, use_preset=False)
+        agent = rlsuite.make_agent(
+            name, "rlsuite/MaximizationBias-v0", seed=seed, learning_rate=0.1, gamma=1.0, epsilon=0.1, use_preset=False
+        )
         result = agent.learn(10**6, max_episodes=episodes, eval_episodes=1)
         lefts += np.array(result.episode_lengths[:episodes]) == 2
     return lefts / runs

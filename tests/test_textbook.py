@@ -12,10 +12,20 @@ from rlsuite.tools import textbook
 from rlsuite.tools.cli import main
 
 # the book's grids, as its figures print them
-FIGURE_3_2 = [[3.3, 8.8, 4.4, 5.3, 1.5], [1.5, 3.0, 2.3, 1.9, 0.5], [0.1, 0.7, 0.7, 0.4, -0.4],
-              [-1.0, -0.4, -0.4, -0.6, -1.2], [-1.9, -1.3, -1.2, -1.4, -2.0]]
-FIGURE_3_5 = [[22.0, 24.4, 22.0, 19.4, 17.5], [19.8, 22.0, 19.8, 17.8, 16.0], [17.8, 19.8, 17.8, 16.0, 14.4],
-              [16.0, 17.8, 16.0, 14.4, 13.0], [14.4, 16.0, 14.4, 13.0, 11.7]]
+FIGURE_3_2 = [
+    [3.3, 8.8, 4.4, 5.3, 1.5],
+    [1.5, 3.0, 2.3, 1.9, 0.5],
+    [0.1, 0.7, 0.7, 0.4, -0.4],
+    [-1.0, -0.4, -0.4, -0.6, -1.2],
+    [-1.9, -1.3, -1.2, -1.4, -2.0],
+]
+FIGURE_3_5 = [
+    [22.0, 24.4, 22.0, 19.4, 17.5],
+    [19.8, 22.0, 19.8, 17.8, 16.0],
+    [17.8, 19.8, 17.8, 16.0, 14.4],
+    [16.0, 17.8, 16.0, 14.4, 13.0],
+    [14.4, 16.0, 14.4, 13.0, 11.7],
+]
 FIGURE_4_1 = [[0, -14, -20, -22], [-14, -18, -20, -20], [-20, -20, -18, -14], [-22, -20, -14, 0]]
 LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3
 
@@ -36,7 +46,9 @@ def test_random_policy_at_gamma_1_reproduces_figure_4_1():
     q, v, _ = rlsuite.solve("rlsuite/GridWorld4x4-v0", gamma=1.0, policy="random")
     assert (np.round(v) + 0.0).reshape(4, 4).tolist() == FIGURE_4_1
     assert v[0] == 0.0 and v[15] == 0.0 and (q[[0, 15]] == 0).all()  # terminal states
-    assert q[1, LEFT] == pytest.approx(-1.0) and q[1, UP] == pytest.approx(-1 + v[1])  # Figure 4.1's q_pi(11, down) = -1
+    assert q[1, LEFT] == pytest.approx(-1.0) and q[1, UP] == pytest.approx(
+        -1 + v[1]
+    )  # Figure 4.1's q_pi(11, down) = -1
 
 
 def test_terminal_states_are_zero_however_p_marks_them():
@@ -58,8 +70,12 @@ def iterative_policy_evaluation(env_id, pi, gamma, sweeps=5000):
     P = rlsuite.make_env(env_id).unwrapped.P
     v = np.zeros(len(P))
     for _ in range(sweeps):
-        v = np.array([sum(pi[s, a] * p * (r + (0 if t else gamma * v[s2])) for a in P[s] for p, s2, r, t in P[s][a])
-                      for s in range(len(P))])
+        v = np.array(
+            [
+                sum(pi[s, a] * p * (r + (0 if t else gamma * v[s2])) for a in P[s] for p, s2, r, t in P[s][a])
+                for s in range(len(P))
+            ]
+        )
     return v
 
 
@@ -76,14 +92,23 @@ def test_a_custom_policy_array_and_a_deterministic_policy():
     assert one_hot.shape == (25, 4) and (one_hot.argmax(axis=1) == greedy).all()
 
 
-@pytest.mark.parametrize("policy,match", [
-    (np.full((16, 3), 1 / 3), r"policy has shape \(16, 3\), but rlsuite/GridWorld4x4-v0 has 16 states and 4 actions"),
-    (np.full((16, 4), 0.3), r"policy row 0 \(T\(0,0\)\) is \[0.3, 0.3, 0.3, 0.3\], not probabilities .*16 such rows"),
-    (np.tile([1.5, -0.5, 0.0, 0.0], (16, 1)), r"policy row 0 .* not probabilities \(each >= 0, summing to 1\)"),
-    ("greedy", r"policy='greedy' is not a policy rlsuite/GridWorld4x4-v0 knows; give \"random\""),
-    (np.full(16, 4), r"not all are actions 0 … 3"),
-    ([[0.5, 0.5], [1.0]], r"not an array of numbers"),
-])
+@pytest.mark.parametrize(
+    "policy,match",
+    [
+        (
+            np.full((16, 3), 1 / 3),
+            r"policy has shape \(16, 3\), but rlsuite/GridWorld4x4-v0 has 16 states and 4 actions",
+        ),
+        (
+            np.full((16, 4), 0.3),
+            r"policy row 0 \(T\(0,0\)\) is \[0.3, 0.3, 0.3, 0.3\], not probabilities .*16 such rows",
+        ),
+        (np.tile([1.5, -0.5, 0.0, 0.0], (16, 1)), r"policy row 0 .* not probabilities \(each >= 0, summing to 1\)"),
+        ("greedy", r"policy='greedy' is not a policy rlsuite/GridWorld4x4-v0 knows; give \"random\""),
+        (np.full(16, 4), r"not all are actions 0 … 3"),
+        ([[0.5, 0.5], [1.0]], r"not an array of numbers"),
+    ],
+)
 def test_a_bad_policy_is_one_sentence(policy, match):
     with pytest.raises(RLSuiteError, match=match) as info:
         rlsuite.solve("rlsuite/GridWorld4x4-v0", gamma=1.0, policy=policy)
@@ -146,8 +171,9 @@ def test_greedy_path_and_its_text_on_the_cliff():
 
 
 def test_textbook_suite_in_a_tiny_mode_writes_every_section(tmp_path):
-    path = textbook.write(tmp_path, cliff_runs=2, bias_runs=3, cliff_episodes=5, bias_episodes=6, workers=1,
-                          log=lambda line: None)
+    path = textbook.write(
+        tmp_path, cliff_runs=2, bias_runs=3, cliff_episodes=5, bias_episodes=6, workers=1, log=lambda line: None
+    )
     text = path.read_text()
     assert path == tmp_path / "textbook.md"
     for heading in ("## Figure 3.2", "## Figure 3.5", "## Figure 4.1", "## Example 6.6", "## Figure 6.5"):

@@ -10,15 +10,20 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import rlsuite
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.envs import GridWorld4x4Env, GridWorldEnv, MaximizationBiasEnv
-from rlsuite.envs.maximization_bias import A, B, TERMINAL
+from rlsuite.envs.maximization_bias import TERMINAL, A, B
 
 LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3
 IDS = ["rlsuite/GridWorld-v0", "rlsuite/GridWorld4x4-v0", "rlsuite/MaximizationBias-v0"]
 
 
 def all_envs():
-    return [GridWorldEnv(), GridWorld4x4Env(), MaximizationBiasEnv(), MaximizationBiasEnv(n_b_actions=1),
-            MaximizationBiasEnv(n_b_actions=4, b_std=0.0)]
+    return [
+        GridWorldEnv(),
+        GridWorld4x4Env(),
+        MaximizationBiasEnv(),
+        MaximizationBiasEnv(n_b_actions=1),
+        MaximizationBiasEnv(n_b_actions=4, b_std=0.0),
+    ]
 
 
 def random_policy_values(env, gamma):
@@ -205,8 +210,13 @@ def test_maximization_bias_seeding_and_start():
 def test_ansi_and_rgb_renders():
     grid = GridWorldEnv(start=12, render_mode="ansi")
     grid.reset(seed=0)
-    assert grid.render().splitlines() == [" .  A  .  B  .", " .  .  .  .  .", " .  . [.] b  .",
-                                          " .  .  .  .  .", " .  a  .  .  ."]
+    assert grid.render().splitlines() == [
+        " .  A  .  B  .",
+        " .  .  .  .  .",
+        " .  . [.] b  .",
+        " .  .  .  .  .",
+        " .  a  .  .  .",
+    ]
     small = GridWorld4x4Env(start=5, render_mode="ansi")
     small.reset(seed=0)
     assert small.render() == " T  .  .  .\n . [.] .  .\n .  .  .  .\n .  .  .  T"
@@ -217,9 +227,11 @@ def test_ansi_and_rgb_renders():
     assert bias.render() == " T [B] A  T"
     bias.step(3)
     assert bias.render() == "[T] B  A  T"
-    for env, shape in ((GridWorldEnv(render_mode="rgb_array", cell_px=6), (30, 30, 3)),
-                       (GridWorld4x4Env(render_mode="rgb_array", cell_px=6), (24, 24, 3)),
-                       (MaximizationBiasEnv(render_mode="rgb_array", cell_px=6), (6, 24, 3))):
+    for env, shape in (
+        (GridWorldEnv(render_mode="rgb_array", cell_px=6), (30, 30, 3)),
+        (GridWorld4x4Env(render_mode="rgb_array", cell_px=6), (24, 24, 3)),
+        (MaximizationBiasEnv(render_mode="rgb_array", cell_px=6), (6, 24, 3)),
+    ):
         env.reset(seed=0)
         image = env.render()
         assert image.shape == shape and image.dtype == np.uint8 and (image == 255).any()
@@ -231,14 +243,17 @@ def test_human_render_prints(capsys):
     assert "[.]" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: GridWorldEnv(start=25), "start=25"),
-    (lambda: GridWorld4x4Env(start=15), "start=15"),
-    (lambda: GridWorld4x4Env(start=-1), "start=-1"),
-    (lambda: MaximizationBiasEnv(n_b_actions=0), "n_b_actions=0"),
-    (lambda: MaximizationBiasEnv(b_std=-1.0), "b_std=-1.0"),
-    (lambda: GridWorldEnv(render_mode="rgb"), "render_mode='rgb'"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: GridWorldEnv(start=25), "start=25"),
+        (lambda: GridWorld4x4Env(start=15), "start=15"),
+        (lambda: GridWorld4x4Env(start=-1), "start=-1"),
+        (lambda: MaximizationBiasEnv(n_b_actions=0), "n_b_actions=0"),
+        (lambda: MaximizationBiasEnv(b_std=-1.0), "b_std=-1.0"),
+        (lambda: GridWorldEnv(render_mode="rgb"), "render_mode='rgb'"),
+    ],
+)
 def test_bad_arguments_name_the_value(make, match):
     with pytest.raises(RLSuiteError, match=match):
         make()

@@ -87,8 +87,12 @@ def test_record_mp4_or_a_clear_error(run, capsys):
 
 
 def test_watch_piped_prints_each_frame_without_cursor_codes_and_returns(run):
-    proc = subprocess.run([*CLI, "watch", str(run), "--episodes", "2"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=120)
+    proc = subprocess.run(
+        [*CLI, "watch", str(run), "--episodes", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "\x1b[" not in out

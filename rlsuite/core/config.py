@@ -91,8 +91,9 @@ def _coerce(name: str, value: Any, default: Any, owner: str) -> Any:
     return value
 
 
-def unknown_name(name: str, owner: str, names: Iterable[str],
-                 others: Mapping[str, Iterable[str]] | None = None) -> RLSuiteError:
+def unknown_name(
+    name: str, owner: str, names: Iterable[str], others: Mapping[str, Iterable[str]] | None = None
+) -> RLSuiteError:
     """The error for a name that is none of ``owner``'s hyperparameter ``names`` nor, where given,
     any of ``others`` (kind -> names, e.g. ``{"loop setting": LOOP_KEYS}``); it suggests the
     closest name of any kind, or the one a known alias such as ``lr`` stands for."""
@@ -102,8 +103,11 @@ def unknown_name(name: str, owner: str, names: Iterable[str],
     close = alias or difflib.get_close_matches(name, list(kind_of), n=3, cutoff=0.6)
     shown = [repr(c) if kind_of[c] == "hyperparameter" else f"the {kind_of[c]} {c!r}" for c in close]
     hint = f" (did you mean {' or '.join(shown)}?)" if shown else ""
-    valid = (", ".join(groups["hyperparameter"]) if len(groups) == 1
-             else ", ".join(f"{kind}s ({', '.join(group) or 'none'})" for kind, group in groups.items()))
+    valid = (
+        ", ".join(groups["hyperparameter"])
+        if len(groups) == 1
+        else ", ".join(f"{kind}s ({', '.join(group) or 'none'})" for kind, group in groups.items())
+    )
     kinds = list(groups)
     kinds = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0]
     return RLSuiteError(f"{owner} has no {kinds} {name!r}{hint}; valid names: {valid}.")
@@ -142,4 +146,6 @@ def check_ranges(config: Any, owner: str) -> None:
         elif isinstance(value, list) and meta["low"] is not None:
             bad = any(v < meta["low"] for v in value)
         if bad:
-            raise RLSuiteError(f"{owner} hyperparameter {f.name}={value!r} is out of range; choose {describe_range(meta)}.")
+            raise RLSuiteError(
+                f"{owner} hyperparameter {f.name}={value!r} is out of range; choose {describe_range(meta)}."
+            )

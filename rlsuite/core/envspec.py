@@ -65,8 +65,10 @@ def _rejected(spec: str, kwargs: dict[str, Any], exc: Exception) -> RLSuiteError
     names = env_arguments(spec)
     unknown = [k for k in kwargs if names is not None and k not in names]
     if unknown:
-        return RLSuiteError(f"env {spec!r} has no argument {unknown[0]!r}{did_you_mean(unknown[0], names)}; "
-                            f"its arguments are {', '.join(names) or '(none)'}.")
+        return RLSuiteError(
+            f"env {spec!r} has no argument {unknown[0]!r}{did_you_mean(unknown[0], names)}; "
+            f"its arguments are {', '.join(names) or '(none)'}."
+        )
     return RLSuiteError(f"env {spec!r} rejected its arguments {kwargs}: {exc}")
 
 
@@ -89,8 +91,10 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
                 "give module:Class or module:EnvId."
             )
         if not (inspect.isclass(target) and issubclass(target, gym.Env)):  # checked before anything is called
-            raise RLSuiteError(f"env {spec!r} names a {type(target).__name__}, not a gymnasium.Env subclass; point it at "
-                               "an Env class (module:Class) or an id the module registers (module:EnvId).")
+            raise RLSuiteError(
+                f"env {spec!r} names a {type(target).__name__}, not a gymnasium.Env subclass; point it at "
+                "an Env class (module:Class) or an id the module registers (module:EnvId)."
+            )
         try:
             return target(**kwargs)
         except (TypeError, ValueError, AttributeError) as exc:
@@ -123,14 +127,18 @@ def saved_env(spec: Any, source: str | os.PathLike, named: EnvSpec | None = None
     if named is not None and (not isinstance(named, str) or named != spec):
         return named
     if not isinstance(spec, str) or not spec:
-        raise RLSuiteError(f"{source} names the env {spec!r}, which is no env id; give the env yourself with --env "
-                           "ID (Python: env=...).")
+        raise RLSuiteError(
+            f"{source} names the env {spec!r}, which is no env id; give the env yourself with --env "
+            "ID (Python: env=...)."
+        )
     if not is_module_spec(spec):
         return spec  # a registered id (or an unknown one, which make_env reports with close matches)
     if named is None:
-        raise RLSuiteError(f"{source} names the env {spec!r}, a module:Class that rlsuite would have to import; a run "
-                           f"directory never makes rlsuite import code, so name it yourself if you trust it: --env "
-                           f"{spec} (Python: env={spec!r}).")
+        raise RLSuiteError(
+            f"{source} names the env {spec!r}, a module:Class that rlsuite would have to import; a run "
+            f"directory never makes rlsuite import code, so name it yourself if you trust it: --env "
+            f"{spec} (Python: env={spec!r})."
+        )
     _check_env_class(spec)
     return spec
 
@@ -141,10 +149,14 @@ def _check_env_class(spec: str) -> None:
     try:
         target = getattr(import_from_cwd(module_name), attr, None)
     except ImportError as exc:
-        raise RLSuiteError(f"env {spec!r}: module {module_name!r} does not import ({exc}); check the module path.") from None
+        raise RLSuiteError(
+            f"env {spec!r}: module {module_name!r} does not import ({exc}); check the module path."
+        ) from None
     if not (inspect.isclass(target) and issubclass(target, gym.Env)) and attr not in gym.registry:
-        raise RLSuiteError(f"env {spec!r} names a {type(target).__name__}, not a gymnasium.Env subclass or a "
-                           "registered id; give the env module:Class it was trained on.")
+        raise RLSuiteError(
+            f"env {spec!r} names a {type(target).__name__}, not a gymnasium.Env subclass or a "
+            "registered id; give the env module:Class it was trained on."
+        )
 
 
 def make_env(env: EnvSpec, **kwargs: Any) -> gym.Env:

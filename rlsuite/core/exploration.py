@@ -7,8 +7,15 @@ from collections.abc import Callable
 import numpy as np
 
 
-def epsilon_greedy(values: Callable[[], np.ndarray], n_actions: int, n: int, epsilon: float,
-                   rng: np.random.Generator, mask: np.ndarray | None = None, random_ties: bool = False) -> np.ndarray:
+def epsilon_greedy(
+    values: Callable[[], np.ndarray],
+    n_actions: int,
+    n: int,
+    epsilon: float,
+    rng: np.random.Generator,
+    mask: np.ndarray | None = None,
+    random_ties: bool = False,
+) -> np.ndarray:
     """``n`` actions: per row, with probability ``epsilon`` a uniformly random allowed action, else
     the greedy one (the best allowed action; among equal values the lowest, or a random one
     with ``random_ties``).

@@ -96,8 +96,10 @@ def _toy_text_names(base: gym.Env) -> tuple[list[str] | None, list[str] | None]:
     """Names for Gymnasium's toy-text grids, in their docstrings' action order; states as (row,col)."""
     kind = type(base).__name__
     if kind == "FrozenLakeEnv":  # the tile is S(tart), F(rozen), H(ole) or G(oal)
-        return ([f"({r},{c}){base.desc[r, c].decode()}" for r in range(base.nrow) for c in range(base.ncol)],
-                ["left", "down", "right", "up"])
+        return (
+            [f"({r},{c}){base.desc[r, c].decode()}" for r in range(base.nrow) for c in range(base.ncol)],
+            ["left", "down", "right", "up"],
+        )
     if kind == "CliffWalkingEnv":
         rows, cols = base.shape
         return [f"({r},{c})" for r in range(rows) for c in range(cols)], ["up", "right", "down", "left"]
@@ -108,8 +110,10 @@ def _toy_text_names(base: gym.Env) -> tuple[list[str] | None, list[str] | None]:
             row, col, passenger, destination = tuple(base.decode(s))
             return f"({row},{col}) p:{places[passenger]} d:{places[destination]}"
 
-        return ([taxi_state(s) for s in range(base.observation_space.n)],
-                ["south", "north", "east", "west", "pickup", "dropoff"])
+        return (
+            [taxi_state(s) for s in range(base.observation_space.n)],
+            ["south", "north", "east", "west", "pickup", "dropoff"],
+        )
     return None, None
 
 
@@ -155,8 +159,10 @@ def policy_matrix(mdp: TabularMDP, policy: str | np.ndarray, where: str = "the e
     """π as a states × actions array of probabilities: ``"random"`` (uniform over A(s)), a
     states × actions array of probabilities, or one action per state; anything else is an error."""
     n_s, n_a = mdp.reward.shape
-    want = (f'give "random", a ({n_s}, {n_a}) array of action probabilities (rows summing to 1) '
-            f"or an array of {n_s} actions")
+    want = (
+        f'give "random", a ({n_s}, {n_a}) array of action probabilities (rows summing to 1) '
+        f"or an array of {n_s} actions"
+    )
     if isinstance(policy, str):
         if policy != "random":
             raise RLSuiteError(f"policy={policy!r} is not a policy {where} knows; {want}.")
@@ -167,16 +173,19 @@ def policy_matrix(mdp: TabularMDP, policy: str | np.ndarray, where: str = "the e
         raise RLSuiteError(f"policy of type {type(policy).__name__} is not an array of numbers; {want}.") from None
     if pi.shape == (n_s,):  # one action per state
         if not np.all((pi == np.round(pi)) & (pi >= 0) & (pi < n_a)):
-            raise RLSuiteError(f"policy holds {n_s} entries, one per state, but not all are actions "
-                               f"0 … {n_a - 1}; {want}.")
+            raise RLSuiteError(
+                f"policy holds {n_s} entries, one per state, but not all are actions 0 … {n_a - 1}; {want}."
+            )
         return np.eye(n_a)[pi.astype(int)]
     if pi.shape != (n_s, n_a):
         raise RLSuiteError(f"policy has shape {pi.shape}, but {where} has {n_s} states and {n_a} actions; {want}.")
     bad = np.flatnonzero(~np.isfinite(pi).all(axis=1) | (pi < 0).any(axis=1) | ~np.isclose(pi.sum(axis=1), 1.0))
     if bad.size:
         s, more = int(bad[0]), f" ({bad.size} such rows)" if bad.size > 1 else ""
-        raise RLSuiteError(f"policy row {s} ({mdp.state_names[s]}) is {np.round(pi[s], 4).tolist()}, not "
-                           f"probabilities (each >= 0, summing to 1){more}; {want}.")
+        raise RLSuiteError(
+            f"policy row {s} ({mdp.state_names[s]}) is {np.round(pi[s], 4).tolist()}, not "
+            f"probabilities (each >= 0, summing to 1){more}; {want}."
+        )
     return pi
 
 
@@ -198,10 +207,12 @@ def policy_evaluation(mdp: TabularMDP, pi: np.ndarray, gamma: float) -> tuple[np
             ends = more
         if not ends.all():
             s, others = int(live[np.flatnonzero(~ends)[0]]), int((~ends).sum()) - 1
-            raise RLSuiteError(f"at gamma=1 the policy never ends an episode from state {mdp.state_names[s]}"
-                               f"{f' or {others} other states' if others else ''}, so its values are infinite "
-                               "(the linear system is singular); use gamma < 1 or a policy that reaches a "
-                               "terminal state from every state.")
+            raise RLSuiteError(
+                f"at gamma=1 the policy never ends an episode from state {mdp.state_names[s]}"
+                f"{f' or {others} other states' if others else ''}, so its values are infinite "
+                "(the linear system is singular); use gamma < 1 or a policy that reaches a "
+                "terminal state from every state."
+            )
     v = np.zeros(mdp.n_states)
     v[live] = np.linalg.solve(np.eye(live.size) - gamma * p_pi, r_pi)
     q = mdp.q_from_v(v, gamma)
@@ -209,8 +220,9 @@ def policy_evaluation(mdp: TabularMDP, pi: np.ndarray, gamma: float) -> tuple[np
     return q, v
 
 
-def solve(env: gym.Env | str, gamma: float = 0.99,
-          policy: str | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def solve(
+    env: gym.Env | str, gamma: float = 0.99, policy: str | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact ``(q_star, v_star, policy)`` of a finite MDP with ``P``, by value iteration; with
     ``policy``, exact ``(q_pi, v_pi, pi)`` of that policy instead (policy evaluation).
 

@@ -29,7 +29,9 @@ def space_from_json(data: dict[str, Any]) -> spaces.Space:
     if kind == "Discrete":
         return spaces.Discrete(data["n"], start=data["start"])
     if kind == "Box":
-        return spaces.Box(np.array(data["low"], dtype=data["dtype"]), np.array(data["high"], dtype=data["dtype"]), dtype=data["dtype"])
+        return spaces.Box(
+            np.array(data["low"], dtype=data["dtype"]), np.array(data["high"], dtype=data["dtype"]), dtype=data["dtype"]
+        )
     if kind == "MultiDiscrete":
         return spaces.MultiDiscrete(data["nvec"])
     if kind == "MultiBinary":

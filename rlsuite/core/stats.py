@@ -9,7 +9,7 @@ report with these.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,8 +24,9 @@ def iqm(values: Sequence[float]) -> float:
     return float(stats.trim_mean(data, 0.25))
 
 
-def iqm_ci(values: Sequence[float], confidence: float = 0.95, n_resamples: int = 5000,
-           seed: int = 0) -> tuple[float, float, float]:
+def iqm_ci(
+    values: Sequence[float], confidence: float = 0.95, n_resamples: int = 5000, seed: int = 0
+) -> tuple[float, float, float]:
     """(IQM, low, high): the IQM and its percentile-bootstrap confidence interval over runs."""
     from scipy import stats
 

@@ -106,8 +106,9 @@ class Streams:
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
         k = len(self.keys)
         if not shape or shape[0] % k:
-            raise RLSuiteError(f"a draw of shape {shape} does not split over {k} members; its first axis "
-                               f"must be a multiple of {k}.")
+            raise RLSuiteError(
+                f"a draw of shape {shape} does not split over {k} members; its first axis must be a multiple of {k}."
+            )
         per_member = math.prod(shape) // k
         block = max(min(1024, _AHEAD // k), 1)
         if per_member > block:
@@ -116,7 +117,7 @@ class Streams:
             self._settle()
             self._base = self._counters
             self._ahead, self._used = self._unit(self._draw(self._base, block)), 0
-        out = self._ahead[:, self._used:self._used + per_member]
+        out = self._ahead[:, self._used : self._used + per_member]
         self._used += per_member
         return out.reshape(shape)
 
@@ -141,10 +142,14 @@ class Streams:
         return low + (np.asarray(high) - low) * self.random(size)
 
     # ----- members and checkpoints -------------------------------------------------------------
-    def member(self, k: int) -> "Streams":
+    def member(self, k: int) -> Streams:
         """Member k's stream alone, where it stands now."""
         out = Streams.__new__(Streams)
-        out.seeds, out.keys, out.counters = [self.seeds[k]], self.keys[k:k + 1].copy(), self.counters[k:k + 1].copy()
+        out.seeds, out.keys, out.counters = (
+            [self.seeds[k]],
+            self.keys[k : k + 1].copy(),
+            self.counters[k : k + 1].copy(),
+        )
         return out
 
     def state(self) -> dict[str, Any]:
@@ -157,6 +162,8 @@ class Streams:
             return
         counters = state["counters"]
         if not isinstance(counters, list) or len(counters) != len(self.keys):
-            raise RLSuiteError(f"a checkpoint's random streams hold {len(counters) if isinstance(counters, list) else '?'} "
-                               f"members, not {len(self.keys)}; resume with the run's own seeds.")
+            raise RLSuiteError(
+                f"a checkpoint's random streams hold {len(counters) if isinstance(counters, list) else '?'} "
+                f"members, not {len(self.keys)}; resume with the run's own seeds."
+            )
         self.counters = np.array([int(c) for c in counters], dtype=np.uint64)

@@ -112,7 +112,9 @@ class MLP(nn.Module):
         if members == 1:
             initialize(self, init, activation)
         else:
-            stack_members(self, [MLP(in_features, widths, activation, init, layer_norm, dropout) for _ in range(members)])
+            stack_members(
+                self, [MLP(in_features, widths, activation, init, layer_norm, dropout) for _ in range(members)]
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., in_features) → (..., out_features); with K members (K, ..., in) → (K, ..., out)."""
@@ -198,8 +200,9 @@ class NatureCNN(nn.Module):
         self.observation_shape = shape
         self.out_features = features
         if stacked:
-            stack_members(self, [NatureCNN(shape, self.channels_last, features, activation, init)
-                                 for _ in range(members)])
+            stack_members(
+                self, [NatureCNN(shape, self.channels_last, features, activation, init) for _ in range(members)]
+            )
         else:
             initialize(self, init, activation)
 
@@ -231,12 +234,16 @@ class RNN(nn.Module):
     steps and spares long-memory tasks a plateau at chance (Jozefowicz et al., 2015).
     """
 
-    def __init__(self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1,
-                 members: int = 1) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1, members: int = 1
+    ) -> None:
         super().__init__()
         self.cell = choose("recurrent cell", cell, tuple(RECURRENT_CELLS))
-        sizes = (check_positive_int("input_size", input_size), check_positive_int("hidden_size", hidden_size),
-                 check_positive_int("num_layers", num_layers))
+        sizes = (
+            check_positive_int("input_size", input_size),
+            check_positive_int("hidden_size", hidden_size),
+            check_positive_int("num_layers", num_layers),
+        )
         self.members = check_members(members)
         self.out_features = hidden_size
         if members > 1:
@@ -256,7 +263,7 @@ class RNN(nn.Module):
                 # Gate order is (input, forget, cell, output); the two bias vectors are summed,
                 # so only one of them carries the forget offset.
                 if self.cell == "lstm" and name.startswith("bias_ih"):
-                    bias[hidden:2 * hidden] = 1.0
+                    bias[hidden : 2 * hidden] = 1.0
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> RecurrentState:
         """The all-zero state a fresh sequence starts from ((K, num_layers, B, H) for K members)."""

@@ -44,9 +44,7 @@ def choose(what: str, value: Any, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices``, else an :class:`RLSuiteError` listing them."""
     if not isinstance(value, str) or value not in choices:
         hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-        raise RLSuiteError(
-            f"unknown {what} {value!r}{hint}; choose one of {', '.join(repr(c) for c in choices)}."
-        )
+        raise RLSuiteError(f"unknown {what} {value!r}{hint}; choose one of {', '.join(repr(c) for c in choices)}.")
     return value
 
 
@@ -175,6 +173,7 @@ def resolve_device(name: str):
         index = int(name[5:]) if ":" in name else 0
         if index >= count:
             where = f"only {count} CUDA device(s)" if count else "no CUDA device (or a CPU-only torch)"
-            raise RLSuiteError(f"device={name!r} asks for a GPU but this machine has {where}; "
-                               "use device='cpu' or device='auto'.")
+            raise RLSuiteError(
+                f"device={name!r} asks for a GPU but this machine has {where}; use device='cpu' or device='auto'."
+            )
     return torch.device(name)

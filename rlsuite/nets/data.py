@@ -130,10 +130,11 @@ class MemberData:
     def batches(self, generators: Sequence[torch.Generator], batch_size: int) -> Iterator[Pair]:
         """One epoch of member-stacked mini-batches (K, B, ...), member k's order drawn from ``generators[k]``."""
         n_train = self.train_index.shape[1]
-        order = torch.stack([row[torch.randperm(n_train, generator=generator)]
-                             for row, generator in zip(self.train_index, generators)])
+        order = torch.stack(
+            [row[torch.randperm(n_train, generator=generator)] for row, generator in zip(self.train_index, generators)]
+        )
         for start in range(0, n_train, batch_size):
-            index = order[:, start:start + batch_size]
+            index = order[:, start : start + batch_size]
             yield self.inputs[index], self.targets[index]
 
 

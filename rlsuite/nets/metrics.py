@@ -22,6 +22,7 @@ LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 LOSSES = ("cross_entropy", "mse")
 
+
 @dataclass
 class History:
     """What :func:`fit` did, one entry per epoch run (index 0 is the first epoch).
@@ -66,7 +67,7 @@ class History:
         table = np.full((len(runs), len(self.learning_rate)), np.nan)
         for row, run in zip(table, runs):
             values = getattr(run, name) or []
-            row[:len(values)] = values
+            row[: len(values)] = values
         return table
 
 
@@ -122,8 +123,8 @@ def evaluate(
     try:
         with torch.no_grad():
             for start in range(0, inputs.shape[0], EVALUATION_BATCH_SIZE):
-                x = inputs[start:start + EVALUATION_BATCH_SIZE].to(device)
-                y = targets[start:start + EVALUATION_BATCH_SIZE].to(device)
+                x = inputs[start : start + EVALUATION_BATCH_SIZE].to(device)
+                y = targets[start : start + EVALUATION_BATCH_SIZE].to(device)
                 outputs = model_outputs(model, x)
                 if loss is not None:
                     total_loss += float(loss(outputs, y)) * x.shape[0]
@@ -214,8 +215,8 @@ def evaluate_members(
     try:
         with torch.no_grad():
             for start in range(0, n, EVALUATION_BATCH_SIZE):
-                x = inputs[:, start:start + EVALUATION_BATCH_SIZE].to(device)
-                y = targets[:, start:start + EVALUATION_BATCH_SIZE].to(device)
+                x = inputs[:, start : start + EVALUATION_BATCH_SIZE].to(device)
+                y = targets[:, start : start + EVALUATION_BATCH_SIZE].to(device)
                 outputs = model_outputs(model, x)
                 total_loss += member_losses(loss, outputs, y).double() * x.shape[1]
                 if with_accuracy:

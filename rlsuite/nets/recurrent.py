@@ -38,13 +38,19 @@ class StackedRecurrent(StackedLayer):
         width = (4 if cell == "lstm" else 3) * hidden_size
         for layer in range(num_layers):
             inputs = input_size if layer == 0 else hidden_size
-            for name, shape in (("weight_ih", (inputs, width)), ("weight_hh", (hidden_size, width)),
-                                ("bias_ih", (1, width)), ("bias_hh", (1, width))):
+            for name, shape in (
+                ("weight_ih", (inputs, width)),
+                ("weight_hh", (hidden_size, width)),
+                ("bias_ih", (1, width)),
+                ("bias_hh", (1, width)),
+            ):
                 self.register_parameter(f"{name}_l{layer}", nn.Parameter(torch.empty(members, *shape)))
 
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
-        return {name: (p[k].T if name.startswith("weight") else p[k, 0]).clone(memory_format=torch.contiguous_format)
-                for name, p in self.named_parameters()}
+        return {
+            name: (p[k].T if name.startswith("weight") else p[k, 0]).clone(memory_format=torch.contiguous_format)
+            for name, p in self.named_parameters()
+        }
 
     @torch.no_grad()
     def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
@@ -63,8 +69,9 @@ class StackedRecurrent(StackedLayer):
         h_all, c_all = state if lstm else (state, None)
         out, last_h, last_c = x, [], []
         for layer in range(self.num_layers):
-            weight_ih, weight_hh, bias_ih, bias_hh = (getattr(self, f"{name}_l{layer}")
-                                                      for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            weight_ih, weight_hh, bias_ih, bias_hh = (
+                getattr(self, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            )
             # the input's share of every gate, for all steps at once
             gates_x = torch.baddbmm(bias_ih, out.reshape(members, batch * steps, -1), weight_ih)
             gates_x = gates_x.reshape(members, batch, steps, -1)

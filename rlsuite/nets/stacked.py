@@ -24,7 +24,6 @@ single networks and their checkpoints are unchanged.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
 from collections.abc import Iterable, Mapping, Sequence
 
 import torch
@@ -113,7 +112,10 @@ class StackedLinear(StackedLayer):
         return torch.baddbmm(self.bias, x, self.weight)
 
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
-        return {"weight": self.weight[k].T.clone(memory_format=torch.contiguous_format), "bias": self.bias[k, 0].clone()}
+        return {
+            "weight": self.weight[k].T.clone(memory_format=torch.contiguous_format),
+            "bias": self.bias[k, 0].clone(),
+        }
 
     @torch.no_grad()
     def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
@@ -160,8 +162,9 @@ class StackedConv2d(StackedLayer):
     convolution on (B, C, H, W). :func:`run_conv_stack` picks between the two.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, padding: int,
-                 members: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel: int, stride: int, padding: int, members: int
+    ) -> None:
         super().__init__()
         self.members = check_members(members)
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -187,8 +190,10 @@ class StackedConv2d(StackedLayer):
         self.bias[k].copy_(state["bias"])
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={tuple(self.weight.shape[3:])}, "
-                f"stride={self.stride}, padding={self.padding}, members={self.members}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={tuple(self.weight.shape[3:])}, "
+            f"stride={self.stride}, padding={self.padding}, members={self.members}"
+        )
 
 
 def group_members(x: torch.Tensor) -> torch.Tensor:
@@ -231,8 +236,9 @@ def run_conv_stack(stack: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     members, batch = x.shape[:2]
     if batch <= GROUPED_CONV_MAX_BATCH or x.device.type != "cpu":
         return stack(group_members(x))
-    convs = {id(layer): (layer.weight.unbind(0), layer.bias.unbind(0))
-             for layer in stack if isinstance(layer, StackedConv2d)}
+    convs = {
+        id(layer): (layer.weight.unbind(0), layer.bias.unbind(0)) for layer in stack if isinstance(layer, StackedConv2d)
+    }
     outputs = []
     for k in range(members):
         h = x[k]

@@ -179,8 +179,9 @@ def fit(
     parameters = _trainable_parameters(model, epochs, batch_size, learning_rate, weight_decay, early_stopping_patience)
     members = check_member_model(model, members)
     seeds = member_seeds(members, seed, seeds) if members > 1 or seeds is not None else [seed]
-    data, generators, has_validation = training_data(inputs, targets, validation, validation_split, seeds,
-                                                     early_stopping_patience)
+    data, generators, has_validation = training_data(
+        inputs, targets, validation, validation_split, seeds, early_stopping_patience
+    )
     optim = _make_optimizer(optimizer, parameters, learning_rate, momentum, weight_decay)
     schedule = _make_scheduler(scheduler, optim, scheduler_kwargs, epochs)
     history = History.for_seeds(seeds, with_accuracy=loss == "cross_entropy" and has_validation)
@@ -281,7 +282,7 @@ def _train_epoch(
     order = torch.randperm(n_train, generator=generator)
     total_loss = 0.0
     for start in range(0, n_train, batch_size):
-        batch = order[start:start + batch_size]
+        batch = order[start : start + batch_size]
         x, y = x_train[batch].to(device), y_train[batch].to(device)
         optim.zero_grad(set_to_none=True)
         batch_loss = loss_function(model_outputs(model, x), y)
@@ -324,8 +325,9 @@ def _train_members(
         if schedule is not None:
             schedule.step()
         if data.validation is not None:
-            val_loss, val_accuracy = evaluate_members(model, *data.validation, loss_function,
-                                                      runs[0].val_accuracy is not None)
+            val_loss, val_accuracy = evaluate_members(
+                model, *data.validation, loss_function, runs[0].val_accuracy is not None
+            )
         for k in training:
             run = runs[k]
             run.learning_rate.append(rate)

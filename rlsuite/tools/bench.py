@@ -36,8 +36,15 @@ import yaml
 from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.tools import bench_seeds, report, textbook
 
-RUN_SETTINGS = {"eval_freq": 10**12, "checkpoint_every": 10**12, "eval_episodes": 10, "save_replay": False,
-                "torch_threads": 1, "log_interval": 1000, "overwrite": True}
+RUN_SETTINGS = {
+    "eval_freq": 10**12,
+    "checkpoint_every": 10**12,
+    "eval_episodes": 10,
+    "save_replay": False,
+    "torch_threads": 1,
+    "log_interval": 1000,
+    "overwrite": True,
+}
 
 
 @dataclass
@@ -57,12 +64,24 @@ class Case:
 SUITES_FILE = Path(__file__).with_name("bench_suites.yaml")
 # the keys of a suite and of a case in the suites file: the types each may have, and those in words
 SUITE_KEYS = {"seeds": (int, "a positive whole number"), "help": (str, "a string"), "cases": (list, "a list of cases")}
-CASE_KEYS = {"key": (str, "a string"), "agent": (str, "a string"), "env": (str, "a string"),
-             "threshold": ((int, float), "a number"), "steps": ((int, type(None)), "a whole number or null"),
-             "sb3": ((str, type(None)), "a string or null"), "hyperparameters": (dict, "a mapping"),
-             "log_interval": (int, "a positive whole number")}
+CASE_KEYS = {
+    "key": (str, "a string"),
+    "agent": (str, "a string"),
+    "env": (str, "a string"),
+    "threshold": ((int, float), "a number"),
+    "steps": ((int, type(None)), "a whole number or null"),
+    "sb3": ((str, type(None)), "a string or null"),
+    "hyperparameters": (dict, "a mapping"),
+    "log_interval": (int, "a positive whole number"),
+}
+
+
 # a named list of cases, with the number of seeds it runs by default and its words in --suite's help
-Suite = NamedTuple("Suite", [("name", str), ("seeds", int), ("help", str), ("cases", list[Case])])
+class Suite(NamedTuple):
+    name: str
+    seeds: int
+    help: str
+    cases: list[Case]
 
 
 def load_suites(path: str | Path = SUITES_FILE) -> dict[str, Suite]:
@@ -71,8 +90,11 @@ def load_suites(path: str | Path = SUITES_FILE) -> dict[str, Suite]:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = (f"cannot be read ({exc.strerror}); check the path" if isinstance(exc, OSError) else "does not parse "
-                   f"as YAML{f' at line {mark.line + 1}' if mark else ''}; fix the syntax there")
+        problem = (
+            f"cannot be read ({exc.strerror}); check the path"
+            if isinstance(exc, OSError)
+            else f"does not parse as YAML{f' at line {mark.line + 1}' if mark else ''}; fix the syntax there"
+        )
         raise RLSuiteError(f"bench suites file {path} {problem}.") from None
     if not isinstance(data, dict) or not data:
         raise RLSuiteError(f"bench suites file {path} must map suite names to suites; write it like {SUITES_FILE}.")
@@ -99,8 +121,9 @@ def _check(data: Any, spec: dict[str, tuple[Any, str]], required: list[str], whe
         raise RLSuiteError(f"{where} is not a mapping; write it as key: value lines with {', '.join(spec)}.")
     for key, value in data.items():
         if key not in spec:
-            raise RLSuiteError(f"{where} has an unknown key {key!r}{did_you_mean(str(key), spec)}; "
-                               f"use only {', '.join(spec)}.")
+            raise RLSuiteError(
+                f"{where} has an unknown key {key!r}{did_you_mean(str(key), spec)}; use only {', '.join(spec)}."
+            )
         types, words = spec[key]
         if not isinstance(value, types) or isinstance(value, bool) or (types is int and value < 1):  # a count
             raise RLSuiteError(f"{where} has {key}: {value!r}; make it {words}.")
@@ -120,13 +143,19 @@ def _run(impl: str, case: Case, seed: int, run_dir: str) -> dict[str, Any]:
         cls = agent_class(f"sb3:{impl.split(':')[1]}")
         hyper = {**preset(case.agent, case.env).get("hyperparameters", {}), **case.hyperparameters}
         accepted = cls.accepted_keys()  # the same hyperparameters, mapped by name
-        agent = make_agent(cls.name, case.env, seed=seed, use_preset=False,
-                                   **{k: v for k, v in hyper.items() if k in accepted})
+        agent = make_agent(
+            cls.name, case.env, seed=seed, use_preset=False, **{k: v for k, v in hyper.items() if k in accepted}
+        )
     steps = case.steps or preset(case.agent, case.env)["steps"]
     result = agent.learn(steps, run_dir=run_dir, **{**RUN_SETTINGS, "log_interval": case.log_interval})
     s = result.summary
     return {
-        "case": case.key, "impl": impl, "seed": seed, "steps": s["steps"], "wall_s": s["wall_s"], "sps": s["sps"],
+        "case": case.key,
+        "impl": impl,
+        "seed": seed,
+        "steps": s["steps"],
+        "wall_s": s["wall_s"],
+        "sps": s["sps"],
         "eval_return": s["eval_mean_return"],
         "steps_to_threshold": report.steps_to_threshold(result.episode_returns, result.episode_lengths, case.threshold),
         "peak_rss_mb": peak_rss_mb(),
@@ -184,8 +213,16 @@ def _random_transitions(env_id: str, n: int, seed: int = 0) -> list:
     for _ in range(n):
         action = env.action_space.sample()
         next_obs, reward, terminated, truncated, next_info = env.step(action)
-        step = dict(obs=obs, action=action, reward=np.float32(reward), next_obs=next_obs, terminated=terminated,
-                    truncated=truncated, mask=info.get("action_mask"), next_mask=next_info.get("action_mask"))
+        step = dict(
+            obs=obs,
+            action=action,
+            reward=np.float32(reward),
+            next_obs=next_obs,
+            terminated=terminated,
+            truncated=truncated,
+            mask=info.get("action_mask"),
+            next_mask=next_info.get("action_mask"),
+        )
         out.append(Transition(**{k: None if v is None else np.asarray(v)[None] for k, v in step.items()}))
         obs, info = env.reset() if terminated or truncated else (next_obs, next_info)
     env.close()
@@ -229,16 +266,27 @@ def run_case(case: Case, seeds: int, out: Path, log=print) -> dict[str, Any]:
     for seed in range(seeds):
         for impl in impls:  # A B A B: machine drift hits both
             row = run_isolated(impl, case, seed, out / "runs" / case.key / f"{impl.replace(':', '-')}-s{seed}")
-            log(f"   {impl:<9} seed {seed}: {row['sps']:.0f} steps/s, eval return {row['eval_return']:.4g}, "
-                f"peak RSS {row['peak_rss_mb']:.0f} MB")
+            log(
+                f"   {impl:<9} seed {seed}: {row['sps']:.0f} steps/s, eval return {row['eval_return']:.4g}, "
+                f"peak RSS {row['peak_rss_mb']:.0f} MB"
+            )
             runs.append(row)
     env_s, update_s = min(env_s, env_floor_s(case.env, steps)), min(update_s, update_floor_s(case, steps))
     floor = env_s + update_s
     for row in runs:
         row.update(floor_s=round(floor, 3), wall_over_floor=round(row["wall_s"] / floor, 2))
-    summary = {"case": case.key, "agent": case.agent, "env": case.env, "steps": steps, "seeds": seeds,
-               "threshold": case.threshold, "floor_env_s": round(env_s, 3), "floor_update_s": round(update_s, 3),
-               "floor_s": round(floor, 3), "impls": {}}
+    summary = {
+        "case": case.key,
+        "agent": case.agent,
+        "env": case.env,
+        "steps": steps,
+        "seeds": seeds,
+        "threshold": case.threshold,
+        "floor_env_s": round(env_s, 3),
+        "floor_update_s": round(update_s, 3),
+        "floor_s": round(floor, 3),
+        "impls": {},
+    }
     for impl in impls:
         mine = [r for r in runs if r["impl"] == impl]
         returns = [r["eval_return"] for r in mine]
@@ -249,7 +297,10 @@ def run_case(case: Case, seeds: int, out: Path, log=print) -> dict[str, Any]:
             "wall_s_median": statistics.median(r["wall_s"] for r in mine),
             "wall_over_floor": round(statistics.median(r["wall_s"] for r in mine) / floor, 2),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in mine),
-            "returns": returns, "iqm": point, "ci_low": low, "ci_high": high,
+            "returns": returns,
+            "iqm": point,
+            "ci_low": low,
+            "ci_high": high,
             "steps_to_threshold_median": statistics.median(reached) if reached else None,
             "reached": len(reached),
         }
@@ -258,8 +309,9 @@ def run_case(case: Case, seeds: int, out: Path, log=print) -> dict[str, Any]:
         ratios = [round(r["wall_s"] / ours[r["seed"]]["wall_s"], 3) for r in runs if r["impl"] != "rlsuite"]
         summary.update(speed_ratios=ratios, speed_ratio_median=statistics.median(ratios))
     groups = {impl: [Path(r["run_dir"]) for r in runs if r["impl"] == impl] for impl in impls}
-    curve = report.plot_curves(groups, out / "curves" / f"{case.key}.png",
-                               f"{case.agent} on {case.env}: training return (mean, 95% CI)")
+    curve = report.plot_curves(
+        groups, out / "curves" / f"{case.key}.png", f"{case.agent} on {case.env}: training return (mean, 95% CI)"
+    )
     summary["curve"] = str(curve.relative_to(out))
     return {"summary": summary, "runs": runs}
 
@@ -270,10 +322,17 @@ def machine_info() -> dict[str, Any]:
     import stable_baselines3
     import torch
 
-    return {"cpu": report.cpu_name(), "cores": os.cpu_count(), "os": platform.platform(),
-            "python": platform.python_version(),
-            "torch": torch.__version__, "gymnasium": gymnasium.__version__, "numpy": np.__version__,
-            "stable_baselines3": stable_baselines3.__version__, "torch_threads": 1}
+    return {
+        "cpu": report.cpu_name(),
+        "cores": os.cpu_count(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "gymnasium": gymnasium.__version__,
+        "numpy": np.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "torch_threads": 1,
+    }
 
 
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
@@ -281,30 +340,46 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     for res in results:
         s = res["summary"]
         for impl, m in s["impls"].items():
-            rows.append({
-                "case": f"{s['agent']} {s['env']}", "implementation": impl, "steps": s["steps"],
-                "steps/s": m["sps_median"],
-                "speed vs SB3": ("—" if impl != "rlsuite" or "speed_ratio_median" not in s
-                                 else f"{s['speed_ratio_median']:.2f}× ({', '.join(f'{r:.2f}' for r in s['speed_ratios'])})"),
-                "wall / floor": m["wall_over_floor"],
-                "peak RSS MB": m["peak_rss_mb"],
-                "eval return IQM [95% CI]": report.fmt_ci(m["iqm"], m["ci_low"], m["ci_high"]),
-                "per seed": ", ".join(report.fmt(r, 4) for r in m["returns"]),
-                "steps to threshold": (f"{report.fmt(m['steps_to_threshold_median'])} ({m['reached']}/{s['seeds']})"),
-            })
+            rows.append(
+                {
+                    "case": f"{s['agent']} {s['env']}",
+                    "implementation": impl,
+                    "steps": s["steps"],
+                    "steps/s": m["sps_median"],
+                    "speed vs SB3": (
+                        "—"
+                        if impl != "rlsuite" or "speed_ratio_median" not in s
+                        else f"{s['speed_ratio_median']:.2f}× ({', '.join(f'{r:.2f}' for r in s['speed_ratios'])})"
+                    ),
+                    "wall / floor": m["wall_over_floor"],
+                    "peak RSS MB": m["peak_rss_mb"],
+                    "eval return IQM [95% CI]": report.fmt_ci(m["iqm"], m["ci_low"], m["ci_high"]),
+                    "per seed": ", ".join(report.fmt(r, 4) for r in m["returns"]),
+                    "steps to threshold": (
+                        f"{report.fmt(m['steps_to_threshold_median'])} ({m['reached']}/{s['seeds']})"
+                    ),
+                }
+            )
     columns = list(rows[0]) if rows else []
-    floors = [{"case": f"{r['summary']['agent']} {r['summary']['env']}", "threshold": r["summary"]["threshold"],
-               "env alone s": r["summary"]["floor_env_s"], "updates alone s": r["summary"]["floor_update_s"],
-               "floor s": r["summary"]["floor_s"]} for r in results]
+    floors = [
+        {
+            "case": f"{r['summary']['agent']} {r['summary']['env']}",
+            "threshold": r["summary"]["threshold"],
+            "env alone s": r["summary"]["floor_env_s"],
+            "updates alone s": r["summary"]["floor_update_s"],
+            "floor s": r["summary"]["floor_s"],
+        }
+        for r in results
+    ]
     curves = "\n".join(f"![{r['summary']['case']}]({r['summary']['curve']})" for r in results)
     m = meta["machine"]
     return f"""# rlsuite benchmarks
 
-Measured with `{meta['command']}` on {meta['date']}.
+Measured with `{meta["command"]}` on {meta["date"]}.
 
-Machine: {m['cpu']}, {m['cores']} cores, {m['os']}. Python {m['python']}, torch {m['torch']}
-(CPU, {m['torch_threads']} thread), Gymnasium {m['gymnasium']}, NumPy {m['numpy']},
-Stable-Baselines3 {m['stable_baselines3']}.
+Machine: {m["cpu"]}, {m["cores"]} cores, {m["os"]}. Python {m["python"]}, torch {m["torch"]}
+(CPU, {m["torch_threads"]} thread), Gymnasium {m["gymnasium"]}, NumPy {m["numpy"]},
+Stable-Baselines3 {m["stable_baselines3"]}.
 
 Each neural case trains rlsuite's agent and Stable-Baselines3's (through `--agent sb3:ALGO`)
 with the same tuned hyperparameters, seeds (0 … N−1) and one torch thread, alternating the two
@@ -352,10 +427,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         suites = load_suites()
     except RLSuiteError:  # a broken suites file: `rlsuite bench` reports it, the other commands still work
         suites = {}
-    parser.add_argument("--suite", choices=sorted([*suites, "textbook", "seeds"]) if suites else None, default="quick",
-                        help="; ".join([f"{s.name}: {s.help}" for s in suites.values()] + [textbook.HELP, bench_seeds.HELP]))
-    parser.add_argument("--seeds", type=int, help="seeds per case (default: " + ", ".join(
-        f"{s.name} {s.seeds}" for s in suites.values()) + "; textbook: see --suite)")
+    parser.add_argument(
+        "--suite",
+        choices=sorted([*suites, "textbook", "seeds"]) if suites else None,
+        default="quick",
+        help="; ".join([f"{s.name}: {s.help}" for s in suites.values()] + [textbook.HELP, bench_seeds.HELP]),
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        help="seeds per case (default: "
+        + ", ".join(f"{s.name} {s.seeds}" for s in suites.values())
+        + "; textbook: see --suite)",
+    )
     parser.add_argument("--only", nargs="*", metavar="CASE", help="run only these cases (by key, e.g. cartpole)")
     parser.add_argument("--out", default="benchmarks", help="where to write BENCHMARKS.md, results.csv and curves/")
 
@@ -368,7 +452,9 @@ def run(args: argparse.Namespace) -> int:
     report.check_suite_args(args.only, seeds, [c.key for c in suite.cases], f"a case of the {args.suite} suite")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    command = f"rlsuite bench --suite {args.suite} --seeds {seeds}" + (f" --only {' '.join(args.only)}" if args.only else "")
+    command = f"rlsuite bench --suite {args.suite} --seeds {seeds}" + (
+        f" --only {' '.join(args.only)}" if args.only else ""
+    )
     results = []
     for case in suite.cases:
         if args.only and case.key not in args.only:

@@ -23,8 +23,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     from rlsuite.agents import REGISTRY, agent_class, agents_for
     from rlsuite.core.envspec import make_env
 
-    print("environments (rlsuite's own; any Gymnasium id or module:Class works too), with their spaces and "
-          "the agents that take them:")
+    print(
+        "environments (rlsuite's own; any Gymnasium id or module:Class works too), with their spaces and "
+        "the agents that take them:"
+    )
     rows = [("id", "observations", "actions", "agents")]
     for env_id in sorted(k for k in gym.registry if k.startswith("rlsuite/")):
         env = make_env(env_id)
@@ -41,8 +43,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {name:<{width}} {cls.summary}  [{cls.spaces_doc}]")
     from rlsuite.training.sb3 import algorithms
 
-    print(f"  {'sb3:ALGO':<{width}} a Stable-Baselines3 algorithm with rlsuite's run handling: "
-          f"{', '.join('sb3:' + n for n in sorted(algorithms()))}")
+    print(
+        f"  {'sb3:ALGO':<{width}} a Stable-Baselines3 algorithm with rlsuite's run handling: "
+        f"{', '.join('sb3:' + n for n in sorted(algorithms()))}"
+    )
     return 0
 
 
@@ -62,8 +66,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     seeds = args.seed_list or (args.seeds if args.seeds is not None else None)
     if seeds is None and args.seed is None and config.get("seeds"):
         seeds = config["seeds"]
-    hyper, loop, env_kwargs = route_settings(parse_set(args.set or []), config.get("hyperparameters"),
-                                             config.get("loop"), config.get("env_kwargs"), agent=agent_name, env=env)
+    hyper, loop, env_kwargs = route_settings(
+        parse_set(args.set or []),
+        config.get("hyperparameters"),
+        config.get("loop"),
+        config.get("env_kwargs"),
+        agent=agent_name,
+        env=env,
+    )
     steps = args.steps if args.steps is not None else config.get("steps")
     if steps is None:
         steps = preset(agent_name, env).get("steps", DEFAULT_STEPS)
@@ -76,8 +86,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         loop["overwrite"] = True
     settings = LoopSettings.build(loop)
     # a config file already holds the full hyperparameters; the preset is the base only without one
-    agent = make_agent(agent_name, env, seed=seed, seeds=seeds, env_kwargs=env_kwargs or None, use_preset=not config,
-                       **hyper)
+    agent = make_agent(
+        agent_name, env, seed=seed, seeds=seeds, env_kwargs=env_kwargs or None, use_preset=not config, **hyper
+    )
     tag = f"s{seed}" if agent.n_members == 1 else f"seeds{agent.n_members}"
     run_dir = Path(args.resume) if resume else Path(args.run_dir) if args.run_dir else new_run_dir(env, agent_name, tag)
     if resume:
@@ -93,9 +104,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     state = "interrupted" if s["interrupted"] else "done"
     if s.get("stop_reason") == "max_episodes":
         state = f"stopped after {s['episodes']} episodes (max_episodes)"
-    print(f"{state}: {s['steps']} steps in {s['wall_s']:.1f} s ({s['sps']:.0f} steps/s), "
-          f"eval return {s['eval_mean_return']:.3f} ± {s['eval_std_return']:.3f}; "
-          f"run dir {run_dir} (tensorboard --logdir {run_dir.parent})")
+    print(
+        f"{state}: {s['steps']} steps in {s['wall_s']:.1f} s ({s['sps']:.0f} steps/s), "
+        f"eval return {s['eval_mean_return']:.3f} ± {s['eval_std_return']:.3f}; "
+        f"run dir {run_dir} (tensorboard --logdir {run_dir.parent})"
+    )
     if s["interrupted"]:
         print(f"continue it with: rlsuite train --resume {run_dir}")
         return 143 if s.get("signal") == "SIGTERM" else 130  # 128 + the signal's number, as shells report it
@@ -107,10 +120,12 @@ def _report_members(results: list[Any], run_dir: Path) -> int:
     summary = json.loads((run_dir / "summary.json").read_text())
     low, high = summary["eval_iqm_ci95"]
     state = "interrupted" if summary["interrupted"] else "done"
-    print(f"{state}: {summary['members']} seeds × {summary['steps']} steps in {summary['wall_s']:.1f} s "
-          f"({summary['sps']:.0f} steps/s in all); eval return mean {summary['eval_mean_return']:.3f}, "
-          f"IQM {summary['eval_iqm_return']:.3f} [95% CI {low:.3f}, {high:.3f}]; run dir {run_dir} "
-          f"(one seed_<s>/ run per seed; tensorboard --logdir {run_dir})")
+    print(
+        f"{state}: {summary['members']} seeds × {summary['steps']} steps in {summary['wall_s']:.1f} s "
+        f"({summary['sps']:.0f} steps/s in all); eval return mean {summary['eval_mean_return']:.3f}, "
+        f"IQM {summary['eval_iqm_return']:.3f} [95% CI {low:.3f}, {high:.3f}]; run dir {run_dir} "
+        f"(one seed_<s>/ run per seed; tensorboard --logdir {run_dir})"
+    )
     if summary["interrupted"]:
         print(f"continue it with: rlsuite train --resume {run_dir}")
         signals = {r.summary.get("signal") for r in results}
@@ -145,10 +160,14 @@ def _resume_config(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise RLSuiteError(f"cannot resume {run_dir}: no such run directory; give one written by rlsuite train.")
     if not (run_dir / "config.yaml").is_file():
-        raise RLSuiteError(f"cannot resume {run_dir}: it has no config.yaml; give a run directory written by rlsuite train.")
+        raise RLSuiteError(
+            f"cannot resume {run_dir}: it has no config.yaml; give a run directory written by rlsuite train."
+        )
     if latest_checkpoint(run_dir) is None and not member_dirs(run_dir):
-        raise RLSuiteError(f"cannot resume {run_dir}: it holds no checkpoint yet (it stopped before its first); "
-                           f"train it anew with rlsuite train --config {run_dir / 'config.yaml'}.")
+        raise RLSuiteError(
+            f"cannot resume {run_dir}: it holds no checkpoint yet (it stopped before its first); "
+            f"train it anew with rlsuite train --config {run_dir / 'config.yaml'}."
+        )
     return read_config(str(run_dir / "config.yaml"))
 
 
@@ -178,8 +197,10 @@ def _print_q_table(agent: Any, max_rows: int = 40) -> None:
     n_s, n_a = q.shape
     if n_s > max_rows:
         initial = getattr(getattr(agent, "config", None), "initial_q", 0.0)
-        print(f"Q-table: {n_s} states × {n_a} actions, too many to print; values from {q.min():.4f} to {q.max():.4f}, "
-              f"{int((q != initial).any(axis=1).sum())} states updated (all of it: rlsuite.load(RUN_DIR).q_table)")
+        print(
+            f"Q-table: {n_s} states × {n_a} actions, too many to print; values from {q.min():.4f} to {q.max():.4f}, "
+            f"{int((q != initial).any(axis=1).sum())} states updated (all of it: rlsuite.load(RUN_DIR).q_table)"
+        )
         return
     env = make_env(agent.env, **agent.env_kwargs)
     try:
@@ -199,8 +220,10 @@ def _print_q_table(agent: Any, max_rows: int = 40) -> None:
     for s, name in enumerate(states):
         row = np.where(allowed[s], q[s], -np.inf)
         best = row.argmax() if (row == row.max()).sum() == 1 else -1  # no mark on a tie
-        cells = ("—".rjust(col) + " " if not allowed[s, a] else f"{q[s, a]:>{col}.4f}" + ("*" if a == best else " ")
-                 for a in range(n_a))
+        cells = (
+            "—".rjust(col) + " " if not allowed[s, a] else f"{q[s, a]:>{col}.4f}" + ("*" if a == best else " ")
+            for a in range(n_a)
+        )
         print(f"  {name:<{width}}" + "".join(cells))
 
 
@@ -212,8 +235,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
         raise RLSuiteError(f"--gamma {args.gamma} is out of range; choose a discount in [0, 1].")
     hyper, loop, env_kwargs = route_settings(parse_set(args.set or []))
     if hyper or loop:
-        raise RLSuiteError(f"solve takes env arguments only, not --set {next(iter({**hyper, **loop}))}; "
-                           "write them as --set env.NAME=VALUE, e.g. --set env.is_slippery=False.")
+        raise RLSuiteError(
+            f"solve takes env arguments only, not --set {next(iter({**hyper, **loop}))}; "
+            "write them as --set env.NAME=VALUE, e.g. --set env.is_slippery=False."
+        )
     env = make_env(args.env, **env_kwargs)
     mdp = tabular_mdp(env)
     if args.policy is not None:  # policy evaluation: q_pi, v_pi
@@ -226,8 +251,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
     shown = f", policy={args.policy}" if args.policy is not None else ""
     print(f"{args.env}{''.join(f', {k}={v!r}' for k, v in env_kwargs.items())}, gamma={args.gamma}{shown}")
     q_name = "q_pi" if policy is None else "q*"
-    print(f"{'state':<{width}}  {v_name:>10}  " + ("" if policy is None else "policy      ")
-          + f"{q_name}(" + ", ".join(mdp.action_names) + ")")
+    print(
+        f"{'state':<{width}}  {v_name:>10}  "
+        + ("" if policy is None else "policy      ")
+        + f"{q_name}("
+        + ", ".join(mdp.action_names)
+        + ")"
+    )
     for s, name in enumerate(mdp.state_names):
         qs = ", ".join("—" if not mdp.allowed[s, a] else f"{q[s, a]:.4f}" for a in range(q.shape[1]))
         greedy = "" if policy is None else f"{mdp.action_names[policy[s]]:<10}  "
@@ -244,7 +274,9 @@ def grid_text(values, shape: tuple[int, int], decimals: int = 1) -> str:
     """State values laid out on a rows × cols grid (row-major states), right-aligned, no "-0.0"."""
     cells = [f"{0.0 if round(float(x), decimals) == 0 else float(x):.{decimals}f}" for x in values]
     width = max(len(c) for c in cells)
-    return "\n".join(" ".join(c.rjust(width) for c in cells[r * shape[1]:(r + 1) * shape[1]]) for r in range(shape[0]))
+    return "\n".join(
+        " ".join(c.rjust(width) for c in cells[r * shape[1] : (r + 1) * shape[1]]) for r in range(shape[0])
+    )
 
 
 def _read_policy(text: str) -> Any:
@@ -254,12 +286,16 @@ def _read_policy(text: str) -> Any:
     if text == "random":
         return text
     if not text.endswith(".npy"):
-        raise RLSuiteError(f"--policy {text!r} is neither random nor a .npy file; give --policy random or "
-                           "a .npy file of action probabilities (states × actions) or of one action per state.")
+        raise RLSuiteError(
+            f"--policy {text!r} is neither random nor a .npy file; give --policy random or "
+            "a .npy file of action probabilities (states × actions) or of one action per state."
+        )
     try:
         return np.load(text, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise RLSuiteError(f"--policy {text}: cannot read it as a .npy array ({exc}); save one with numpy.save.") from None
+        raise RLSuiteError(
+            f"--policy {text}: cannot read it as a .npy array ({exc}); save one with numpy.save."
+        ) from None
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -274,6 +310,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _add_train_parser(sub) -> None:
+    train = sub.add_parser("train", help="train an agent; writes a run directory under runs/")
+    train.add_argument(
+        "--env",
+        help="Gymnasium id, module:Class or module:EnvId; with --resume or --config, "
+        "a module:Class env of the file's must be named here again (a file is data)",
+    )
+    train.add_argument("--agent", help="agent name (see `rlsuite list`)")
+    train.add_argument("--steps", type=int, help=f"env steps (default: the preset's, else {DEFAULT_STEPS})")
+    train.add_argument("--seed", type=int)
+    many = train.add_mutually_exclusive_group()
+    many.add_argument(
+        "--seeds",
+        type=int,
+        metavar="K",
+        help="train K seeds (--seed, --seed + 1, ...) in one run, stacked; RUN_DIR/seed_<s>/ per seed",
+    )
+    many.add_argument("--seed-list", type=int, nargs="+", metavar="S", help="train these seeds in one run, stacked")
+    train.add_argument("--run-dir", help="where to write the run (default: a new directory under runs/)")
+    train.add_argument("--config", help="a YAML file, e.g. a run's config.yaml, to rerun")
+    train.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a hyperparameter, a loop setting, or env.KWARG (repeatable)",
+    )
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint")
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="N",
+        help="checkpoint every N env steps (default: five times per run; the last 3 are kept)",
+    )
+    train.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train into a run directory that holds another run, moving that run aside to RUN_DIR.old-<time>",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlsuite", description="Train, evaluate and solve RL problems.")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
@@ -281,26 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="environments and agents, with the spaces each agent accepts")
 
-    train = sub.add_parser("train", help="train an agent; writes a run directory under runs/")
-    train.add_argument("--env", help="Gymnasium id, module:Class or module:EnvId; with --resume or --config, "
-                                     "a module:Class env of the file's must be named here again (a file is data)")
-    train.add_argument("--agent", help="agent name (see `rlsuite list`)")
-    train.add_argument("--steps", type=int, help=f"env steps (default: the preset's, else {DEFAULT_STEPS})")
-    train.add_argument("--seed", type=int)
-    many = train.add_mutually_exclusive_group()
-    many.add_argument("--seeds", type=int, metavar="K",
-                      help="train K seeds (--seed, --seed + 1, ...) in one run, stacked; RUN_DIR/seed_<s>/ per seed")
-    many.add_argument("--seed-list", type=int, nargs="+", metavar="S", help="train these seeds in one run, stacked")
-    train.add_argument("--run-dir", help="where to write the run (default: a new directory under runs/)")
-    train.add_argument("--config", help="a YAML file, e.g. a run's config.yaml, to rerun")
-    train.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="override a hyperparameter, a loop setting, or env.KWARG (repeatable)")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint")
-    train.add_argument("--checkpoint-every", type=int, metavar="N",
-                       help="checkpoint every N env steps (default: five times per run; the last 3 are kept)")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
-    train.add_argument("--overwrite", action="store_true",
-                       help="train into a run directory that holds another run, moving that run aside to RUN_DIR.old-<time>")
+    _add_train_parser(sub)
 
     ev = sub.add_parser("eval", help="evaluate a trained run deterministically")
     ev.add_argument("run_dir")
@@ -311,7 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from rlsuite.tools import bench
 
-    bench.add_arguments(sub.add_parser("bench", help="rlsuite beside Stable-Baselines3: speed, memory, returns, curves"))
+    bench.add_arguments(
+        sub.add_parser("bench", help="rlsuite beside Stable-Baselines3: speed, memory, returns, curves")
+    )
 
     from rlsuite.tools.sweep import add_parser as add_sweep_parser
 
@@ -325,19 +385,32 @@ def build_parser() -> argparse.ArgumentParser:
     solve = sub.add_parser("solve", help="exact q*, v* and policy of an env with P; with --policy, q_pi and v_pi")
     solve.add_argument("--env", required=True)
     solve.add_argument("--gamma", type=float, default=0.99)
-    solve.add_argument("--policy", metavar="random|FILE.npy",
-                       help="evaluate this policy instead of finding the best: random (uniform over A(s)) or a "
-                            ".npy array of action probabilities (states × actions) or of one action per state")
-    solve.add_argument("--set", action="append", metavar="env.KWARG=VALUE",
-                       help="an env argument, e.g. env.is_slippery=False (repeatable)")
+    solve.add_argument(
+        "--policy",
+        metavar="random|FILE.npy",
+        help="evaluate this policy instead of finding the best: random (uniform over A(s)) or a "
+        ".npy array of action probabilities (states × actions) or of one action per state",
+    )
+    solve.add_argument(
+        "--set",
+        action="append",
+        metavar="env.KWARG=VALUE",
+        help="an env argument, e.g. env.is_slippery=False (repeatable)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = {"list": cmd_list, "train": cmd_train, "eval": cmd_eval, "solve": cmd_solve, "bench": cmd_bench,
-               "sweep": cmd_sweep}.get(args.command) or args.handler
+    handler = {
+        "list": cmd_list,
+        "train": cmd_train,
+        "eval": cmd_eval,
+        "solve": cmd_solve,
+        "bench": cmd_bench,
+        "sweep": cmd_sweep,
+    }.get(args.command) or args.handler
     try:
         status = handler(args)
         sys.stdout.flush()  # a reader that went away shows here, not as a traceback at exit

@@ -112,17 +112,26 @@ def main() -> None:
     print(f"  greedy positions: {positions}; eval return {result.summary['eval_mean_return']:.2f} (best 0.95)")
 
     print("\n== 100 seeds in one run: Q-learning on CliffWalking, 200 episodes each (Sutton & Barto 6.6) ==")
-    agent = make_agent("qlearning", "CliffWalking-v1", seeds=100, use_preset=False, learning_rate=0.5, gamma=1.0,
-                       epsilon=0.1)
+    agent = make_agent(
+        "qlearning", "CliffWalking-v1", seeds=100, use_preset=False, learning_rate=0.5, gamma=1.0, epsilon=0.1
+    )
     start = time.perf_counter()
-    results = agent.learn(10**6, run_dir=fresh("demo-cliff-100-seeds"), max_episodes=200, eval_episodes=1,
-                          eval_max_steps=100, log_images=False)
+    results = agent.learn(
+        10**6,
+        run_dir=fresh("demo-cliff-100-seeds"),
+        max_episodes=200,
+        eval_episodes=1,
+        eval_max_steps=100,
+        log_images=False,
+    )
     online = np.mean([r.episode_returns[100:] for r in results])
     aggregate = json.loads((results[0].run_dir.parent / "summary.json").read_text())
-    print(f"  {time.perf_counter() - start:.1f} s for 100 seeds; online return over episodes 101-200 {online:.1f} "
-          f"(the book: about -50); greedy return IQM {aggregate['eval_iqm_return']:.0f} "
-          f"[95% CI {aggregate['eval_iqm_ci95'][0]:.0f}, {aggregate['eval_iqm_ci95'][1]:.0f}]; one run per seed in "
-          f"{results[0].run_dir.parent}/seed_<s>/")
+    print(
+        f"  {time.perf_counter() - start:.1f} s for 100 seeds; online return over episodes 101-200 {online:.1f} "
+        f"(the book: about -50); greedy return IQM {aggregate['eval_iqm_return']:.0f} "
+        f"[95% CI {aggregate['eval_iqm_ci95'][0]:.0f}, {aggregate['eval_iqm_ci95'][1]:.0f}]; one run per seed in "
+        f"{results[0].run_dir.parent}/seed_<s>/"
+    )
 
     print("\nWritten:")
     for path in WRITTEN:

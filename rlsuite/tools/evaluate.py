@@ -10,8 +10,10 @@ from pathlib import Path
 from rlsuite.core.errors import RLSuiteError
 
 #: the --env option of the commands that read a run (eval, watch, record, train --resume / --config)
-ENV_HELP = ("the env, if the run's is a module:Class: a run directory is data, so rlsuite imports only a module "
-            "you name yourself (default: the run's own env, when it is a registered id)")
+ENV_HELP = (
+    "the env, if the run's is a module:Class: a run directory is data, so rlsuite imports only a module "
+    "you name yourself (default: the run's own env, when it is a registered id)"
+)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -29,10 +31,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise RLSuiteError(f"{args.run_dir} does not record its env, so it cannot be evaluated from the command line.")
     returns, lengths = evaluate_episodes(agent, episodes=args.episodes, seed=args.seed)
     mean, std, mean_length = float(np.mean(returns)), float(np.std(returns)), float(np.mean(lengths))
-    result = {"run_dir": str(args.run_dir), "env": agent.env, "agent": agent.name, "episodes": args.episodes,
-              "seed": args.seed, "mean_return": mean, "std_return": std, "mean_length": mean_length}
-    print(json.dumps(result) if args.json else f"{agent.name} on {agent.env}: mean return {mean:.3f} ± {std:.3f}, "
-          f"mean length {mean_length:.1f} steps over {args.episodes} episodes")
+    result = {
+        "run_dir": str(args.run_dir),
+        "env": agent.env,
+        "agent": agent.name,
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "mean_return": mean,
+        "std_return": std,
+        "mean_length": mean_length,
+    }
+    print(
+        json.dumps(result)
+        if args.json
+        else f"{agent.name} on {agent.env}: mean return {mean:.3f} ± {std:.3f}, "
+        f"mean length {mean_length:.1f} steps over {args.episodes} episodes"
+    )
     return 0
 
 
@@ -58,19 +72,39 @@ def _eval_members(args: argparse.Namespace) -> int:
     for seed, path in member_dirs(Path(args.run_dir)):
         agent = load(path, env=args.env)
         returns, lengths = evaluate_episodes(agent, episodes=args.episodes, seed=args.seed)
-        rows.append({"seed": seed, "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
-                     "mean_length": float(np.mean(lengths))})
+        rows.append(
+            {
+                "seed": seed,
+                "mean_return": float(np.mean(returns)),
+                "std_return": float(np.std(returns)),
+                "mean_length": float(np.mean(lengths)),
+            }
+        )
         if not args.json:
-            print(f"  seed {seed}: mean return {rows[-1]['mean_return']:.3f} ± {rows[-1]['std_return']:.3f}, "
-                  f"mean length {rows[-1]['mean_length']:.1f}")
+            print(
+                f"  seed {seed}: mean return {rows[-1]['mean_return']:.3f} ± {rows[-1]['std_return']:.3f}, "
+                f"mean length {rows[-1]['mean_length']:.1f}"
+            )
     means = [r["mean_return"] for r in rows]
     point, low, high = iqm_ci(means)
-    result = {"run_dir": str(args.run_dir), "env": agent.env, "agent": agent.name, "episodes": args.episodes,
-              "seed": args.seed, "members": rows, "mean_return": float(np.mean(means)), "iqm_return": point,
-              "iqm_ci95": [low, high]}
-    print(json.dumps(result) if args.json else f"{agent.name} on {agent.env}, {len(rows)} seeds: mean return "
-          f"{result['mean_return']:.3f}, IQM {point:.3f} [95% CI {low:.3f}, {high:.3f}] over {args.episodes} "
-          "episodes each")
+    result = {
+        "run_dir": str(args.run_dir),
+        "env": agent.env,
+        "agent": agent.name,
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "members": rows,
+        "mean_return": float(np.mean(means)),
+        "iqm_return": point,
+        "iqm_ci95": [low, high],
+    }
+    print(
+        json.dumps(result)
+        if args.json
+        else f"{agent.name} on {agent.env}, {len(rows)} seeds: mean return "
+        f"{result['mean_return']:.3f}, IQM {point:.3f} [95% CI {low:.3f}, {high:.3f}] over {args.episodes} "
+        "episodes each"
+    )
     return 0
 
 
@@ -80,9 +114,13 @@ def _sweep_dir_error(path: Path, shown: int = 10) -> RLSuiteError:
 
     trials = sorted(d.parent for d in path.rglob("checkpoints") if latest_checkpoint(d.parent) is not None)
     if not trials:
-        return RLSuiteError(f"{path} is a sweep directory whose trials hold no checkpoint yet; finish it with "
-                            f"rlsuite sweep --resume {path}, then evaluate one of its trial directories.")
+        return RLSuiteError(
+            f"{path} is a sweep directory whose trials hold no checkpoint yet; finish it with "
+            f"rlsuite sweep --resume {path}, then evaluate one of its trial directories."
+        )
     more = f" and {len(trials) - shown} more" if len(trials) > shown else ""
     listed = ", ".join(str(t) for t in trials[:shown]) + more
-    return RLSuiteError(f"{path} is a sweep directory, not a run; its trial runs are {listed}: "
-                        f"evaluate one of them, e.g. rlsuite eval {trials[0]}.")
+    return RLSuiteError(
+        f"{path} is a sweep directory, not a run; its trial runs are {listed}: "
+        f"evaluate one of them, e.g. rlsuite eval {trials[0]}."
+    )

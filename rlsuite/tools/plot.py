@@ -24,16 +24,26 @@ EVENTS = "events.out.tfevents.*"
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``plot`` subcommand to ``rlsuite``'s subparsers."""
-    p = subparsers.add_parser("plot", help="learning curves from runs' TensorBoard logs, as a PNG",
-                              description="Plot a TensorBoard scalar of one or more runs against env steps: one "
-                                          "line per run, the mean and a 95 %% CI band for a directory of "
-                                          "seed_<s> runs (or each configuration of a sweep).")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
-                   help="a run directory, a directory of seed_<s> runs, or a sweep directory")
+    p = subparsers.add_parser(
+        "plot",
+        help="learning curves from runs' TensorBoard logs, as a PNG",
+        description="Plot a TensorBoard scalar of one or more runs against env steps: one "
+        "line per run, the mean and a 95 %% CI band for a directory of "
+        "seed_<s> runs (or each configuration of a sweep).",
+    )
+    p.add_argument(
+        "run_dirs",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="a run directory, a directory of seed_<s> runs, or a sweep directory",
+    )
     p.add_argument("--tag", default=RETURN_TAG, help=f"the TensorBoard scalar to plot (default {RETURN_TAG})")
-    p.add_argument("--out", metavar="FILE.png",
-                   help="where to write the plot (default: RUN_DIR/curves.png for one directory, "
-                        "else curves.png in the current directory)")
+    p.add_argument(
+        "--out",
+        metavar="FILE.png",
+        help="where to write the plot (default: RUN_DIR/curves.png for one directory, "
+        "else curves.png in the current directory)",
+    )
     p.set_defaults(handler=run)
     return p
 
@@ -60,14 +70,18 @@ def has_events(path: Path) -> bool:
 def run_groups(path: Path) -> dict[str, list[Path]]:
     """The runs under ``path``, grouped: label -> run directories whose curves make one band."""
     if not path.is_dir():
-        raise RLSuiteError(f"{path} is not a directory; give a run directory written by rlsuite train, "
-                           "a directory of seed_<s> runs, or a sweep directory.")
+        raise RLSuiteError(
+            f"{path} is not a directory; give a run directory written by rlsuite train, "
+            "a directory of seed_<s> runs, or a sweep directory."
+        )
     if has_events(path):
         return {str(path): [path]}
     runs = sorted({p.parent for p in path.rglob(EVENTS)})
     if not runs:
-        raise RLSuiteError(f"{path} holds no TensorBoard logs (events.out.tfevents.* files); give a run directory "
-                           "written by rlsuite train, a directory of seed_<s> runs, or a sweep directory.")
+        raise RLSuiteError(
+            f"{path} holds no TensorBoard logs (events.out.tfevents.* files); give a run directory "
+            "written by rlsuite train, a directory of seed_<s> runs, or a sweep directory."
+        )
     groups: dict[str, list[Path]] = {}
     for run_dir in runs:
         seeded = SEED_DIR.fullmatch(run_dir.name) is not None
@@ -96,8 +110,10 @@ def plot_runs(run_dirs: list[str | Path], tag: str = RETURN_TAG, out: str | Path
     if not with_data:
         first = next(iter(groups.values()))[0]
         tags = scalar_tags(first)
-        raise RLSuiteError(f"none of the runs logged {tag!r}; {first} has the tags "
-                           f"{', '.join(tags) or '(none)'}: choose one with --tag.")
+        raise RLSuiteError(
+            f"none of the runs logged {tag!r}; {first} has the tags "
+            f"{', '.join(tags) or '(none)'}: choose one with --tag."
+        )
     for label in groups.keys() - with_data.keys():
         print(f"rlsuite plot: {label} logged no {tag!r}; left out", file=sys.stderr)
     if out is None:

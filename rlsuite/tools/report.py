@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +20,9 @@ from rlsuite.core.stats import iqm, iqm_ci  # noqa: F401  (re-exported: the repo
 RETURN_TAG = "charts/episodic_return"
 
 
-def steps_to_threshold(returns: Sequence[float], lengths: Sequence[int], threshold: float,
-                       window: int = 10) -> int | None:
+def steps_to_threshold(
+    returns: Sequence[float], lengths: Sequence[int], threshold: float, window: int = 10
+) -> int | None:
     """The env step at which the mean of the last ``window`` training episodes first reaches
     ``threshold``; None if it never does."""
     if len(returns) < window:
@@ -44,8 +46,9 @@ def read_curve(run_dir: str | Path, tag: str = RETURN_TAG) -> tuple[np.ndarray, 
     return np.array([e.step for e in events]), np.array([e.value for e in events], float)
 
 
-def curve_band(curves: Iterable[tuple[np.ndarray, np.ndarray]], points: int = 100,
-               confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def curve_band(
+    curves: Iterable[tuple[np.ndarray, np.ndarray]], points: int = 100, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(grid, mean, low, high) of several runs' curves interpolated onto a common step grid;
     the band is a percentile-bootstrap CI of the mean across runs at each grid point."""
     curves = [(s, v) for s, v in curves if len(s) > 0]
@@ -67,8 +70,9 @@ def curve_band(curves: Iterable[tuple[np.ndarray, np.ndarray]], points: int = 10
     return grid, mean, low, high
 
 
-def plot_curves(groups: dict[str, list[Any]], path: str | Path, title: str, tag: str = RETURN_TAG,
-                ylabel: str = "episodic return") -> Path:
+def plot_curves(
+    groups: dict[str, list[Any]], path: str | Path, title: str, tag: str = RETURN_TAG, ylabel: str = "episodic return"
+) -> Path:
     """A PNG with one line (mean over runs) and a 95 % CI band per group of runs: run directories
     (their ``tag`` curves are read), or curves already at hand as (steps, values) arrays."""
     import matplotlib
@@ -81,7 +85,7 @@ def plot_curves(groups: dict[str, list[Any]], path: str | Path, title: str, tag:
         grid, mean, low, high = curve_band(d if isinstance(d, tuple) else read_curve(d, tag) for d in run_dirs)
         if grid.size == 0:
             continue
-        line, = ax.plot(grid, mean, label=f"{label} (n={len(run_dirs)})")
+        (line,) = ax.plot(grid, mean, label=f"{label} (n={len(run_dirs)})")
         ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
     ax.set_title(title)
     ax.set_xlabel("env steps")
@@ -114,7 +118,7 @@ def fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 10 ** digits else f"{value:.0f}"
+        return f"{value:.{digits}g}" if abs(value) < 10**digits else f"{value:.0f}"
     return str(value)
 
 

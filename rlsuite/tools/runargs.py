@@ -35,9 +35,15 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     return values
 
 
-def route_settings(values: dict[str, Any], hyperparameters: dict | None = None, loop: dict | None = None,
-                   env_kwargs: dict | None = None, *, agent: str | None = None,
-                   env: str | None = None) -> tuple[dict, dict, dict]:
+def route_settings(
+    values: dict[str, Any],
+    hyperparameters: dict | None = None,
+    loop: dict | None = None,
+    env_kwargs: dict | None = None,
+    *,
+    agent: str | None = None,
+    env: str | None = None,
+) -> tuple[dict, dict, dict]:
     """``--set`` values on top of (hyperparameters, loop settings, env kwargs): ``env.KWARG`` goes
     to the env, a loop setting to the loop, anything else to the agent.
 
@@ -63,8 +69,13 @@ def _check_hyperparameter(key: str, agent: str, env: str | None, loop_keys: set[
 
     cls = agent_class(agent)
     config = getattr(cls, "Config", None)
-    names = ([f.name for f in dataclasses.fields(config)] if dataclasses.is_dataclass(config)
-             else sorted(cls.accepted_keys()) if hasattr(cls, "accepted_keys") else None)
+    names = (
+        [f.name for f in dataclasses.fields(config)]
+        if dataclasses.is_dataclass(config)
+        else sorted(cls.accepted_keys())
+        if hasattr(cls, "accepted_keys")
+        else None
+    )
     if names is None or key in names:
         return
     others = {"loop setting": loop_keys}
@@ -78,7 +89,9 @@ def read_config(path: str) -> dict[str, Any]:
     """A ``--config`` YAML file (e.g. a run's config.yaml) as a dict, its keys checked."""
     file = Path(path)
     if not file.is_file():
-        raise RLSuiteError(f"config file {path} does not exist; give the path of a YAML file such as a run's config.yaml.")
+        raise RLSuiteError(
+            f"config file {path} does not exist; give the path of a YAML file such as a run's config.yaml."
+        )
     try:
         data = yaml.safe_load(file.read_text())
     except yaml.YAMLError as exc:
@@ -89,10 +102,16 @@ def read_config(path: str) -> dict[str, Any]:
         raise RLSuiteError(f"config file {path} must be a YAML mapping with keys env, agent, hyperparameters, ...")
     unknown = set(data) - {"env", "env_kwargs", "agent", "seed", "seeds", "steps", "hyperparameters", "loop"}
     if unknown:
-        raise RLSuiteError(f"config file {path} has unknown keys {sorted(unknown)}; allowed: env, env_kwargs, agent, seed, seeds, steps, hyperparameters, loop.")
+        raise RLSuiteError(
+            f"config file {path} has unknown keys {sorted(unknown)}; allowed: env, env_kwargs, agent, seed, seeds, "
+            "steps, hyperparameters, loop."
+        )
     for key in ("env", "agent"):
         if key in data and not isinstance(data[key], str):
-            raise RLSuiteError(f"config file {path}: {key}: {data[key]!r} must be a name such as {'CartPole-v1' if key == 'env' else 'dqn'}.")
+            raise RLSuiteError(
+                f"config file {path}: {key}: {data[key]!r} must be a name such as "
+                f"{'CartPole-v1' if key == 'env' else 'dqn'}."
+            )
     for key in ("env_kwargs", "hyperparameters", "loop"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             raise RLSuiteError(f"config file {path}: {key}: {data[key]!r} must be a mapping of names to values.")
@@ -113,7 +132,9 @@ def _whole_number(path: str, key: str, value: Any) -> int:
         if isinstance(value, bool) or not number.is_integer() or number < 0:
             raise ValueError
     except (TypeError, ValueError):
-        raise RLSuiteError(f"config file {path}: {key}: {value!r} must be a whole number >= 0, e.g. {key}: 1000.") from None
+        raise RLSuiteError(
+            f"config file {path}: {key}: {value!r} must be a whole number >= 0, e.g. {key}: 1000."
+        ) from None
     return int(number)
 
 

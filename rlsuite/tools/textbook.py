@@ -10,8 +10,8 @@ Introduction* (2nd ed.), reproduced with rlsuite and set beside the book's numbe
   MaximizationBias-v0 (ε = 0.1, α = 0.1, γ = 1, 300 episodes).
 
 The learning figures train each method's runs the way a user would, as one run of many seeds:
-``make_agent(..., seeds=runs).learn(...)``, one method per worker process. It writes OUT/textbook.md, OUT/textbook/*.png and
-OUT/textbook/textbook.json (the per-episode means). ``--seeds N`` sets the runs per method of
+``make_agent(..., seeds=runs).learn(...)``, one method per worker process. It writes OUT/textbook.md,
+OUT/textbook/*.png and OUT/textbook/textbook.json (the per-episode means). ``--seeds N`` sets the runs per method of
 both learning figures (defaults: 100 for Example 6.6, 1000 for Figure 6.5); ``--only`` picks
 figures by key (fig3.2, fig3.5, fig4.1, ex6.6, fig6.5).
 """
@@ -25,9 +25,10 @@ import os
 import platform
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -35,25 +36,49 @@ from rlsuite.tools import report
 
 FIGURES = ("fig3.2", "fig3.5", "fig4.1", "ex6.6", "fig6.5")
 CLIFF_RUNS, BIAS_RUNS, CLIFF_EPISODES, BIAS_EPISODES = 100, 1000, 500, 300
-HELP = (f"textbook: Sutton & Barto's figures beside the book's numbers, into OUT/textbook.md (--only "
-        f"{' '.join(FIGURES)}; --seeds N: runs per method, default {CLIFF_RUNS} for ex6.6 and {BIAS_RUNS} for fig6.5)")
+HELP = (
+    f"textbook: Sutton & Barto's figures beside the book's numbers, into OUT/textbook.md (--only "
+    f"{' '.join(FIGURES)}; --seeds N: runs per method, default {CLIFF_RUNS} for ex6.6 and {BIAS_RUNS} for fig6.5)"
+)
 CLIFF = "CliffWalking-v1"
 BIAS = "rlsuite/MaximizationBias-v0"
 CLIFF_METHODS = {"sarsa": "Sarsa", "qlearning": "Q-learning", "expected_sarsa": "Expected Sarsa"}
 BIAS_METHODS = {"qlearning": "Q-learning", "double_qlearning": "Double Q-learning"}
 # the book's numbers, as its figures print them
-BOOK_3_2 = [[3.3, 8.8, 4.4, 5.3, 1.5], [1.5, 3.0, 2.3, 1.9, 0.5], [0.1, 0.7, 0.7, 0.4, -0.4],
-            [-1.0, -0.4, -0.4, -0.6, -1.2], [-1.9, -1.3, -1.2, -1.4, -2.0]]
-BOOK_3_5 = [[22.0, 24.4, 22.0, 19.4, 17.5], [19.8, 22.0, 19.8, 17.8, 16.0], [17.8, 19.8, 17.8, 16.0, 14.4],
-            [16.0, 17.8, 16.0, 14.4, 13.0], [14.4, 16.0, 14.4, 13.0, 11.7]]
+BOOK_3_2 = [
+    [3.3, 8.8, 4.4, 5.3, 1.5],
+    [1.5, 3.0, 2.3, 1.9, 0.5],
+    [0.1, 0.7, 0.7, 0.4, -0.4],
+    [-1.0, -0.4, -0.4, -0.6, -1.2],
+    [-1.9, -1.3, -1.2, -1.4, -2.0],
+]
+BOOK_3_5 = [
+    [22.0, 24.4, 22.0, 19.4, 17.5],
+    [19.8, 22.0, 19.8, 17.8, 16.0],
+    [17.8, 19.8, 17.8, 16.0, 14.4],
+    [16.0, 17.8, 16.0, 14.4, 13.0],
+    [14.4, 16.0, 14.4, 13.0, 11.7],
+]
 BOOK_4_1 = [[0, -14, -20, -22], [-14, -18, -20, -20], [-20, -20, -18, -14], [-22, -20, -14, 0]]
 # key: (title, env, gamma, policy, the book's grid, decimals it prints)
 EXACT = {
-    "fig3.2": ("Figure 3.2: v of the equiprobable random policy on GridWorld, γ = 0.9",
-               "rlsuite/GridWorld-v0", 0.9, "random", BOOK_3_2, 1),
+    "fig3.2": (
+        "Figure 3.2: v of the equiprobable random policy on GridWorld, γ = 0.9",
+        "rlsuite/GridWorld-v0",
+        0.9,
+        "random",
+        BOOK_3_2,
+        1,
+    ),
     "fig3.5": ("Figure 3.5: v* on GridWorld, γ = 0.9", "rlsuite/GridWorld-v0", 0.9, None, BOOK_3_5, 1),
-    "fig4.1": ("Figure 4.1: v of the equiprobable random policy on GridWorld4x4, γ = 1",
-               "rlsuite/GridWorld4x4-v0", 1.0, "random", BOOK_4_1, 0),
+    "fig4.1": (
+        "Figure 4.1: v of the equiprobable random policy on GridWorld4x4, γ = 1",
+        "rlsuite/GridWorld4x4-v0",
+        1.0,
+        "random",
+        BOOK_4_1,
+        0,
+    ),
 }
 ARROWS = "↑→↓←"  # CliffWalking's actions: 0 up, 1 right, 2 down, 3 left
 CLIFF_START, CLIFF_GOAL, CLIFF_SHAPE = 36, 47, (4, 12)
@@ -70,9 +95,17 @@ def exact_figure(key: str) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     ours = np.round(v.reshape(np.shape(book)), decimals) + 0.0  # + 0.0: no -0.0
     command = f"rlsuite solve --env {env_id} --gamma {gamma:g}" + (f" --policy {policy}" if policy else "")
-    return {"key": key, "title": title, "command": command, "values": ours.tolist(), "book": book,
-            "decimals": decimals, "matches": int((ours == np.asarray(book)).sum()), "cells": ours.size,
-            "seconds": seconds}
+    return {
+        "key": key,
+        "title": title,
+        "command": command,
+        "values": ours.tolist(),
+        "book": book,
+        "decimals": decimals,
+        "matches": int((ours == np.asarray(book)).sum()),
+        "cells": ours.size,
+        "seconds": seconds,
+    }
 
 
 # ----- one method's runs, stacked (its seeds the members of one agent), in a worker process ------------
@@ -152,16 +185,23 @@ def cliff_figure(runs: int, episodes: int, workers: int, log: Callable[[str], No
     window = max(1, episodes // 5)  # the first and the last fifth: episodes 1–100 and 401–500 of 500
     methods = {}
     for i, (method, label) in enumerate(CLIFF_METHODS.items()):
-        mine = done[i * runs:(i + 1) * runs]
+        mine = done[i * runs : (i + 1) * runs]
         returns = np.array([r[0] for r in mine])  # runs × episodes
         paths = [greedy_path(r[1], P) for r in mine]
         common, count = Counter(tuple(p) for p, _ in paths).most_common(1)[0]
         top_rows = Counter(min(s // CLIFF_SHAPE[1] for s, _ in p) for p, reached in paths if reached)
         methods[method] = {
-            "label": label, "returns": returns, "early": mean_ci(returns[:, :window].mean(axis=1)),
-            "late": mean_ci(returns[:, -window:].mean(axis=1)), "path": list(common), "path_runs": count,
-            "path_text": path_text(list(common)), "reached": sum(reached for _, reached in paths),
-            "top_rows": dict(sorted(top_rows.items())), "cpu_s": sum(r[2] for r in mine)}
+            "label": label,
+            "returns": returns,
+            "early": mean_ci(returns[:, :window].mean(axis=1)),
+            "late": mean_ci(returns[:, -window:].mean(axis=1)),
+            "path": list(common),
+            "path_runs": count,
+            "path_text": path_text(list(common)),
+            "reached": sum(reached for _, reached in paths),
+            "top_rows": dict(sorted(top_rows.items())),
+            "cpu_s": sum(r[2] for r in mine),
+        }
         log(f"   {label}: online return {methods[method]['late'][0]:.1f} over the last {window} episodes")
     return {"runs": runs, "episodes": episodes, "window": window, "wall_s": wall, "methods": methods}
 
@@ -174,7 +214,7 @@ def bias_figure(runs: int, episodes: int, workers: int, log: Callable[[str], Non
     wall = time.perf_counter() - start
     methods = {}
     for i, (method, label) in enumerate(BIAS_METHODS.items()):
-        mine = done[i * runs:(i + 1) * runs]
+        mine = done[i * runs : (i + 1) * runs]
         left = np.array([r[0] for r in mine], dtype=float)  # runs × episodes
         methods[method] = {"label": label, "left": left, "rate": left.mean(axis=0), "cpu_s": sum(r[1] for r in mine)}
         log(f"   {label}: {100 * left[:, -1].mean():.1f} % left in episode {episodes}")
@@ -197,9 +237,17 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def write(out: str | Path, only: list[str] | None = None, cliff_runs: int = CLIFF_RUNS, bias_runs: int = BIAS_RUNS,
-          cliff_episodes: int = CLIFF_EPISODES, bias_episodes: int = BIAS_EPISODES, workers: int | None = None,
-          command: str = "rlsuite bench --suite textbook", log: Callable[[str], None] = print) -> Path:
+def write(
+    out: str | Path,
+    only: list[str] | None = None,
+    cliff_runs: int = CLIFF_RUNS,
+    bias_runs: int = BIAS_RUNS,
+    cliff_episodes: int = CLIFF_EPISODES,
+    bias_episodes: int = BIAS_EPISODES,
+    workers: int | None = None,
+    command: str = "rlsuite bench --suite textbook",
+    log: Callable[[str], None] = print,
+) -> Path:
     """Run the chosen figures (all by default) and write OUT/textbook.md, OUT/textbook/*.png and
     OUT/textbook/textbook.json; returns the markdown's path."""
     from rlsuite.tools import textbook_figures as figures
@@ -221,8 +269,13 @@ def write(out: str | Path, only: list[str] | None = None, cliff_runs: int = CLIF
         else:
             results[key] = bias_figure(bias_runs, bias_episodes, workers, log)
     plots = figures.plot_all(results, out / "textbook")
-    meta = {"command": command, "date": time.strftime("%Y-%m-%d"), "workers": workers, "machine": machine(),
-            "total_s": time.perf_counter() - start}
+    meta = {
+        "command": command,
+        "date": time.strftime("%Y-%m-%d"),
+        "workers": workers,
+        "machine": machine(),
+        "total_s": time.perf_counter() - start,
+    }
     (out / "textbook" / "textbook.json").write_text(json.dumps(summary(results, meta), indent=1))
     path = out / "textbook.md"
     path.write_text(figures.markdown(results, meta, {k: str(p.relative_to(out)) for k, p in plots.items()}))
@@ -236,28 +289,54 @@ def summary(results: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         if key in EXACT:
             out[key] = {k: res[k] for k in ("values", "book", "matches", "cells", "command")}
         elif key == "ex6.6":
-            out[key] = {"runs": res["runs"], "episodes": res["episodes"], "wall_s": res["wall_s"], **{
-                m: {"mean_return": r["returns"].mean(axis=0).round(3).tolist(), "path": r["path"],
-                    "path_runs": r["path_runs"], "reached": r["reached"]} for m, r in res["methods"].items()}}
+            out[key] = {
+                "runs": res["runs"],
+                "episodes": res["episodes"],
+                "wall_s": res["wall_s"],
+                **{
+                    m: {
+                        "mean_return": r["returns"].mean(axis=0).round(3).tolist(),
+                        "path": r["path"],
+                        "path_runs": r["path_runs"],
+                        "reached": r["reached"],
+                    }
+                    for m, r in res["methods"].items()
+                },
+            }
         else:
-            out[key] = {"runs": res["runs"], "episodes": res["episodes"], "wall_s": res["wall_s"],
-                        **{m: {"left_rate": r["rate"].round(4).tolist()} for m, r in res["methods"].items()}}
+            out[key] = {
+                "runs": res["runs"],
+                "episodes": res["episodes"],
+                "wall_s": res["wall_s"],
+                **{m: {"left_rate": r["rate"].round(4).tolist()} for m, r in res["methods"].items()},
+            }
     return out
 
 
 def machine() -> str:
     import gymnasium
 
-    return (f"{report.cpu_name()}, {os.cpu_count()} cores, {platform.platform()}; Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, Gymnasium {gymnasium.__version__}")
+    return (
+        f"{report.cpu_name()}, {os.cpu_count()} cores, {platform.platform()}; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, Gymnasium {gymnasium.__version__}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """``rlsuite bench --suite textbook [--seeds N] [--only KEY ...] [--out DIR]``."""
     report.check_suite_args(args.only, args.seeds, FIGURES, "a figure of the textbook suite")
-    command = ("rlsuite bench --suite textbook" + (f" --seeds {args.seeds}" if args.seeds else "")
-               + (f" --only {' '.join(args.only)}" if args.only else ""))
-    path = write(args.out, args.only, cliff_runs=args.seeds or CLIFF_RUNS, bias_runs=args.seeds or BIAS_RUNS,
-                 command=command, log=lambda line: print(line, flush=True))
+    command = (
+        "rlsuite bench --suite textbook"
+        + (f" --seeds {args.seeds}" if args.seeds else "")
+        + (f" --only {' '.join(args.only)}" if args.only else "")
+    )
+    path = write(
+        args.out,
+        args.only,
+        cliff_runs=args.seeds or CLIFF_RUNS,
+        bias_runs=args.seeds or BIAS_RUNS,
+        command=command,
+        log=lambda line: print(line, flush=True),
+    )
     print(f"wrote {path} and its plots under {path.parent / 'textbook'}")
     return 0

@@ -36,17 +36,24 @@ Show = Callable[[int, int, Any, float], None]  # (episode, step, action or None 
 
 def add_parser(subparsers) -> None:
     """Add the ``watch`` and ``record`` subcommands to ``rlsuite``'s subparsers."""
-    w = subparsers.add_parser("watch", help="play a trained agent's policy in a window or the terminal",
-                              description="Play the trained agent's deterministic policy: in the env's window "
-                                          "where it has one and a display exists, else as text in the terminal.")
+    w = subparsers.add_parser(
+        "watch",
+        help="play a trained agent's policy in a window or the terminal",
+        description="Play the trained agent's deterministic policy: in the env's window "
+        "where it has one and a display exists, else as text in the terminal.",
+    )
     w.add_argument("run_dir", metavar="RUN_DIR")
     _episode_arguments(w, episodes=3)
-    w.add_argument("--terminal", action="store_true", help="draw text frames in the terminal even where a window "
-                                                           "could open")
+    w.add_argument(
+        "--terminal", action="store_true", help="draw text frames in the terminal even where a window could open"
+    )
     w.set_defaults(handler=run_watch)
-    r = subparsers.add_parser("record", help="render a trained agent's episodes to a GIF or MP4",
-                              description="Render the env's rgb_array frames of deterministic episodes to a file: "
-                                          "one frame per step plus the reset frame.")
+    r = subparsers.add_parser(
+        "record",
+        help="render a trained agent's episodes to a GIF or MP4",
+        description="Render the env's rgb_array frames of deterministic episodes to a file: "
+        "one frame per step plus the reset frame.",
+    )
     r.add_argument("run_dir", metavar="RUN_DIR")
     r.add_argument("--out", metavar="FILE.gif|FILE.mp4", help="where to write (default RUN_DIR/videos/eval.gif)")
     _episode_arguments(r, episodes=1)
@@ -69,8 +76,10 @@ def pick_run(path: Path, member: int | None) -> Path:
     members = {seed: d for seed, d in seed_members(path) if latest_checkpoint(d) is not None}
     if not members:
         if member is not None:
-            raise RLSuiteError(f"--member {member}: {path} holds no seed_<s> runs with a checkpoint; "
-                               "give --member only for a directory of seed_<s> runs.")
+            raise RLSuiteError(
+                f"--member {member}: {path} holds no seed_<s> runs with a checkpoint; "
+                "give --member only for a directory of seed_<s> runs."
+            )
         return path
     seeds = ", ".join(str(s) for s in members)
     if member is None and sys.stdin.isatty():
@@ -86,8 +95,10 @@ def pick_run(path: Path, member: int | None) -> Path:
             raise RLSuiteError(f"{answer!r} is not a seed; choose one of {seeds}.") from None
     elif member is None:
         member = next(iter(members))
-        print(f"{path} holds the runs of seeds {seeds}; showing seed_{member} (choose another with --member S)",
-              file=sys.stderr)
+        print(
+            f"{path} holds the runs of seeds {seeds}; showing seed_{member} (choose another with --member S)",
+            file=sys.stderr,
+        )
     if member not in members:
         raise RLSuiteError(f"{path} has no run of seed {member}; its seeds are {seeds}.")
     return members[member]
@@ -101,8 +112,10 @@ def load_run(run_dir: str, member: int | None, env: str | None = None) -> tuple[
     if (path / "sweep.json").is_file():
         configs = sorted(d for d in path.iterdir() if d.is_dir() and seed_members(d))
         example = f", e.g. rlsuite watch {configs[0]}" if configs else ""
-        raise RLSuiteError(f"{path} is a sweep directory, not a run; give one of its configuration directories "
-                           f"(or one of their seed_<s> runs){example}.")
+        raise RLSuiteError(
+            f"{path} is a sweep directory, not a run; give one of its configuration directories "
+            f"(or one of their seed_<s> runs){example}."
+        )
     agent = load(path, env=env)
     if agent.env is None:
         raise RLSuiteError(f"{path} does not record its env, so its agent cannot be replayed from the command line.")
@@ -185,13 +198,18 @@ def _watch(agent, args: argparse.Namespace) -> int:
     window = not args.terminal and has_window and _display()
     if not window and "ansi" not in modes:
         if has_window:
-            why = ("it draws no text, only a window (drop --terminal)" if args.terminal else "it draws only in a "
-                   "window, and no display is set (DISPLAY / WAYLAND_DISPLAY) or pygame does not import")
+            why = (
+                "it draws no text, only a window (drop --terminal)"
+                if args.terminal
+                else "it draws only in a "
+                "window, and no display is set (DISPLAY / WAYLAND_DISPLAY) or pygame does not import"
+            )
         else:
             why = "it renders neither a window nor text"
         hint = f"; rlsuite record {args.run_dir} writes a GIF" if "rgb_array" in modes else ""
-        raise RLSuiteError(f"cannot watch {env_name(agent.env)}: {why} (render modes: "
-                           f"{', '.join(modes) or 'none'}){hint}.")
+        raise RLSuiteError(
+            f"cannot watch {env_name(agent.env)}: {why} (render modes: {', '.join(modes) or 'none'}){hint}."
+        )
     env = make_render_env(agent, "human" if window else "ansi", args.fps if window else None)
     fps = args.fps or env.metadata.get("render_fps") or 4
     view = TextView(env, args.episodes, fps, tty=sys.stdout.isatty()) if not window else None
@@ -267,10 +285,17 @@ def run_record(args: argparse.Namespace) -> int:
     writer = _writer(out)
     modes, _ = render_modes(agent)
     if "rgb_array" not in modes:
-        watch = (f"; rlsuite watch {args.run_dir} shows it in the terminal" if "ansi" in modes
-                 else "; rlsuite watch shows it" if "human" in modes else "")
-        raise RLSuiteError(f"{env_name(agent.env)} cannot render rgb_array frames (render modes: "
-                           f"{', '.join(modes) or 'none'}), so there is nothing to record{watch}.")
+        watch = (
+            f"; rlsuite watch {args.run_dir} shows it in the terminal"
+            if "ansi" in modes
+            else "; rlsuite watch shows it"
+            if "human" in modes
+            else ""
+        )
+        raise RLSuiteError(
+            f"{env_name(agent.env)} cannot render rgb_array frames (render modes: "
+            f"{', '.join(modes) or 'none'}), so there is nothing to record{watch}."
+        )
     frames: list = []
     with quiet_pygame(offscreen=True):
         env = make_render_env(agent, "rgb_array", None)
@@ -297,8 +322,9 @@ def _writer(out: Path) -> Callable[[list, Path, float], None]:
         try:
             importlib.import_module("imageio_ffmpeg")
         except ImportError:
-            raise RLSuiteError("writing MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); GIF works as it is: "
-                               "--out FILE.gif.") from None
+            raise RLSuiteError(
+                "writing MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); GIF works as it is: --out FILE.gif."
+            ) from None
         return _write_mp4
     raise RLSuiteError(f"--out {out}: record writes .gif or .mp4 files; give a name ending in one of them.")
 
@@ -320,8 +346,9 @@ def _write_mp4(frames: list, out: Path, fps: float) -> None:
 
     h, w = frames[0].shape[:2]
     pad = ((0, h % 2), (0, w % 2), (0, 0))  # H.264 in yuv420p needs even sides
-    writer = imageio_ffmpeg.write_frames(str(out), (w + w % 2, h + h % 2), fps=fps, macro_block_size=2,
-                                         quality=7, ffmpeg_log_level="error")
+    writer = imageio_ffmpeg.write_frames(
+        str(out), (w + w % 2, h + h % 2), fps=fps, macro_block_size=2, quality=7, ffmpeg_log_level="error"
+    )
     writer.send(None)  # start ffmpeg
     try:
         for frame in frames:

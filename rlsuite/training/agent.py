@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 import typing
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Sequence, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -42,8 +43,9 @@ MAX_SEED = 2**63
 def check_seeds(seeds: Any) -> list[int]:
     """``seeds`` as a list of distinct whole numbers >= 0, or one line saying what is wrong."""
     if isinstance(seeds, (int, np.integer)) or isinstance(seeds, (str, bytes)):
-        raise RLSuiteError(f"seeds={seeds!r} must be a list of seeds, e.g. seeds=[0, 1, 2]; make_agent(..., seeds=K) "
-                           "takes a count.")
+        raise RLSuiteError(
+            f"seeds={seeds!r} must be a list of seeds, e.g. seeds=[0, 1, 2]; make_agent(..., seeds=K) takes a count."
+        )
     out = []
     for s in seeds:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < MAX_SEED:
@@ -57,7 +59,6 @@ def check_seeds(seeds: Any) -> list[int]:
     return out
 
 
-
 class Trainable(ABC):
     """What rlsuite trains, checkpoints and evaluates: an rlsuite :class:`Agent`, or a
     Stable-Baselines3 algorithm run through rlsuite (training/sb3.py). A checkpoint holds its
@@ -67,9 +68,15 @@ class Trainable(ABC):
     summary: ClassVar[str] = ""
     spaces_doc: ClassVar[str] = ""
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, seed: int = 0,
-                 env: EnvSpec | None = None, env_kwargs: dict[str, Any] | None = None,
-                 seeds: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        seed: int = 0,
+        env: EnvSpec | None = None,
+        env_kwargs: dict[str, Any] | None = None,
+        seeds: Sequence[int] | None = None,
+    ) -> None:
         self.observation_space = observation_space
         self.action_space = action_space
         self.seeds = check_seeds(seeds if seeds is not None else [seed])
@@ -98,8 +105,14 @@ class Trainable(ABC):
         """The action for one observation (or a batch), as Stable-Baselines3's predict returns it."""
 
     @abstractmethod
-    def learn(self, total_steps: int, run_dir: str | Path | None = None, resume: bool = False,
-              progress: bool = False, **loop_settings: Any):
+    def learn(
+        self,
+        total_steps: int,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+        progress: bool = False,
+        **loop_settings: Any,
+    ):
         """Train for ``total_steps`` env steps; logs, checkpoints and a summary go to ``run_dir``."""
 
     def logged_scalars(self) -> dict[str, Any]:
@@ -120,15 +133,15 @@ class Trainable(ABC):
 
     # ----- members ----------------------------------------------------------------------------
     @property
-    def members(self) -> list["Trainable"]:
+    def members(self) -> list[Trainable]:
         """One single-seed agent per member, in seed order (see :meth:`member`)."""
         return [self.member(k) for k in range(self.n_members)]
 
-    def single(self) -> "Trainable":
+    def single(self) -> Trainable:
         """This one-member agent (a run evaluates, records and checkpoints what this returns)."""
         return self.member(0)
 
-    def member(self, k: int) -> "Trainable":
+    def member(self, k: int) -> Trainable:
         """Member ``k`` as a single-seed agent of its own: ``predict``, ``save``, ``rlsuite.evaluate``
         work on it. With one member that is this agent; with several it is a copy of member k's state
         as it is now (training the stacked agent further does not change it)."""
@@ -164,7 +177,7 @@ class Trainable(ABC):
         """The replay buffer's arrays for a resumable checkpoint (None without one)."""
         return None
 
-    def load_replay_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+    def load_replay_arrays(self, arrays: dict[str, np.ndarray]) -> None:  # noqa: B027 (nothing to restore by default)
         """Restore what :meth:`replay_arrays` returned."""
 
     def save(self, path: str | Path) -> Path:
@@ -191,9 +204,16 @@ class Agent(Trainable, Generic[ConfigT]):
             if args and dataclasses.is_dataclass(args[0]):
                 cls.Config = args[0]
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ConfigT | None = None,
-                 seed: int = 0, env: EnvSpec | None = None, env_kwargs: dict[str, Any] | None = None,
-                 seeds: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        config: ConfigT | None = None,
+        seed: int = 0,
+        env: EnvSpec | None = None,
+        env_kwargs: dict[str, Any] | None = None,
+        seeds: Sequence[int] | None = None,
+    ) -> None:
         super().__init__(observation_space, action_space, seed, env, env_kwargs, seeds)
         self.config: ConfigT = config if config is not None else self.Config()
         self.rng = Streams(self.seeds)  # one random stream per member, drawn together
@@ -230,9 +250,11 @@ class Agent(Trainable, Generic[ConfigT]):
         batch, single = self._as_batch(obs)
         n = len(batch[0]) if isinstance(batch, tuple) else len(batch)
         if n % self.n_members:
-            raise RLSuiteError(f"this agent holds {self.n_members} members, so predict takes a multiple of "
-                               f"{self.n_members} observations (member by member), not {n}; or predict with one "
-                               "member: agent.members[k].predict(obs).")
+            raise RLSuiteError(
+                f"this agent holds {self.n_members} members, so predict takes a multiple of "
+                f"{self.n_members} observations (member by member), not {n}; or predict with one "
+                "member: agent.members[k].predict(obs)."
+            )
         mask = None if action_mask is None else np.asarray(action_mask).reshape(n, -1)
         actions = self.act(batch, mask, explore=not deterministic)
         if not single:
@@ -248,15 +270,21 @@ class Agent(Trainable, Generic[ConfigT]):
         single = obs.shape == (self.observation_space.shape or ())
         return (obs[None] if single else obs), single
 
-    def learn(self, total_steps: int, run_dir: str | Path | None = None, resume: bool = False,
-              progress: bool = False, **loop_settings: Any):
+    def learn(
+        self,
+        total_steps: int,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+        progress: bool = False,
+        **loop_settings: Any,
+    ):
         from rlsuite.training.loop import LoopSettings, train
 
         settings = LoopSettings.build({**loop_settings, "progress": progress})
         return train(self, total_steps, run_dir=run_dir, settings=settings, resume=resume)
 
     # ----- members ----------------------------------------------------------------------------
-    def member(self, k: int) -> "Agent":
+    def member(self, k: int) -> Agent:
         if self.n_members == 1:
             return super().member(k)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.n_members:
@@ -272,12 +300,18 @@ class Agent(Trainable, Generic[ConfigT]):
             single.load_replay_arrays(replay)
         return single
 
-    def blank_member(self, k: int) -> "Agent":
+    def blank_member(self, k: int) -> Agent:
         """A new single-seed agent for member k (its seed, this config; freshly initialised)."""
-        return type(self)(self.observation_space, self.action_space, self.config, seeds=[self.seeds[k]],
-                          env=self.env, env_kwargs=self.env_kwargs)
+        return type(self)(
+            self.observation_space,
+            self.action_space,
+            self.config,
+            seeds=[self.seeds[k]],
+            env=self.env,
+            env_kwargs=self.env_kwargs,
+        )
 
-    def load_member(self, k: int, single: "Agent") -> None:
+    def load_member(self, k: int, single: Agent) -> None:
         """Put the single-seed agent ``single`` (e.g. restored from member k's checkpoint) in as member k."""
         from rlsuite.training.memberstate import load_member_arrays
 
@@ -289,8 +323,10 @@ class Agent(Trainable, Generic[ConfigT]):
 
     def member_extra_state(self, k: int) -> dict[str, Any]:
         """Member k's part of :meth:`extra_state`: the shared counters, its random stream, its env rows."""
-        rows = {name: None if a is None else a[self._rows_of_member(k, len(a))].tolist()
-                for name, a in self.env_row_state().items()}
+        rows = {
+            name: None if a is None else a[self._rows_of_member(k, len(a))].tolist()
+            for name, a in self.env_row_state().items()
+        }
         return {**self.shared_state(), "rng": self.rng.member(k).state(), **rows}
 
     def load_member_extra_state(self, k: int, state: dict[str, Any]) -> None:
@@ -346,8 +382,9 @@ class Agent(Trainable, Generic[ConfigT]):
         self.load_shared_state(state)
         if "rng" in state:
             self.rng.load_state(state["rng"])
-        self.load_env_row_state({name: None if state.get(name) is None else np.asarray(state[name])
-                                 for name in self.env_row_state()})
+        self.load_env_row_state(
+            {name: None if state.get(name) is None else np.asarray(state[name]) for name in self.env_row_state()}
+        )
 
     def __repr__(self) -> str:
         env = env_name(self.env) if self.env is not None else "?"

@@ -63,7 +63,9 @@ def load_parts(parts: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
             continue
         import torch
 
-        mine = {k[len(name) + 1:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(name + ".")}
+        mine = {
+            k[len(name) + 1 :]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(name + ".")
+        }
         if isinstance(part, torch.nn.Module):
             part.load_state_dict(mine)
         else:
@@ -143,8 +145,9 @@ def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None, with
     return Path(path)
 
 
-def save_checkpoint(agent, run_dir: Path, step: int, loop_state: dict[str, Any], keep: int,
-                    with_replay: bool = False) -> Path:
+def save_checkpoint(
+    agent, run_dir: Path, step: int, loop_state: dict[str, Any], keep: int, with_replay: bool = False
+) -> Path:
     """Write ``run_dir/checkpoints/step_<step>`` and delete all but the newest ``keep`` (by step
     number) of this run's checkpoints: ``step_<number>`` directories, never a link or anything else."""
     refuse_link(run_dir / "checkpoints")
@@ -177,13 +180,19 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     for part in (path, path / META, path / TENSORS, path / REPLAY):
         refuse_link(part)
     if not (path / META).is_file() or not (path / TENSORS).is_file():
-        raise RLSuiteError(f"{path} is not an rlsuite checkpoint (it lacks {META} or {TENSORS}); give a model or run directory.")
+        raise RLSuiteError(
+            f"{path} is not an rlsuite checkpoint (it lacks {META} or {TENSORS}); give a model or run directory."
+        )
     try:
         meta = json.loads((path / META).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RLSuiteError(f"checkpoint {path} is corrupt: {META} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc}).") from None
+        raise RLSuiteError(
+            f"checkpoint {path} is corrupt: {META} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})."
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise RLSuiteError(f"{path / META} was not written by rlsuite; load a directory saved by agent.save or rlsuite train.")
+        raise RLSuiteError(
+            f"{path / META} was not written by rlsuite; load a directory saved by agent.save or rlsuite train."
+        )
     check_meta(meta, path)
     data = (path / TENSORS).read_bytes()
     verify(path, TENSORS, meta, hashlib.sha256(data).hexdigest())
@@ -193,8 +202,10 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise RLSuiteError(f"checkpoint {path} is corrupt or truncated: {TENSORS} does not parse ({exc}).") from None
     for name, array in tensors.items():
         if array.dtype.kind in "fc" and not np.isfinite(array).all():
-            raise RLSuiteError(f"checkpoint {path} holds non-finite numbers (NaN or inf) in {name}, so it cannot be "
-                               "used; load an earlier checkpoint or retrain.")
+            raise RLSuiteError(
+                f"checkpoint {path} holds non-finite numbers (NaN or inf) in {name}, so it cannot be "
+                "used; load an earlier checkpoint or retrain."
+            )
     return meta, tensors
 
 
@@ -205,8 +216,10 @@ def verify(path: Path, name: str, meta: dict[str, Any], digest: str) -> None:
     if files is None:
         return
     if files.get(name) != digest:
-        raise RLSuiteError(f"checkpoint {path} is corrupt or truncated: {name} does not match the SHA-256 recorded in "
-                           f"{META} (it changed after it was written); use another checkpoint.")
+        raise RLSuiteError(
+            f"checkpoint {path} is corrupt or truncated: {name} does not match the SHA-256 recorded in "
+            f"{META} (it changed after it was written); use another checkpoint."
+        )
 
 
 def _counter(value: Any) -> bool:
@@ -214,8 +227,11 @@ def _counter(value: Any) -> bool:
 
 
 def _generator_states(value: Any) -> bool:
-    return value is None or isinstance(value, dict) or (
-        isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value))
+    return (
+        value is None
+        or isinstance(value, dict)
+        or (isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value))
+    )
 
 
 def check_meta(meta: dict[str, Any], path: Path) -> None:
@@ -230,18 +246,33 @@ def check_meta(meta: dict[str, Any], path: Path) -> None:
     ]
     if isinstance(loop, dict):
         checks += [(f"loop.{k}", loop[k], _counter, "a non-negative int") for k in ("step", "episodes") if k in loop]
-        checks += [("loop.wall_s", loop.get("wall_s", 0.0),
-                    lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "a non-negative number"),
-                   ("loop.rng_before_reset", loop.get("rng_before_reset"), _generator_states,
-                    "null, a generator state or a list of them")]
+        checks += [
+            (
+                "loop.wall_s",
+                loop.get("wall_s", 0.0),
+                lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
+                "a non-negative number",
+            ),
+            (
+                "loop.rng_before_reset",
+                loop.get("rng_before_reset"),
+                _generator_states,
+                "null, a generator state or a list of them",
+            ),
+        ]
     if isinstance(extra, dict):
-        checks += [(f"extra_state.{k}", extra[k], _counter, "a non-negative int")
-                   for k in ("num_timesteps", "n_calls", "env_steps_since_train") if k in extra]
+        checks += [
+            (f"extra_state.{k}", extra[k], _counter, "a non-negative int")
+            for k in ("num_timesteps", "n_calls", "env_steps_since_train")
+            if k in extra
+        ]
     for key, value, ok, expected in checks:
         if not ok(value):
             shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-            raise RLSuiteError(f"checkpoint {path} is corrupt: {META} has {key}={shown}, which must be {expected}; "
-                               "use another checkpoint.")
+            raise RLSuiteError(
+                f"checkpoint {path} is corrupt: {META} has {key}={shown}, which must be {expected}; "
+                "use another checkpoint."
+            )
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -257,16 +288,22 @@ def restore_into(agent, path: Path, with_replay: bool = False) -> dict[str, Any]
     """
     meta, tensors = read_checkpoint(path)
     if meta.get("agent") != agent.name:
-        raise RLSuiteError(f"checkpoint {path} is for agent {meta.get('agent')!r}, not {agent.name!r}; load it with its own agent.")
+        raise RLSuiteError(
+            f"checkpoint {path} is for agent {meta.get('agent')!r}, not {agent.name!r}; load it with its own agent."
+        )
     for what in ("observation_space", "action_space"):
         if meta.get(what) != space_to_json(getattr(agent, what)):
-            raise RLSuiteError(f"checkpoint {path} was written for another {what.replace('_', ' ')} "
-                               f"than {getattr(agent, what)}; use it with the env it was trained on.")
+            raise RLSuiteError(
+                f"checkpoint {path} was written for another {what.replace('_', ' ')} "
+                f"than {getattr(agent, what)}; use it with the env it was trained on."
+            )
     expected = agent.state_tensors()
     # a fresh optimiser has no state yet, so the checkpoint may hold more arrays than `expected`
     if not set(expected) <= set(tensors) or any(expected[k].shape != tensors[k].shape for k in expected):
-        raise RLSuiteError(f"checkpoint {path} does not fit this {agent.name} agent (its arrays differ in names or "
-                           "shapes, so it was trained with other hyperparameters such as net_arch).")
+        raise RLSuiteError(
+            f"checkpoint {path} does not fit this {agent.name} agent (its arrays differ in names or "
+            "shapes, so it was trained with other hyperparameters such as net_arch)."
+        )
     try:
         agent.load_state_tensors(tensors)
         agent.load_extra_state(meta.get("extra_state", {}))
@@ -294,7 +331,11 @@ def find_checkpoint(path: Path) -> Path:
     if found is None:
         members = sorted(p.name for p in path.glob("seed_*") if latest_checkpoint(p) is not None)
         if members:
-            raise RLSuiteError(f"{path} is a run of several seeds ({', '.join(members)}); load one of them, e.g. "
-                               f"rlsuite.load('{path / members[0]}'), or evaluate them all with rlsuite eval {path}.")
-        raise RLSuiteError(f"{path} holds no rlsuite checkpoint; give a directory written by agent.save or rlsuite train.")
+            raise RLSuiteError(
+                f"{path} is a run of several seeds ({', '.join(members)}); load one of them, e.g. "
+                f"rlsuite.load('{path / members[0]}'), or evaluate them all with rlsuite eval {path}."
+            )
+        raise RLSuiteError(
+            f"{path} holds no rlsuite checkpoint; give a directory written by agent.save or rlsuite train."
+        )
     return found

@@ -26,7 +26,7 @@ class CtrlC:
         self.requested = True
         self.signal = signal.Signals(signum).name
 
-    def install(self) -> "CtrlC":
+    def install(self) -> CtrlC:
         if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
             for signum in self.SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)

@@ -9,8 +9,14 @@ from rlsuite.core.envspec import EnvSpec, make_env
 from rlsuite.core.errors import RLSuiteError
 
 
-def evaluate(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 0, deterministic: bool = True,
-             max_steps: int = 10_000) -> tuple[float, float]:
+def evaluate(
+    agent,
+    env: EnvSpec | None = None,
+    episodes: int = 10,
+    seed: int = 0,
+    deterministic: bool = True,
+    max_steps: int = 10_000,
+) -> tuple[float, float]:
     """Mean and standard deviation of the return over ``episodes`` episodes.
 
     ``env`` defaults to the agent's own env; the first reset is seeded with ``seed``, so the
@@ -21,8 +27,14 @@ def evaluate(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 
     return float(np.mean(returns)), float(np.std(returns))
 
 
-def evaluate_episodes(agent, env: EnvSpec | None = None, episodes: int = 10, seed: int = 0,
-                      deterministic: bool = True, max_steps: int = 10_000) -> tuple[list[float], list[int]]:
+def evaluate_episodes(
+    agent,
+    env: EnvSpec | None = None,
+    episodes: int = 10,
+    seed: int = 0,
+    deterministic: bool = True,
+    max_steps: int = 10_000,
+) -> tuple[list[float], list[int]]:
     """The return and the length (steps) of each of ``episodes`` episodes, run as :func:`evaluate` runs them."""
     if episodes < 1:
         raise RLSuiteError(f"episodes={episodes} must be at least 1.")

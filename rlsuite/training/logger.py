@@ -73,8 +73,10 @@ class RunLogger:
     def encoded_image(self, tag: str, data: bytes, height: int, width: int, step: int) -> None:
         """Write an encoded image (PNG, or GIF for an animation) now; ``height`` × ``width`` are its pixels."""
         if self.writer is not None:
-            value = Summary.Value(tag=tag, image=Summary.Image(height=int(height), width=int(width), colorspace=3,
-                                                               encoded_image_string=data))
+            value = Summary.Value(
+                tag=tag,
+                image=Summary.Image(height=int(height), width=int(width), colorspace=3, encoded_image_string=data),
+            )
             self.writer._get_file_writer().add_summary(Summary(value=[value]), step)
 
     def flush(self, step: int) -> dict[str, float]:
@@ -87,8 +89,9 @@ class RunLogger:
         self._counts.clear()
         return means
 
-    def hparams(self, columns: dict[str, Any], metrics: dict[str, float], step: int,
-                table: dict[str, Any] | None = None) -> None:
+    def hparams(
+        self, columns: dict[str, Any], metrics: dict[str, float], step: int, table: dict[str, Any] | None = None
+    ) -> None:
         """Write this run's HPARAMS session (``columns``: name -> value), the ``metrics`` as scalars at
         ``step``, and ``table`` (default ``columns``) as the text summary ``hyperparameters``.
 
@@ -102,8 +105,9 @@ class RunLogger:
         rows = "\n".join(f"|{k}|{_cell(v)}|" for k, v in (columns if table is None else table).items())
         self.writer.add_text("hyperparameters", "|parameter|value|\n|-|-|\n" + rows)
         clean = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
-        _experiment, session_start, session_end = hparams_summaries({k: _hparam_value(v) for k, v in columns.items()},
-                                                                    clean)
+        _experiment, session_start, session_end = hparams_summaries(
+            {k: _hparam_value(v) for k, v in columns.items()}, clean
+        )
         self.writer.file_writer.add_summary(session_start, step)
         self.writer.file_writer.add_summary(session_end, step)
         for tag, value in clean.items():
@@ -160,12 +164,14 @@ class Progress:
         self.plain_every_s = plain_every_s
         self._last_plain = time.monotonic()
         if enabled and sys.stderr.isatty():
-            size = {"dynamic_ncols": True} if _stderr_size_known() else {"ncols": FALLBACK_COLUMNS,
-                                                                       "nrows": FALLBACK_ROWS}
+            size = (
+                {"dynamic_ncols": True} if _stderr_size_known() else {"ncols": FALLBACK_COLUMNS, "nrows": FALLBACK_ROWS}
+            )
             self.bar = tqdm(total=total, initial=initial, unit="step", smoothing=0.1, file=sys.stderr, **size)
 
-    def update(self, step: int, steps_per_s: float, recent_return: float | None,
-               scalars: dict[str, float] | None = None) -> None:
+    def update(
+        self, step: int, steps_per_s: float, recent_return: float | None, scalars: dict[str, float] | None = None
+    ) -> None:
         """Show ``step``; ``scalars`` are the run's latest values by tag (``charts/epsilon``,
         ``charts/noise_scale``, ``eval/mean_return``, ``losses/...``), of which a few are shown."""
         if not self.enabled:
@@ -191,12 +197,16 @@ MAIN_LOSSES = ("losses/td_loss", "losses/critic_loss", "losses/loss", "losses/va
 
 def _postfix_items(scalars: dict[str, float]) -> list[str]:
     """``eps=…``/``noise=…``, ``eval=…`` and ``loss=…`` for the values in ``scalars`` that are finite."""
-    losses = [t for t in MAIN_LOSSES if t in scalars] + sorted(t for t in scalars
-                                                               if t.startswith("losses/") and t.endswith("loss"))
+    losses = [t for t in MAIN_LOSSES if t in scalars] + sorted(
+        t for t in scalars if t.startswith("losses/") and t.endswith("loss")
+    )
     shown = [("eps", "charts/epsilon"), ("noise", "charts/noise_scale"), ("eval", "eval/mean_return")]
     shown += [("loss", losses[0])] if losses else []
-    return [f"{name}={scalars[tag]:.3g}" for name, tag in shown
-            if tag in scalars and isinstance(scalars[tag], (int, float)) and math.isfinite(scalars[tag])]
+    return [
+        f"{name}={scalars[tag]:.3g}"
+        for name, tag in shown
+        if tag in scalars and isinstance(scalars[tag], (int, float)) and math.isfinite(scalars[tag])
+    ]
 
 
 def _stderr_size_known() -> bool:

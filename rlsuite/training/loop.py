@@ -26,9 +26,9 @@ from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
 from rlsuite.training.checkpoint import checkpoints, read_checkpoint, restore_into
+from rlsuite.training.ctrlc import CtrlC
 from rlsuite.training.members import MemberRuns, member_dir
 from rlsuite.training.psim import PVectorEnv
-from rlsuite.training.ctrlc import CtrlC
 from rlsuite.training.run import LOOP_KEYS, LoopSettings, TrainResult
 from rlsuite.training.rundir import claim_run_dir
 from rlsuite.training.vector import env_seeds, make_vector_env, replay_resets, single_envs
@@ -39,8 +39,13 @@ if TYPE_CHECKING:
 __all__ = ["LOOP_KEYS", "LoopSettings", "TrainResult", "train"]
 
 
-def train(agent: "Agent", total_steps: int, run_dir: str | Path | None = None, settings: LoopSettings | None = None,
-          resume: bool = False) -> TrainResult | list[TrainResult]:
+def train(
+    agent: Agent,
+    total_steps: int,
+    run_dir: str | Path | None = None,
+    settings: LoopSettings | None = None,
+    resume: bool = False,
+) -> TrainResult | list[TrainResult]:
     """Train ``agent`` on its env for ``total_steps`` env steps per member (all of a member's envs
     together). One member: its :class:`TrainResult`; K members: one per member, in seed order."""
     settings = settings or LoopSettings()
@@ -71,16 +76,18 @@ def train(agent: "Agent", total_steps: int, run_dir: str | Path | None = None, s
     return runs.finish(interrupted, stepper.loop_state if stepper is not None else None, signal_name)
 
 
-def _start(agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
-           resume: bool) -> tuple[MemberRuns, gym.vector.VectorEnv, list[dict[str, Any]]]:
+def _start(
+    agent: Agent, total_steps: int, run_dir: Path | None, settings: LoopSettings, resume: bool
+) -> tuple[MemberRuns, gym.vector.VectorEnv, list[dict[str, Any]]]:
     """Claim the run directory, restore the checkpoints a resumed run goes on from, make the envs and
     the members' runs; on any failure give back what was taken."""
     lock = claim_run_dir(run_dir, resume, settings.overwrite) if run_dir is not None else None
     envs = None
     try:
         resumed = _restore(agent, run_dir, settings.n_envs) if resume else []
-        envs = make_vector_env(env_factory(agent.env, **agent.env_kwargs), agent.n_members * settings.n_envs,
-                               env_name(agent.env))
+        envs = make_vector_env(
+            env_factory(agent.env, **agent.env_kwargs), agent.n_members * settings.n_envs, env_name(agent.env)
+        )
         runs = MemberRuns(agent, total_steps, run_dir, settings, resumed, lock)
     except BaseException:
         if lock is not None:
@@ -91,7 +98,7 @@ def _start(agent: "Agent", total_steps: int, run_dir: Path | None, settings: Loo
     return runs, envs, resumed
 
 
-def _restore(agent: "Agent", run_dir: Path | None, n_envs: int) -> list[dict[str, Any]]:
+def _restore(agent: Agent, run_dir: Path | None, n_envs: int) -> list[dict[str, Any]]:
     """Load each member's checkpoint at the newest step they all reached into ``agent``; return each
     member's loop counters."""
     if run_dir is None:
@@ -101,8 +108,10 @@ def _restore(agent: "Agent", run_dir: Path | None, n_envs: int) -> list[dict[str
     complete = [{c.name: c for c in checkpoints(d) if (c / "agent.json").is_file()} for d in dirs]
     common = sorted(set.intersection(*(set(c) for c in complete)))
     if not common:
-        raise RLSuiteError(f"cannot resume: {run_dir} holds no checkpoint{' common to all its members' if len(dirs) > 1 else ''}"
-                           "; start a new run without resume.")
+        raise RLSuiteError(
+            f"cannot resume: {run_dir} holds no checkpoint{' common to all its members' if len(dirs) > 1 else ''}"
+            "; start a new run without resume."
+        )
     loops = []
     for k, path in enumerate(dirs):
         latest = complete[k][common[-1]]  # the newest step every member reached (names sort by step: zero-padded)
@@ -114,34 +123,42 @@ def _restore(agent: "Agent", run_dir: Path | None, n_envs: int) -> list[dict[str
     return loops
 
 
-def _refuse_other_seeds(agent: "Agent", run_dir: Path) -> None:
+def _refuse_other_seeds(agent: Agent, run_dir: Path) -> None:
     """A run of several members resumes with the same seeds (its config.yaml lists them)."""
     config = run_dir / "config.yaml"
     saved = (yaml.safe_load(config.read_text()) or {}) if config.is_file() else {}
     seeds = saved.get("seeds", [saved.get("seed", agent.seed)] if "seed" in saved else None)
     if seeds is not None and list(seeds) != agent.seeds:
-        raise RLSuiteError(f"cannot resume {run_dir} with seeds {agent.seeds}: it trained seeds {list(seeds)}; "
-                           "resume with its own seeds (rlsuite train --resume RUN_DIR reads them from its config.yaml).")
+        raise RLSuiteError(
+            f"cannot resume {run_dir} with seeds {agent.seeds}: it trained seeds {list(seeds)}; "
+            "resume with its own seeds (rlsuite train --resume RUN_DIR reads them from its config.yaml)."
+        )
 
 
-def _refuse_changes(agent: "Agent", run_dir: Path, checkpoint: Path, n_envs: int) -> None:
+def _refuse_changes(agent: Agent, run_dir: Path, checkpoint: Path, n_envs: int) -> None:
     """A resumed run is the same run: the same env (and arguments) and the same hyperparameters
     (the device may change); else one line naming what differs."""
     meta = read_checkpoint(checkpoint)[0]
     if meta.get("env") != env_name(agent.env) or (meta.get("env_kwargs") or {}) != agent.env_kwargs:
-        raise RLSuiteError(f"cannot resume {run_dir}: it trained on {meta.get('env')!r} {meta.get('env_kwargs') or ''}, "
-                           f"not {env_name(agent.env)!r} {agent.env_kwargs or ''}; resume with its own env or start a new run.")
+        raise RLSuiteError(
+            f"cannot resume {run_dir}: it trained on {meta.get('env')!r} {meta.get('env_kwargs') or ''}, "
+            f"not {env_name(agent.env)!r} {agent.env_kwargs or ''}; resume with its own env or start a new run."
+        )
     config = run_dir / "config.yaml"
     before = (yaml.safe_load(config.read_text()) or {}).get("loop", {}).get("n_envs") if config.is_file() else None
     if before is not None and before != n_envs:
-        raise RLSuiteError(f"cannot resume {run_dir} with n_envs={n_envs}: it ran {before} envs side by side, and its "
-                           f"replay and episodes are laid out for them; resume with n_envs={before}.")
+        raise RLSuiteError(
+            f"cannot resume {run_dir} with n_envs={n_envs}: it ran {before} envs side by side, and its "
+            f"replay and episodes are laid out for them; resume with n_envs={before}."
+        )
     saved, mine = dict(meta.get("hyperparameters") or {}), agent.hyperparameters()
     changed = sorted(k for k in set(saved) | set(mine) if k != "device" and saved.get(k) != mine.get(k))
     if changed:
         shown = ", ".join(f"{k}={saved.get(k)!r} (asked {mine.get(k)!r})" for k in changed)
-        raise RLSuiteError(f"cannot resume {run_dir} with other hyperparameters: {shown}; resume with the run's own "
-                           "(drop the --set) or start a new run, e.g. with --config RUN_DIR/config.yaml.")
+        raise RLSuiteError(
+            f"cannot resume {run_dir} with other hyperparameters: {shown}; resume with the run's own "
+            "(drop the --set) or start a new run, e.g. with --config RUN_DIR/config.yaml."
+        )
 
 
 def set_torch_threads(threads: int) -> None:
@@ -154,8 +171,9 @@ class Stepper:
     """Steps the vector env (n_envs per member, member by member) with the agent's actions and hands
     each transition to the agent; each ended episode goes to its member's run."""
 
-    def __init__(self, agent: "Agent", envs: gym.vector.VectorEnv, runs: MemberRuns,
-                 resumed: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, agent: Agent, envs: gym.vector.VectorEnv, runs: MemberRuns, resumed: list[dict[str, Any]] | None = None
+    ) -> None:
         self.agent, self.envs, self.runs = agent, envs, runs
         self.n_envs = envs.num_envs // agent.n_members  # per member
         self.step_count = runs.step
@@ -180,8 +198,11 @@ class Stepper:
         self.check_obs = isinstance(space, gym.spaces.Box) and space.dtype.kind == "f"
         # are all rewards finite? Python floats for a handful of envs (0.3 µs against numpy's 2), numpy for
         # many (a thousand members: 1.8 µs against 29)
-        self.finite = ((lambda r: all(map(math.isfinite, r.tolist()))) if envs.num_envs <= 64 else
-                       (lambda r: bool(np.isfinite(r).all())))
+        self.finite = (
+            (lambda r: all(map(math.isfinite, r.tolist())))
+            if envs.num_envs <= 64
+            else (lambda r: bool(np.isfinite(r).all()))
+        )
 
     def _rows(self, k: int) -> slice:
         return slice(k * self.n_envs, (k + 1) * self.n_envs)
@@ -220,8 +241,9 @@ class Stepper:
             real_next, next_mask = self._episodes_ended(infos, next_obs, next_mask)
         if self.check_obs and not np.isfinite(real_next).all():
             self.runs.fault("observation", at)
-        metrics = self.agent.observe(Transition(self.obs, actions, rewards, real_next, terminated, truncated,
-                                                self.mask, next_mask))
+        metrics = self.agent.observe(
+            Transition(self.obs, actions, rewards, real_next, terminated, truncated, self.mask, next_mask)
+        )
         self.runs.after_observe()
         if metrics:
             for name, value in metrics.items():
@@ -239,8 +261,10 @@ class Stepper:
         mask = np.asarray(mask)
         self.mask_row_bytes = mask.shape[-1] * mask.itemsize if mask.ndim else 1
         if not mask.reshape(mask.shape[0] if mask.ndim > 1 else 1, -1).any(axis=1).all():
-            raise RLSuiteError(f"the env's action mask at step {at} allows no action; every state needs at least one "
-                               f"allowed action (env {env_name(self.agent.env)!r} gave info['action_mask'] all zero).")
+            raise RLSuiteError(
+                f"the env's action mask at step {at} allows no action; every state needs at least one "
+                f"allowed action (env {env_name(self.agent.env)!r} gave info['action_mask'] all zero)."
+            )
 
     def _episodes_ended(self, infos: dict[str, Any], next_obs: Any, next_mask: Any) -> tuple[Any, Any]:
         """Record the finished episodes in their members' runs; return the true next observations and masks."""
@@ -251,8 +275,15 @@ class Stepper:
         episode, metrics = infos["episode"], final_info.get("metrics") or {}
         n_all, ended = len(dones), np.flatnonzero(dones).tolist()
         for i, r, length in zip(ended, episode["r"][ended].tolist(), episode["l"][ended].tolist()):
-            mine = {name: float(values[i]) for name, values in metrics.items()
-                    if not name.startswith("_") and metrics.get(f"_{name}", np.ones(n_all, bool))[i]} if metrics else {}
+            mine = (
+                {
+                    name: float(values[i])
+                    for name, values in metrics.items()
+                    if not name.startswith("_") and metrics.get(f"_{name}", np.ones(n_all, bool))[i]
+                }
+                if metrics
+                else {}
+            )
             self.runs.add_episode(i // self.n_envs, r, length, mine)
         return real_next, next_mask
 

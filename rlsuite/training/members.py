@@ -54,7 +54,7 @@ def member_dir(run_dir: Path | None, seeds: list[int], k: int) -> Path | None:
 class MemberView:
     """Member k of a K-member agent, as its run sees it (names, its scalars, its pictures, itself)."""
 
-    def __init__(self, agent: "Agent", k: int, cache: dict[str, Any]) -> None:
+    def __init__(self, agent: Agent, k: int, cache: dict[str, Any]) -> None:
         self.agent, self.k, self.cache = agent, k, cache
         self.name, self.env, self.env_kwargs, self.seed = agent.name, agent.env, agent.env_kwargs, agent.seeds[k]
 
@@ -84,8 +84,15 @@ class _HeldByParent:
 class MemberRuns:
     """K runs on one schedule; see the module's text."""
 
-    def __init__(self, agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
-                 resumed: list[dict[str, Any]], lock: RunDirLock | None) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        total_steps: int,
+        run_dir: Path | None,
+        settings: LoopSettings,
+        resumed: list[dict[str, Any]],
+        lock: RunDirLock | None,
+    ) -> None:
         self.agent, self.run_dir, self.settings, self.lock = agent, run_dir, settings, lock
         self.cache: dict[str, Any] = {"scalars": {}, "summary": {}}
         seeds, k_all = agent.seeds, agent.n_members
@@ -97,9 +104,17 @@ class MemberRuns:
                 if path is not None and k_all > 1:
                     claim_member_dir(path)
                 quiet = settings if k == 0 and k_all == 1 else LoopSettings(**{**vars(settings), "progress": False})
-                self.runs.append(Run(MemberView(agent, k, self.cache), total_steps, path, quiet,
-                                     resumed[k] if resumed else None, lock if k_all == 1 else _HeldByParent(),
-                                     pictures))
+                self.runs.append(
+                    Run(
+                        MemberView(agent, k, self.cache),
+                        total_steps,
+                        path,
+                        quiet,
+                        resumed[k] if resumed else None,
+                        lock if k_all == 1 else _HeldByParent(),
+                        pictures,
+                    )
+                )
         except BaseException:
             self.release()
             raise
@@ -111,8 +126,10 @@ class MemberRuns:
         self.stopping: list[int] = []  # members whose last episode ended in this step
         if run_dir is not None and k_all > 1 and not (resumed and (run_dir / "config.yaml").is_file()):
             # the members' config with their seeds in place of the seed: rerun it with --config, resume it
-            config = {("seeds" if key == "seed" else key): (seeds if key == "seed" else value)
-                      for key, value in self.runs[0].config().items()}
+            config = {
+                ("seeds" if key == "seed" else key): (seeds if key == "seed" else value)
+                for key, value in self.runs[0].config().items()
+            }
             write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 
     # ----- during the run -------------------------------------------------------------------
@@ -183,8 +200,12 @@ class MemberRuns:
         if not members:
             return
         start = time.perf_counter()
-        results = evaluate_members(self.agent, [self.runs[k].schedule.eval_seed for k in range(len(self.runs))],
-                                   self.settings.eval_episodes, self.settings.eval_max_steps)
+        results = evaluate_members(
+            self.agent,
+            [self.runs[k].schedule.eval_seed for k in range(len(self.runs))],
+            self.settings.eval_episodes,
+            self.settings.eval_max_steps,
+        )
         seconds = time.perf_counter() - start
         for k in members:
             self.runs[k].record_eval(results[k], seconds)
@@ -204,8 +225,9 @@ class MemberRuns:
             for k, run in enumerate(self.runs):
                 stopped = interrupted and not self.done[k]  # a member done before the interrupt finished
                 self.done[k] = True
-                results.append(run.finish(stopped, loop_state(k) if loop_state else None,
-                                          signal_name if stopped else None))
+                results.append(
+                    run.finish(stopped, loop_state(k) if loop_state else None, signal_name if stopped else None)
+                )
         except BaseException:
             self.abort()
             raise
@@ -239,23 +261,33 @@ def aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     first = summaries[0]
     wall = max(float(s["wall_s"]) for s in summaries)
     steps = sum(int(s["steps"]) for s in summaries)
-    return {"env": first["env"], "agent": first["agent"], "seeds": [s["seed"] for s in summaries],
-            "members": len(summaries), "steps": first["steps"], "requested_steps": first["requested_steps"],
-            "wall_s": round(wall, 3), "sps": round(steps / wall, 1) if wall > 0 else 0.0,
-            "eval_mean_return": float(np.mean(returns)), "eval_std_across_seeds": float(np.std(returns)),
-            "eval_iqm_return": point, "eval_iqm_ci95": [low, high],
-            "eval_returns": {str(s["seed"]): s["eval_mean_return"] for s in summaries},
-            "interrupted": any(s["interrupted"] for s in summaries),
-            "stop_reasons": sorted({s["stop_reason"] for s in summaries})}
+    return {
+        "env": first["env"],
+        "agent": first["agent"],
+        "seeds": [s["seed"] for s in summaries],
+        "members": len(summaries),
+        "steps": first["steps"],
+        "requested_steps": first["requested_steps"],
+        "wall_s": round(wall, 3),
+        "sps": round(steps / wall, 1) if wall > 0 else 0.0,
+        "eval_mean_return": float(np.mean(returns)),
+        "eval_std_across_seeds": float(np.std(returns)),
+        "eval_iqm_return": point,
+        "eval_iqm_ci95": [low, high],
+        "eval_returns": {str(s["seed"]): s["eval_mean_return"] for s in summaries},
+        "interrupted": any(s["interrupted"] for s in summaries),
+        "stop_reasons": sorted({s["stop_reason"] for s in summaries}),
+    }
 
 
-def evaluate_members(agent: "Agent", seeds: list[int], episodes: int, max_steps: int) -> list[tuple[float, float]]:
+def evaluate_members(agent: Agent, seeds: list[int], episodes: int, max_steps: int) -> list[tuple[float, float]]:
     """(mean, std) of the return of each member over ``episodes`` deterministic episodes on its own
     env, seeded with ``seeds[k]`` as :func:`~rlsuite.training.evaluation.evaluate` seeds it; all
     members step together. An episode not over after ``max_steps`` steps is cut."""
     k_all = agent.n_members
-    envs = make_vector_env(env_factory(agent.env, **agent.env_kwargs), k_all, env_name(agent.env),
-                           simulate="deterministic")
+    envs = make_vector_env(
+        env_factory(agent.env, **agent.env_kwargs), k_all, env_name(agent.env), simulate="deterministic"
+    )
     returns: list[list[float]] = [[] for _ in range(k_all)]
     try:
         obs, infos = envs.reset(seed=list(seeds))

@@ -11,7 +11,8 @@ checkpoint — so ``rlsuite.load(RUN/seed_<s>)`` gives an ordinary single-seed a
 * a module: :func:`~rlsuite.nets.stacked.members_state` (and :func:`~rlsuite.nets.stacked.load_member`);
 * an optimizer: each per-parameter state shaped like its parameter (Adam's moments) is moved as
   that parameter is, by the stacked layer that owns it; the rest (``step``, the count torch's
-  optimizers keep, one for all members, even where a parameter has one element per member) as it is. Putting a member in keeps the larger of the two step counts: the members of a
+  optimizers keep, one for all members, even where a parameter has one element per member) as it is.
+  Putting a member in keeps the larger of the two step counts: the members of a
   run share one count, and a member that stopped learning early (whose updates the agent undoes)
   brings an older one, which must not set back the count of those still learning. So a member
   that stopped early shows the run's count, not its own; its weights and moments are its own.
@@ -22,8 +23,9 @@ With one member the layout is already the single one: the arrays are those of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +39,7 @@ def member_arrays(parts: dict[str, Any], k: int, members: int) -> dict[str, np.n
     out: dict[str, np.ndarray] = {}
     for name, part in parts.items():
         if isinstance(part, np.ndarray):
-            out[name] = part[k:k + 1].copy()
+            out[name] = part[k : k + 1].copy()
             continue
         import torch
 
@@ -65,14 +67,17 @@ def load_member_arrays(parts: dict[str, Any], k: int, members: int, arrays: dict
         return
     for name, part in parts.items():
         if isinstance(part, np.ndarray):
-            part[k:k + 1] = arrays[name]
+            part[k : k + 1] = arrays[name]
             continue
         import torch
 
         from rlsuite.nets.stacked import load_member
 
-        mine = {key[len(name) + 1:]: torch.from_numpy(np.array(v)) for key, v in arrays.items()
-                if key.startswith(name + ".")}
+        mine = {
+            key[len(name) + 1 :]: torch.from_numpy(np.array(v))
+            for key, v in arrays.items()
+            if key.startswith(name + ".")
+        }
         if isinstance(part, torch.nn.Module):
             load_member(part, k, mine)
             continue
@@ -83,7 +88,11 @@ def load_member_arrays(parts: dict[str, Any], k: int, members: int, arrays: dict
                 value = value.to(param.device)
                 # shaped like member k's slice of the parameter: a moment to move in; else shared by the
                 # members (a step count) or a plain parameter's, taken as it is
-                if owner is None or key == "step" or tuple(value.shape) != tuple(owner[0].member_state(k)[owner[1]].shape):
+                if (
+                    owner is None
+                    or key == "step"
+                    or tuple(value.shape) != tuple(owner[0].member_state(k)[owner[1]].shape)
+                ):
                     shared = state.get(key)
                     if owner is not None and shared is not None and shared.numel() == value.numel() == 1:
                         value = torch.maximum(shared.reshape(()), value.reshape(())).reshape(shared.shape)  # a count
@@ -204,6 +213,7 @@ class DoneMembers:
             elif isinstance(part, torch.optim.Optimizer):
                 for group in part.param_groups:
                     for p in group["params"]:
-                        out.extend(v for v in part.state.get(p, {}).values()
-                                   if torch.is_tensor(v) and v.shape == p.shape)
+                        out.extend(
+                            v for v in part.state.get(p, {}).values() if torch.is_tensor(v) and v.shape == p.shape
+                        )
         return out

@@ -33,14 +33,14 @@ class OrnsteinUhlenbeckNoise:
     episode's start. ``state`` has one row per env (member-major, as the batch).
     """
 
-    def __init__(self, std: float, shape: tuple[int, ...], rng: Streams, theta: float = 0.15,
-                 dt: float = 1e-2) -> None:
+    def __init__(self, std: float, shape: tuple[int, ...], rng: Streams, theta: float = 0.15, dt: float = 1e-2) -> None:
         self.std, self.shape, self.rng, self.theta, self.dt = float(std), shape, rng, float(theta), float(dt)
         self.state = np.zeros(shape)
 
     def __call__(self) -> np.ndarray:
-        self.state = (self.state - self.theta * self.state * self.dt
-                      + self.std * np.sqrt(self.dt) * self.rng.normal(self.shape))
+        self.state = (
+            self.state - self.theta * self.state * self.dt + self.std * np.sqrt(self.dt) * self.rng.normal(self.shape)
+        )
         return self.state.copy()
 
     def reset(self, envs: np.ndarray | None = None) -> None:

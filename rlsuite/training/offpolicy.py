@@ -45,13 +45,21 @@ class OffPolicyAgent(Agent[ConfigT]):
     """Base for replay-based agents; their config has buffer_size, batch_size, learning_starts,
     train_freq, gradient_steps and device."""
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ConfigT | None = None,
-                 seed: int = 0, **kw: Any):
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        config: ConfigT | None = None,
+        seed: int = 0,
+        **kw: Any,
+    ):
         super().__init__(observation_space, action_space, config, seed, **kw)
         c = self.config
         if c.batch_size > c.buffer_size:
-            raise RLSuiteError(f"{self.name} batch_size={c.batch_size} is larger than buffer_size={c.buffer_size}; "
-                               "make the buffer at least one batch.")
+            raise RLSuiteError(
+                f"{self.name} batch_size={c.batch_size} is larger than buffer_size={c.buffer_size}; "
+                "make the buffer at least one batch."
+            )
         self.device = resolve_device(c.device)
         self.buffer: ReplayBuffer | None = None
         self._n_calls = 0
@@ -86,8 +94,14 @@ class OffPolicyAgent(Agent[ConfigT]):
         obs = torch.as_tensor(obs, device=self.device)
         return obs.reshape(self.n_members, obs.shape[0] // self.n_members, *obs.shape[1:])
 
-    def learn(self, total_steps: int, run_dir: str | Path | None = None, resume: bool = False,
-              progress: bool = False, **loop_settings: Any):
+    def learn(
+        self,
+        total_steps: int,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+        progress: bool = False,
+        **loop_settings: Any,
+    ):
         check_memory(self.config.buffer_size * self.n_members, self.observation_space, self.action_space)
         return super().learn(total_steps, run_dir=run_dir, resume=resume, progress=progress, **loop_settings)
 
@@ -97,17 +111,31 @@ class OffPolicyAgent(Agent[ConfigT]):
         count it; returns n_envs, the env steps it holds per member."""
         rows = len(batch.reward)
         if rows % self.n_members:
-            raise RLSuiteError(f"a batch of {rows} transitions does not split over {self.n_members} members; give "
-                               "n_envs transitions per member, member by member.")
+            raise RLSuiteError(
+                f"a batch of {rows} transitions does not split over {self.n_members} members; give "
+                "n_envs transitions per member, member by member."
+            )
         n_envs = rows // self.n_members
         if self.buffer is None:
-            n_mask = int(self.action_space.n) if batch.next_mask is not None and isinstance(
-                self.action_space, spaces.Discrete) else None
-            self.buffer = ReplayBuffer(max(self.config.buffer_size // n_envs, 2), self.observation_space,
-                                       self.action_space, rows, n_mask)
+            n_mask = (
+                int(self.action_space.n)
+                if batch.next_mask is not None and isinstance(self.action_space, spaces.Discrete)
+                else None
+            )
+            self.buffer = ReplayBuffer(
+                max(self.config.buffer_size // n_envs, 2), self.observation_space, self.action_space, rows, n_mask
+            )
         masks = self.buffer.masks is not None
-        self.buffer.add(batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated, batch.truncated,
-                        mask=batch.mask if masks else None, next_mask=batch.next_mask if masks else None)
+        self.buffer.add(
+            batch.obs,
+            batch.action,
+            batch.reward,
+            batch.next_obs,
+            batch.terminated,
+            batch.truncated,
+            mask=batch.mask if masks else None,
+            next_mask=batch.next_mask if masks else None,
+        )
         self.num_timesteps += n_envs
         self._n_calls += 1
         self._env_steps_since_train += n_envs
@@ -145,7 +173,11 @@ class OffPolicyAgent(Agent[ConfigT]):
 
     # ----- state ------------------------------------------------------------------------------
     def shared_state(self) -> dict[str, Any]:
-        return {**super().shared_state(), "n_calls": self._n_calls, "env_steps_since_train": self._env_steps_since_train}
+        return {
+            **super().shared_state(),
+            "n_calls": self._n_calls,
+            "env_steps_since_train": self._env_steps_since_train,
+        }
 
     def load_shared_state(self, state: dict[str, Any]) -> None:
         super().load_shared_state(state)

@@ -32,16 +32,25 @@ from rlsuite.core.solver import names
 
 HOLE, CLIFF, GOAL = "hole", "cliff", "goal"
 FILL = {HOLE: (30, 50, 100), CLIFF: (120, 55, 40), GOAL: (40, 165, 75)}
-MOVES = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0),
-         "west": (0, -1), "east": (0, 1), "north": (-1, 0), "south": (1, 0)}
+MOVES = {
+    "left": (0, -1),
+    "right": (0, 1),
+    "up": (-1, 0),
+    "down": (1, 0),
+    "west": (0, -1),
+    "east": (0, 1),
+    "north": (-1, 0),
+    "south": (1, 0),
+}
 FONT_SIZE, TITLE_H, ROW_H = 11, 18, 16
 MAP_SIDE, MAX_CELL, TEXT_CELL = 480, 56, 30  # a map's longer side, its largest cell, the smallest cell with text
 MAX_TEXT_ROWS, MAX_ROWS = 96, 768  # Q heatmaps: rows with names and numbers; rows drawn at all (more are sampled)
 GREEDY, LINES, DISALLOWED = (220, 30, 30), (25, 25, 25), np.array((110, 110, 110), dtype=np.uint8)
 WHITE, BLACK, FLOOR, ARROW = (255, 255, 255), (0, 0, 0), (235, 235, 235), (20, 20, 20)
 _VIRIDIS = np.array([(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)], dtype=np.float64)
-LUT = np.stack([np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_VIRIDIS)), _VIRIDIS[:, c])
-                for c in range(3)], axis=1).astype(np.uint8)
+LUT = np.stack(
+    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_VIRIDIS)), _VIRIDIS[:, c]) for c in range(3)], axis=1
+).astype(np.uint8)
 LUT_T = [tuple(int(c) for c in color) for color in LUT]
 INK = [BLACK if color @ np.array((0.299, 0.587, 0.114)) > 140 else WHITE for color in LUT.astype(float)]  # text colour
 
@@ -156,8 +165,14 @@ def _arrow_patch(move: tuple[int, int] | None, side: int, bg: tuple, fg: tuple) 
         tip, head = (c + dx * r, c + dy * r), side * 0.16
         base = (tip[0] - dx * head, tip[1] - dy * head)
         draw.line([(c, c), base], fill=255, width=max(side // 14, 1))
-        draw.polygon([tip, (base[0] - dy * head * 0.7, base[1] - dx * head * 0.7),
-                      (base[0] + dy * head * 0.7, base[1] + dx * head * 0.7)], fill=255)
+        draw.polygon(
+            [
+                tip,
+                (base[0] - dy * head * 0.7, base[1] - dx * head * 0.7),
+                (base[0] + dy * head * 0.7, base[1] + dx * head * 0.7),
+            ],
+            fill=255,
+        )
     alpha = (np.asarray(mask, dtype=np.float32) / 255.0)[1 : side - 1, 1 : side - 1, None]
     return _blend(alpha, bg, fg)
 
@@ -170,8 +185,9 @@ def _put(image: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
         image[y0:y1, x0:x1] = patch[y0 - y : y1 - y, x0 - x : x1 - x]
 
 
-def draw_text(image: np.ndarray, text: str, x: float, y: float, bg: tuple = WHITE, fg: tuple = BLACK,
-          center: bool = True) -> None:
+def draw_text(
+    image: np.ndarray, text: str, x: float, y: float, bg: tuple = WHITE, fg: tuple = BLACK, center: bool = True
+) -> None:
     """``text`` on the uniform background ``bg``, centred on (x, y) or starting at x."""
     patch = _text_patch(text, bg, fg)
     h, w = patch.shape[:2]
@@ -286,14 +302,21 @@ def value_picture(values: np.ndarray, layout: Layout, title: str = "V(s) = max_a
         for s in np.flatnonzero(open_).tolist():
             row, col = divmod(s, cols)
             k = idx[s]
-            draw_text(image, _number(values[s], low, high), col * side + side / 2, row * side + side / 2 + side / 8,
-                  LUT_T[k], INK[k])
+            draw_text(
+                image,
+                _number(values[s], low, high),
+                col * side + side / 2,
+                row * side + side / 2 + side / 8,
+                LUT_T[k],
+                INK[k],
+            )
     _labels(image, layout, side, lambda s: (LUT_T[idx[s]], INK[idx[s]]))
     return _titled(image, f"{title}   min {low:.3g}  max {high:.3g}")
 
 
-def policy_picture(q: np.ndarray, layout: Layout, allowed: np.ndarray | None = None,
-                   terminal: np.ndarray | None = None) -> np.ndarray:
+def policy_picture(
+    q: np.ndarray, layout: Layout, allowed: np.ndarray | None = None, terminal: np.ndarray | None = None
+) -> np.ndarray:
     """The greedy actions as arrows on the map (every tied best action; a dot where all tie)."""
     allowed = np.ones(q.shape, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
     image, side = _map(layout, np.full((len(q), 3), FLOOR))

@@ -73,7 +73,7 @@ class PTables:
     metadata: dict[str, Any]
 
 
-def p_vector_env(make: Callable[[], gym.Env], n_envs: int, name: str | None = None) -> "PVectorEnv | None":
+def p_vector_env(make: Callable[[], gym.Env], n_envs: int, name: str | None = None) -> PVectorEnv | None:
     """``n_envs`` copies of ``make()`` stepped by its ``P`` as a :class:`PVectorEnv`, or None where
     the env does not qualify (see the module's text). The probe env is closed either way."""
     if isinstance(n_envs, bool) or not isinstance(n_envs, (int, np.integer)) or n_envs < 1:
@@ -91,8 +91,12 @@ def p_tables(env: gym.Env) -> PTables | None:
     """The tables of ``env`` where stepping by ``P`` is exactly stepping the env, else None."""
     base = env.unwrapped
     obs_space, action_space = env.observation_space, env.action_space
-    if not (isinstance(obs_space, spaces.Discrete) and isinstance(action_space, spaces.Discrete)
-            and obs_space.start == 0 and action_space.start == 0):
+    if not (
+        isinstance(obs_space, spaces.Discrete)
+        and isinstance(action_space, spaces.Discrete)
+        and obs_space.start == 0
+        and action_space.start == 0
+    ):
         return None
     exact = type(base) in _GYMNASIUM_P_ENVS or bool(getattr(base, "steps_by_P", False))
     fickle = getattr(base, "fickle_passenger", False)  # Taxi's passenger then changes destination outside P
@@ -105,8 +109,14 @@ def p_tables(env: gym.Env) -> PTables | None:
     masks = _mask_table(base, n_s, n_a)
     if not neutral or arrays is None or initial_cdf is None or masks is False:
         return None
-    return PTables(*arrays, initial_cdf=initial_cdf, masks=masks, max_steps=max_steps,
-                   reset_prob=_GYMNASIUM_P_ENVS.get(type(base)), metadata=dict(env.metadata))
+    return PTables(
+        *arrays,
+        initial_cdf=initial_cdf,
+        masks=masks,
+        max_steps=max_steps,
+        reset_prob=_GYMNASIUM_P_ENVS.get(type(base)),
+        metadata=dict(env.metadata),
+    )
 
 
 def _wrapper_chain(env: gym.Env) -> tuple[bool, int | None]:
@@ -205,8 +215,9 @@ class PVectorEnv(gym.vector.VectorEnv):
         seed + i, a list one seed per env, None continues each env's stream."""
         mask = self._reset_mask(options)
         if self._states is None and mask is not None:
-            raise RLSuiteError(f"env {self.name!r} was reset with a reset_mask before a full reset; "
-                               "call reset() without one first.")
+            raise RLSuiteError(
+                f"env {self.name!r} was reset with a reset_mask before a full reset; call reset() without one first."
+            )
         rows = np.arange(self.num_envs) if mask is None else np.flatnonzero(mask)
         self._reseed(rows, self._seeds(seed))
         if self._states is None:
@@ -220,10 +231,13 @@ class PVectorEnv(gym.vector.VectorEnv):
         mask = (options or {}).get("reset_mask")
         if mask is None:
             return None
-        if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (self.num_envs,)
-                and mask.any()):
-            raise RLSuiteError(f"options['reset_mask'] for env {self.name!r} is not a bool array of shape "
-                               f"({self.num_envs},) with a True; pass one flag per env, True for those to reset.")
+        if not (
+            isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (self.num_envs,) and mask.any()
+        ):
+            raise RLSuiteError(
+                f"options['reset_mask'] for env {self.name!r} is not a bool array of shape "
+                f"({self.num_envs},) with a True; pass one flag per env, True for those to reset."
+            )
         return mask.copy()
 
     def _seeds(self, seed: Any) -> list[int | None]:
@@ -234,8 +248,10 @@ class PVectorEnv(gym.vector.VectorEnv):
             return [int(seed) + i for i in range(n)]
         if isinstance(seed, (list, tuple)) and len(seed) == n:
             return list(seed)
-        raise RLSuiteError(f"seed={seed!r:.60} for env {self.name!r} is not a seed; pass a whole number, "
-                           f"a list of {n} of them, or None.")
+        raise RLSuiteError(
+            f"seed={seed!r:.60} for env {self.name!r} is not a seed; pass a whole number, "
+            f"a list of {n} of them, or None."
+        )
 
     def _reseed(self, rows: np.ndarray, seeds: list[int | None]) -> None:
         """Start afresh the streams of ``rows`` that have a seed (all of them, on the first reset)."""
@@ -309,13 +325,17 @@ class PVectorEnv(gym.vector.VectorEnv):
         a = np.asarray(actions)
         n, n_a = self.num_envs, self._n_actions
         if a.shape != (n,) or a.dtype.kind not in "iu":
-            raise RLSuiteError(f"actions for env {self.name!r} are {a.dtype} of shape {a.shape}; pass {n} whole "
-                               f"numbers in [0, {n_a - 1}], one per env.")
+            raise RLSuiteError(
+                f"actions for env {self.name!r} are {a.dtype} of shape {a.shape}; pass {n} whole "
+                f"numbers in [0, {n_a - 1}], one per env."
+            )
         a = a.astype(np.int64, copy=False)
         if (a.view(np.uint64) >= n_a).any():  # negatives wrap to huge numbers
             bad = a[(a < 0) | (a >= n_a)]
-            raise RLSuiteError(f"actions {bad[:5].tolist()} for env {self.name!r} are outside Discrete({n_a}); "
-                               f"pass actions in [0, {n_a - 1}].")
+            raise RLSuiteError(
+                f"actions {bad[:5].tolist()} for env {self.name!r} are outside Discrete({n_a}); "
+                f"pass actions in [0, {n_a - 1}]."
+            )
         return a
 
     def _end_episodes(self, done: np.ndarray, prob: np.ndarray | None, u: np.ndarray | None) -> dict[str, Any]:
@@ -324,8 +344,11 @@ class PVectorEnv(gym.vector.VectorEnv):
         final_obs = np.full(self.num_envs, None, dtype=object)
         final_obs[rows] = self._states[rows].tolist()
         final_info = self._env_infos(self._states, prob, done)
-        episode = {"r": np.where(done, self._returns, 0.0), "l": np.where(done, self._elapsed, 0),
-                   "t": np.where(done, np.round(time.perf_counter() - self._started, 6), 0.0)}
+        episode = {
+            "r": np.where(done, self._returns, 0.0),
+            "l": np.where(done, self._elapsed, 0),
+            "t": np.where(done, np.round(time.perf_counter() - self._started, 6), 0.0),
+        }
         self._start(rows, None if u is None else u[rows, 1])
         prob = None if prob is None else np.where(done, 1.0, prob)  # what the new episodes' resets report
         infos = {"final_obs": final_obs, "_final_obs": done, "final_info": final_info, "_final_info": done.copy()}
@@ -362,8 +385,14 @@ class PVectorEnv(gym.vector.VectorEnv):
         if self._states is None:
             raise RLSuiteError(f"env {self.name!r} has no state before reset(); call reset() first.")
         n_s, n_a, _ = self.tables.prob.shape
-        columns = (self._states, self._elapsed, self._returns, np.array(self.streams.seeds, dtype=object),
-                   self.streams.keys, self.streams.counters)
+        columns = (
+            self._states,
+            self._elapsed,
+            self._returns,
+            np.array(self.streams.seeds, dtype=object),
+            self.streams.keys,
+            self.streams.counters,
+        )
         state = {name: column[rows].tolist() for name, column in zip(_STATE_FIELDS, columns)}
         return {"n_states": n_s, "n_actions": n_a, **state}
 
@@ -372,15 +401,22 @@ class PVectorEnv(gym.vector.VectorEnv):
         rows = slice(None) if rows is None else rows
         n = len(range(*rows.indices(self.num_envs)))
         n_s, n_a, _ = self.tables.prob.shape
-        if (not isinstance(state, dict) or (state.get("n_states"), state.get("n_actions")) != (n_s, n_a)
-                or any(not isinstance(state.get(f), list) or len(state[f]) != n for f in _STATE_FIELDS)
-                or not all(isinstance(s, int) and 0 <= s < n_s for s in state["states"])):
-            raise RLSuiteError(f"the state given to env {self.name!r} is not one of {n} envs of {n_s} states and "
-                               f"{n_a} actions; load a state saved from the same env and n_envs.")
+        if (
+            not isinstance(state, dict)
+            or (state.get("n_states"), state.get("n_actions")) != (n_s, n_a)
+            or any(not isinstance(state.get(f), list) or len(state[f]) != n for f in _STATE_FIELDS)
+            or not all(isinstance(s, int) and 0 <= s < n_s for s in state["states"])
+        ):
+            raise RLSuiteError(
+                f"the state given to env {self.name!r} is not one of {n} envs of {n_s} states and "
+                f"{n_a} actions; load a state saved from the same env and n_envs."
+            )
         if self._states is None:
             if n != self.num_envs:
-                raise RLSuiteError(f"env {self.name!r} can load {n} of its {self.num_envs} envs only after a full "
-                                   "reset or state; reset() or load a full state first.")
+                raise RLSuiteError(
+                    f"env {self.name!r} can load {n} of its {self.num_envs} envs only after a full "
+                    "reset or state; reset() or load a full state first."
+                )
             self._states = np.zeros(self.num_envs, dtype=np.int64)
             self.streams = Streams([0] * self.num_envs, spawn=(_SPAWN,))
         self._ahead = None

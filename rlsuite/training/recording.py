@@ -57,22 +57,28 @@ def rgb_array_env(env: EnvSpec, env_kwargs: dict[str, Any] | None = None) -> gym
     if plain is not env:
         plain.close()
     if "rgb_array" not in modes:
-        raise RLSuiteError(f"video_every needs an env that renders rgb_array frames, and env {env_name(env)!r} does "
-                           f"not (its render modes: {', '.join(modes) or 'none'}); set video_every=0.")
+        raise RLSuiteError(
+            f"video_every needs an env that renders rgb_array frames, and env {env_name(env)!r} does "
+            f"not (its render modes: {', '.join(modes) or 'none'}); set video_every=0."
+        )
     if not isinstance(env, gym.Env):
         return make_env(env, render_mode="rgb_array", **kwargs)
     if env.spec is not None and env.spec.id in gym.registry:
         return gym.make(env.spec, render_mode="rgb_array")
-    raise RLSuiteError(f"video_every needs rgb_array frames, and the env instance {env_name(env)!r} was made with "
-                       f"render_mode={env.render_mode!r}; make it with render_mode='rgb_array' or pass its id.")
+    raise RLSuiteError(
+        f"video_every needs rgb_array frames, and the env instance {env_name(env)!r} was made with "
+        f"render_mode={env.render_mode!r}; make it with render_mode='rgb_array' or pass its id."
+    )
 
 
 def upscale(frame: Any) -> np.ndarray:
     """An HxWx3 uint8 frame, scaled up by a whole factor until its longer side reaches MIN_SIDE."""
     image = np.asarray(frame if frame is not None else (), dtype=np.uint8)
     if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise RLSuiteError(f"the env's render() gave an array of shape {image.shape} in rgb_array mode; "
-                           "it must be height x width x 3 (RGB).")
+        raise RLSuiteError(
+            f"the env's render() gave an array of shape {image.shape} in rgb_array mode; "
+            "it must be height x width x 3 (RGB)."
+        )
     factor = max(1, MIN_SIDE // max(image.shape[:2]))
     image = image[:, :, :3]
     return image.repeat(factor, axis=1).repeat(factor, axis=0) if factor > 1 else image
@@ -110,6 +116,12 @@ def gif_bytes(frames: list[np.ndarray], fps: float = 4.0) -> bytes:
         palette = Image.fromarray(sample).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
         images = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
-                   duration=max(20, round(1000 / (fps or 4.0))), loop=0)
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(20, round(1000 / (fps or 4.0))),
+        loop=0,
+    )
     return buffer.getvalue()

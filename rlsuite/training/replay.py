@@ -37,7 +37,7 @@ class Batch:
     terminated: Any
     next_mask: Any | None
 
-    def as_tensors(self, device: Any = None) -> "Batch":
+    def as_tensors(self, device: Any = None) -> Batch:
         """The same transitions as torch tensors (masks as bool): on the CPU they share the arrays'
         memory; on another ``device`` they are copied there."""
         import torch
@@ -46,17 +46,23 @@ class Batch:
             return torch.from_numpy(array) if device is None else torch.from_numpy(array).to(device, non_blocking=True)
 
         mask = None if self.next_mask is None else tensor(self.next_mask.astype(bool))
-        return Batch(tensor(self.obs), tensor(self.action), tensor(self.reward), tensor(self.next_obs),
-                     tensor(self.terminated), mask)
+        return Batch(
+            tensor(self.obs),
+            tensor(self.action),
+            tensor(self.reward),
+            tensor(self.next_obs),
+            tensor(self.terminated),
+            mask,
+        )
 
     def _fields(self) -> tuple[Any, ...]:
         return self.obs, self.action, self.reward, self.next_obs, self.terminated, self.next_mask
 
-    def reshape(self, *lead: int) -> "Batch":
+    def reshape(self, *lead: int) -> Batch:
         """The same transitions with the leading (transition) axis split into ``lead`` axes."""
         return Batch(*(None if v is None else v.reshape(*lead, *v.shape[1:]) for v in self._fields()))
 
-    def unstack(self) -> list["Batch"]:
+    def unstack(self) -> list[Batch]:
         """One batch per index of the leading axis (views, no copies)."""
         return [Batch(*(None if v is None else v[i] for v in self._fields())) for i in range(len(self.reward))]
 
@@ -104,8 +110,13 @@ def available_memory() -> int | None:
     return found
 
 
-def check_memory(transitions: int, observation_space: gym.Space, action_space: gym.Space,
-                 n_mask_actions: int | None = None, setting: str = "buffer_size") -> None:
+def check_memory(
+    transitions: int,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    n_mask_actions: int | None = None,
+    setting: str = "buffer_size",
+) -> None:
     """One line if a buffer of ``transitions`` transitions does not fit in the memory available."""
     if isinstance(observation_space, (spaces.Dict, spaces.Tuple)):
         return  # refused by the buffer itself
@@ -113,9 +124,11 @@ def check_memory(transitions: int, observation_space: gym.Space, action_space: g
     need, available = transitions * each, available_memory()
     if available is not None and need > available:
         fits = max(int(available * 0.8) // each, 1)
-        raise RLSuiteError(f"the replay buffer ({setting}={transitions:,} transitions of {each:,} bytes) needs "
-                           f"{need / 1e9:,.1f} GB but {available / 1e9:,.1f} GB of memory is available; choose a "
-                           f"smaller {setting} (at most about {fits:,} here), e.g. --set {setting}={fits}.")
+        raise RLSuiteError(
+            f"the replay buffer ({setting}={transitions:,} transitions of {each:,} bytes) needs "
+            f"{need / 1e9:,.1f} GB but {available / 1e9:,.1f} GB of memory is available; choose a "
+            f"smaller {setting} (at most about {fits:,} here), e.g. --set {setting}={fits}."
+        )
 
 
 class ReplayBuffer:
@@ -126,11 +139,19 @@ class ReplayBuffer:
     random stream (:meth:`sample`); :meth:`member_state_arrays` gives one member's part as a
     buffer of its envs alone holds it."""
 
-    def __init__(self, capacity: int, observation_space: gym.Space, action_space: gym.Space, n_envs: int = 1,
-                 n_mask_actions: int | None = None) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        n_envs: int = 1,
+        n_mask_actions: int | None = None,
+    ) -> None:
         if isinstance(observation_space, (spaces.Dict, spaces.Tuple)):
-            raise RLSuiteError(f"the replay buffer stores array observations, not {observation_space}; "
-                               "wrap the env with gymnasium.wrappers.FlattenObservation first.")
+            raise RLSuiteError(
+                f"the replay buffer stores array observations, not {observation_space}; "
+                "wrap the env with gymnasium.wrappers.FlattenObservation first."
+            )
         self.capacity = int(capacity)
         self.n_envs = int(n_envs)
         check_memory(self.capacity * self.n_envs, observation_space, action_space, n_mask_actions)
@@ -151,8 +172,17 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return (self.capacity if self.full else self.pos) * self.n_envs
 
-    def add(self, obs: Any, action: Any, reward: Any, next_obs: Any, terminated: Any, truncated: Any,
-            mask: Any = None, next_mask: Any = None) -> None:
+    def add(
+        self,
+        obs: Any,
+        action: Any,
+        reward: Any,
+        next_obs: Any,
+        terminated: Any,
+        truncated: Any,
+        mask: Any = None,
+        next_mask: Any = None,
+    ) -> None:
         """Store one vector-env step; ``next_obs`` is the true next observation (final ones included)."""
         p, nxt = self.pos, (self.pos + 1) % self.capacity
         ended = np.logical_or(terminated, truncated)
@@ -228,8 +258,14 @@ class ReplayBuffer:
             next_mask = self.masks[following, envs]
             if ended.any():
                 next_mask[ended] = self.final_masks[slots[ended], envs[ended]]
-        return Batch(self.obs[slots, envs], self.actions[slots, envs], self.rewards[slots, envs], next_obs,
-                     self.terminated[slots, envs], next_mask)
+        return Batch(
+            self.obs[slots, envs],
+            self.actions[slots, envs],
+            self.rewards[slots, envs],
+            next_obs,
+            self.terminated[slots, envs],
+            next_mask,
+        )
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The filled part of the buffer as plain arrays (for checkpoints as .npz, no objects).
@@ -239,24 +275,32 @@ class ReplayBuffer:
         """
         used = self.capacity if self.full else self.pos
         ahead = self.capacity if self.full else min(self.pos + 1, self.capacity)
-        arrays = {"obs": self.obs[:ahead], "final_obs": self.final_obs[:used], "actions": self.actions[:used],
-                  "rewards": self.rewards[:used], "terminated": self.terminated[:used], "ended": self.ended[:used],
-                  "cursor": np.array([self.pos, int(self.full), self.capacity], dtype=np.int64)}
+        arrays = {
+            "obs": self.obs[:ahead],
+            "final_obs": self.final_obs[:used],
+            "actions": self.actions[:used],
+            "rewards": self.rewards[:used],
+            "terminated": self.terminated[:used],
+            "ended": self.ended[:used],
+            "cursor": np.array([self.pos, int(self.full), self.capacity], dtype=np.int64),
+        }
         if self.masks is not None:
             arrays.update(masks=self.masks[:ahead], final_masks=self.final_masks[:used])
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], observation_space: gym.Space,
-                    action_space: gym.Space) -> "ReplayBuffer":
+    def from_arrays(
+        cls, arrays: dict[str, np.ndarray], observation_space: gym.Space, action_space: gym.Space
+    ) -> ReplayBuffer:
         """A buffer rebuilt from :meth:`state_arrays`, its cursor and shapes checked first."""
         buffer = cls.for_members(arrays, observation_space, action_space, 1)
         buffer.load_state_arrays(arrays)
         return buffer
 
     @classmethod
-    def for_members(cls, arrays: dict[str, np.ndarray], observation_space: gym.Space, action_space: gym.Space,
-                    members: int) -> "ReplayBuffer":
+    def for_members(
+        cls, arrays: dict[str, np.ndarray], observation_space: gym.Space, action_space: gym.Space, members: int
+    ) -> ReplayBuffer:
         """An empty buffer for ``members`` blocks of the envs of ``arrays`` (one member's :meth:`state_arrays`,
         checked first), with its capacity and cursor: :meth:`load_member_state_arrays` fills it."""
         cursor = arrays["cursor"]
@@ -273,7 +317,7 @@ class ReplayBuffer:
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         for name in self._NAMES:
             if name in arrays and getattr(self, name) is not None:
-                getattr(self, name)[:len(arrays[name])] = arrays[name]
+                getattr(self, name)[: len(arrays[name])] = arrays[name]
         self.pos, self.full = int(arrays["cursor"][0]), bool(arrays["cursor"][1])
 
     # ----- one member's envs ------------------------------------------------------------------
@@ -287,8 +331,9 @@ class ReplayBuffer:
         """Member k's part of :meth:`state_arrays` (its block of n_envs / members envs), as a buffer of
         those envs alone gives them."""
         columns = self._member_columns(k, members)
-        return {name: array if name == "cursor" else array[:, columns].copy()
-                for name, array in self.state_arrays().items()}
+        return {
+            name: array if name == "cursor" else array[:, columns].copy() for name, array in self.state_arrays().items()
+        }
 
     def load_member_state_arrays(self, k: int, members: int, arrays: dict[str, np.ndarray]) -> None:
         """Put a one-member buffer's :meth:`state_arrays` in as member k's envs. The members of a run
@@ -297,27 +342,38 @@ class ReplayBuffer:
         cursor = arrays["cursor"]
         theirs = (int(cursor[0]), bool(cursor[1]), int(cursor[2]) if len(cursor) > 2 else len(arrays["rewards"]))
         if theirs != (self.pos, self.full, self.capacity):
-            raise RLSuiteError(f"member {k}'s replay data stands at slot {theirs[0]} of {theirs[2]} (full: {theirs[1]}), "
-                               f"the other members' at slot {self.pos} of {self.capacity} (full: {self.full}); load "
-                               "the members' checkpoints of one step.")
+            raise RLSuiteError(
+                f"member {k}'s replay data stands at slot {theirs[0]} of {theirs[2]} (full: {theirs[1]}), "
+                f"the other members' at slot {self.pos} of {self.capacity} (full: {self.full}); load "
+                "the members' checkpoints of one step."
+            )
         for name in self._NAMES:
             mine, array = getattr(self, name), arrays.get(name)
             if mine is None or array is None:
                 continue
             if array.shape[1:] != (columns.stop - columns.start, *mine.shape[2:]) or len(array) > self.capacity:
-                raise RLSuiteError(f"member {k}'s replay {name} has shape {array.shape}, which does not fit this "
-                                   f"buffer's {mine.shape} split over {members} members; it comes from another run.")
-            mine[:len(array), columns] = array
+                raise RLSuiteError(
+                    f"member {k}'s replay {name} has shape {array.shape}, which does not fit this "
+                    f"buffer's {mine.shape} split over {members} members; it comes from another run."
+                )
+            mine[: len(array), columns] = array
 
 
-def _check_arrays(arrays: dict[str, np.ndarray], capacity: int, n_envs: int, observation_space: gym.Space,
-                  action_space: gym.Space) -> None:
+def _check_arrays(
+    arrays: dict[str, np.ndarray], capacity: int, n_envs: int, observation_space: gym.Space, action_space: gym.Space
+) -> None:
     """The saved buffer's cursor lies within its capacity and its arrays have the shapes it needs."""
     cursor = arrays["cursor"]
     pos, full = int(cursor[0]), int(cursor[1])
     used = capacity if full else pos
-    shapes = {"obs": (observation_space.shape or ()), "final_obs": (observation_space.shape or ()),
-              "actions": (action_space.shape or ()), "rewards": (), "terminated": (), "ended": ()}
+    shapes = {
+        "obs": (observation_space.shape or ()),
+        "final_obs": (observation_space.shape or ()),
+        "actions": (action_space.shape or ()),
+        "rewards": (),
+        "terminated": (),
+        "ended": (),
+    }
     problem = None
     if cursor.ndim != 1 or cursor.dtype.kind not in "iu" or len(cursor) not in (2, 3):
         problem = "its cursor is not 2 or 3 integers"
@@ -326,10 +382,15 @@ def _check_arrays(arrays: dict[str, np.ndarray], capacity: int, n_envs: int, obs
     else:
         for name, tail in shapes.items():
             array = arrays[name]
-            if array.ndim != 2 + len(tail) or tuple(array.shape[1:]) != (n_envs, *tail) or not (
-                    used <= len(array) <= capacity):
+            if (
+                array.ndim != 2 + len(tail)
+                or tuple(array.shape[1:]) != (n_envs, *tail)
+                or not (used <= len(array) <= capacity)
+            ):
                 problem = f"its {name} array has shape {array.shape}, not ({used}..{capacity}, {n_envs}, ...{tail})"
                 break
     if problem:
-        raise RLSuiteError(f"the replay buffer in the checkpoint is corrupt: {problem}; resume from another "
-                           "checkpoint or start a new run.")
+        raise RLSuiteError(
+            f"the replay buffer in the checkpoint is corrupt: {problem}; resume from another "
+            "checkpoint or start a new run."
+        )

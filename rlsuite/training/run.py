@@ -24,9 +24,10 @@ import math
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -63,19 +64,33 @@ class LoopSettings:
     keep_checkpoints: int = hp(3, low=1)
     log_interval: int = hp(1000, low=1, doc="env steps between TensorBoard writes")
     max_episodes: int = hp(0, low=0, doc="stop after this many episodes; 0 = no limit")
-    torch_threads: int = hp(1, low=0, high=4 * (os.cpu_count() or 1),
-                            doc="torch CPU threads (at most 4 per CPU core); 0 = leave torch's default")
+    torch_threads: int = hp(
+        1,
+        low=0,
+        high=4 * (os.cpu_count() or 1),
+        doc="torch CPU threads (at most 4 per CPU core); 0 = leave torch's default",
+    )
     save_replay: bool = hp(True, doc="put the replay buffer in checkpoints, for exact resume")
-    overwrite: bool = hp(False, doc="a new run into a directory that holds another run moves that run aside "
-                                    "to RUN.old-<time> instead of refusing")
+    overwrite: bool = hp(
+        False,
+        doc="a new run into a directory that holds another run moves that run aside "
+        "to RUN.old-<time> instead of refusing",
+    )
     progress: bool = hp(True)
-    log_images: bool = hp(True, doc="log the agent's pictures (tabular agents: the Q heatmap, and V and the greedy "
-                                    "policy on the map of a grid env) at the logs, within 2% of the training time")
-    video_every: int = hp(0, low=0, doc="record one deterministic evaluation episode every N env steps and at the "
-                                        "end, to RUN_DIR/videos/ and TensorBoard (needs rgb_array); 0 = off")
+    log_images: bool = hp(
+        True,
+        doc="log the agent's pictures (tabular agents: the Q heatmap, and V and the greedy "
+        "policy on the map of a grid env) at the logs, within 2% of the training time",
+    )
+    video_every: int = hp(
+        0,
+        low=0,
+        doc="record one deterministic evaluation episode every N env steps and at the "
+        "end, to RUN_DIR/videos/ and TensorBoard (needs rgb_array); 0 = off",
+    )
 
     @classmethod
-    def build(cls, values: dict[str, Any]) -> "LoopSettings":
+    def build(cls, values: dict[str, Any]) -> LoopSettings:
         return build_config(cls, values, owner="the training loop")
 
 
@@ -116,12 +131,21 @@ class RunSchedule:
     next_video: int = 0
 
     @classmethod
-    def build(cls, settings: LoopSettings, total_steps: int, seed: int, start_step: int = 0) -> "RunSchedule":
+    def build(cls, settings: LoopSettings, total_steps: int, seed: int, start_step: int = 0) -> RunSchedule:
         eval_freq = settings.eval_freq or max(total_steps // 10, 1)
         checkpoint_every = settings.checkpoint_every or max(total_steps // 5, 1)
-        return cls(total_steps, settings.log_interval, eval_freq, checkpoint_every, seed + EVAL_SEED_OFFSET,
-                   start_step + settings.log_interval, start_step + eval_freq, start_step + checkpoint_every,
-                   settings.video_every, start_step + settings.video_every)
+        return cls(
+            total_steps,
+            settings.log_interval,
+            eval_freq,
+            checkpoint_every,
+            seed + EVAL_SEED_OFFSET,
+            start_step + settings.log_interval,
+            start_step + eval_freq,
+            start_step + checkpoint_every,
+            settings.video_every,
+            start_step + settings.video_every,
+        )
 
     def log_due(self, step: int) -> bool:
         due = step >= self.next_log or step >= self.total_steps
@@ -147,9 +171,16 @@ class RunSchedule:
 class Run:
     """The run directory, schedule, logger, progress, episode statistics and clock of one run."""
 
-    def __init__(self, agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
-                 resumed: dict[str, Any] | None = None, lock: RunDirLock | None = None,
-                 pictures: PictureClock | None = None) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        total_steps: int,
+        run_dir: Path | None,
+        settings: LoopSettings,
+        resumed: dict[str, Any] | None = None,
+        lock: RunDirLock | None = None,
+        pictures: PictureClock | None = None,
+    ) -> None:
         """``lock``: the run directory as :func:`claim_run_dir` returned it, where the caller claimed it
         already (the loop does, before reading the checkpoint it resumes); else it is claimed here.
         ``pictures``: the picture time shared with other members' runs (else this run's own)."""
@@ -169,8 +200,9 @@ class Run:
                 lock.release()
             raise
 
-    def _start(self, agent: "Agent", total_steps: int, run_dir: Path | None, settings: LoopSettings,
-               resumed: dict[str, Any]) -> None:
+    def _start(
+        self, agent: Agent, total_steps: int, run_dir: Path | None, settings: LoopSettings, resumed: dict[str, Any]
+    ) -> None:
         self.agent, self.total_steps, self.run_dir, self.settings = agent, int(total_steps), run_dir, settings
         self.start_step = self.step = int(resumed.get("step", 0))
         self.episodes = int(resumed.get("episodes", 0))
@@ -196,7 +228,9 @@ class Run:
     def eval_env(self) -> ProtocolCheck:
         """The evaluation env, made like the training envs at first use."""
         if self._eval_env is None:
-            self._eval_env = ProtocolCheck(env_factory(self.agent.env, **self.agent.env_kwargs)(), env_name(self.agent.env))
+            self._eval_env = ProtocolCheck(
+                env_factory(self.agent.env, **self.agent.env_kwargs)(), env_name(self.agent.env)
+            )
         return self._eval_env
 
     def close_eval_env(self) -> None:
@@ -206,9 +240,15 @@ class Run:
 
     def config(self) -> dict[str, Any]:
         """Everything needed to rerun this run, as written to ``config.yaml``."""
-        return {"env": env_name(self.agent.env), "env_kwargs": self.agent.env_kwargs, "agent": self.agent.name,
-                "seed": self.agent.seed, "steps": self.total_steps, "hyperparameters": self.agent.hyperparameters(),
-                "loop": {k: v for k, v in dataclasses.asdict(self.settings).items() if k not in NOT_RECORDED}}
+        return {
+            "env": env_name(self.agent.env),
+            "env_kwargs": self.agent.env_kwargs,
+            "agent": self.agent.name,
+            "seed": self.agent.seed,
+            "steps": self.total_steps,
+            "hyperparameters": self.agent.hyperparameters(),
+            "loop": {k: v for k, v in dataclasses.asdict(self.settings).items() if k not in NOT_RECORDED},
+        }
 
     # ----- during the run -------------------------------------------------------------------
     def add_episode(self, episode_return: float, length: int, metrics: dict[str, float] | None = None) -> None:
@@ -246,12 +286,19 @@ class Run:
         self.logger.add("charts/SPS", sps)
         self.logger.add_many(self.agent.logged_scalars())
         means = self.logger.flush(self.step)  # the agent's scalars and the losses of this interval
-        if self.settings.log_images and self.logger.writes and (
-                final or self.pictures.spent <= PICTURE_SHARE * self.training_seconds()):
+        if (
+            self.settings.log_images
+            and self.logger.writes
+            and (final or self.pictures.spent <= PICTURE_SHARE * self.training_seconds())
+        ):
             self.log_images()
         self.logged_at = self.step
-        self.progress.update(self.step, sps, float(np.mean(self.recent)) if self.recent else None,
-                             {**means, "eval/mean_return": self.last_eval[0]})
+        self.progress.update(
+            self.step,
+            sps,
+            float(np.mean(self.recent)) if self.recent else None,
+            {**means, "eval/mean_return": self.last_eval[0]},
+        )
 
     def log_images(self) -> None:
         """Write the agent's pictures; one the same as the last written under its tag is left out (it
@@ -268,8 +315,13 @@ class Run:
 
     def evaluate(self) -> tuple[float, float]:
         start = time.perf_counter()
-        result = evaluate(self.agent.single(), self.eval_env, self.settings.eval_episodes, seed=self.schedule.eval_seed,
-                          max_steps=self.settings.eval_max_steps)
+        result = evaluate(
+            self.agent.single(),
+            self.eval_env,
+            self.settings.eval_episodes,
+            seed=self.schedule.eval_seed,
+            max_steps=self.settings.eval_max_steps,
+        )
         self.record_eval(result, time.perf_counter() - start)
         return self.last_eval
 
@@ -287,7 +339,9 @@ class Run:
         if self.video_env is None:
             return
         start = time.perf_counter()
-        frames = record_episode(self.agent.single(), self.video_env, self.schedule.eval_seed, self.settings.eval_max_steps)
+        frames = record_episode(
+            self.agent.single(), self.video_env, self.schedule.eval_seed, self.settings.eval_max_steps
+        )
         gif = gif_bytes(frames, self.video_env.metadata.get("render_fps") or 4)
         videos = self.run_dir / "videos"
         refuse_link(videos)
@@ -301,17 +355,29 @@ class Run:
     def checkpoint(self, loop_state: dict[str, Any] | None = None) -> None:
         if self.run_dir is None:
             return
-        state = {"step": self.step, "episodes": self.episodes, "wall_s": self.wall_before + self.training_seconds(),
-                 **(loop_state or {})}
-        save_checkpoint(self.agent.single(), self.run_dir, self.step, state, self.settings.keep_checkpoints,
-                        with_replay=self.settings.save_replay)
+        state = {
+            "step": self.step,
+            "episodes": self.episodes,
+            "wall_s": self.wall_before + self.training_seconds(),
+            **(loop_state or {}),
+        }
+        save_checkpoint(
+            self.agent.single(),
+            self.run_dir,
+            self.step,
+            state,
+            self.settings.keep_checkpoints,
+            with_replay=self.settings.save_replay,
+        )
 
     def fault(self, what: str, step: int) -> None:
         """Stop the run on a non-finite number, keeping the last good checkpoint."""
         last = latest_checkpoint(self.run_dir) if self.run_dir is not None else None
         kept = f"the last good checkpoint {last} is kept" if last else "no checkpoint was written yet"
-        raise RLSuiteError(f"non-finite {what} at step {step}: the run stopped and {kept}; "
-                           "lower the learning rate or check the env's numbers.")
+        raise RLSuiteError(
+            f"non-finite {what} at step {step}: the run stopped and {kept}; "
+            "lower the learning rate or check the env's numbers."
+        )
 
     # ----- the end ----------------------------------------------------------------------------
     def abort(self) -> None:
@@ -340,8 +406,9 @@ class Run:
             return "interrupted"
         return "max_episodes" if self.episode_limit_reached and self.step < self.total_steps else "steps"
 
-    def finish(self, interrupted: bool, loop_state: dict[str, Any] | None = None,
-               signal_name: str | None = None) -> TrainResult:
+    def finish(
+        self, interrupted: bool, loop_state: dict[str, Any] | None = None, signal_name: str | None = None
+    ) -> TrainResult:
         """Flush the curves (also when no logging interval was reached), evaluate (unless the last
         evaluation was at this step), checkpoint, and write ``summary.json``; however the run stopped.
         ``signal_name`` ("SIGINT" or "SIGTERM") is the signal that interrupted the run, where one did;
@@ -368,11 +435,21 @@ class Run:
             self.video_env.close()
         self.checkpoint(loop_state)
         eval_mean, eval_std = self.last_eval
-        summary = {"env": env_name(self.agent.env), "agent": self.agent.name, "seed": self.agent.seed,
-                   "steps": self.step, "requested_steps": self.total_steps, "episodes": self.episodes,
-                   "wall_s": round(wall, 3), "sps": round(self.step / wall, 1) if wall > 0 else 0.0,
-                   "eval_mean_return": eval_mean, "eval_std_return": eval_std, "interrupted": interrupted,
-                   "stop_reason": self.stop_reason(interrupted), **self.agent.summary_metrics()}
+        summary = {
+            "env": env_name(self.agent.env),
+            "agent": self.agent.name,
+            "seed": self.agent.seed,
+            "steps": self.step,
+            "requested_steps": self.total_steps,
+            "episodes": self.episodes,
+            "wall_s": round(wall, 3),
+            "sps": round(self.step / wall, 1) if wall > 0 else 0.0,
+            "eval_mean_return": eval_mean,
+            "eval_std_return": eval_std,
+            "interrupted": interrupted,
+            "stop_reason": self.stop_reason(interrupted),
+            **self.agent.summary_metrics(),
+        }
         if signal_name:
             summary["signal"] = signal_name
         config = self.config()

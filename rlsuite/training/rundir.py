@@ -38,8 +38,10 @@ OWN_NAMES = ("config.yaml", "summary.json", "checkpoints", LOCK)
 def refuse_link(path: Path) -> None:
     """One line if ``path`` is a symbolic link: rlsuite never follows or overwrites one inside a run."""
     if path.is_symlink():
-        raise RLSuiteError(f"{path} is a symbolic link; rlsuite never follows or overwrites links inside a run "
-                           "directory: replace it with the real file or directory, or choose another run directory.")
+        raise RLSuiteError(
+            f"{path} is a symbolic link; rlsuite never follows or overwrites links inside a run "
+            "directory: replace it with the real file or directory, or choose another run directory."
+        )
 
 
 class RunDirLock:
@@ -53,8 +55,10 @@ class RunDirLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as exc:
-            raise RLSuiteError(f"cannot open the lock file {path} ({exc.strerror}); "
-                               "make the run directory writable or choose another one.") from None
+            raise RLSuiteError(
+                f"cannot open the lock file {path} ({exc.strerror}); "
+                "make the run directory writable or choose another one."
+            ) from None
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -62,9 +66,11 @@ class RunDirLock:
                 os.lseek(fd, 0, os.SEEK_SET)
                 owner = "".join(c for c in os.read(fd, 32).decode(errors="replace") if c.isdigit()) or "unknown"
                 os.close(fd)
-                raise RLSuiteError(f"run directory {run_dir} is in use by another process (PID {owner}), which holds "
-                                   f"the lock {path}; wait for that run to end or stop it, or choose another run "
-                                   "directory.") from None
+                raise RLSuiteError(
+                    f"run directory {run_dir} is in use by another process (PID {owner}), which holds "
+                    f"the lock {path}; wait for that run to end or stop it, or choose another run "
+                    "directory."
+                ) from None
             except OSError:  # a file system without locks (some network mounts): go on unlocked
                 pass
         os.ftruncate(fd, 0)
@@ -126,8 +132,10 @@ def _move_aside(run_dir: Path, lock: RunDirLock) -> RunDirLock:
     try:
         os.rename(run_dir, aside)
     except OSError as exc:
-        raise RLSuiteError(f"cannot move the earlier run in {run_dir} aside to {aside} ({exc.strerror}); "
-                           "move or delete it yourself, or choose another run directory.") from None
+        raise RLSuiteError(
+            f"cannot move the earlier run in {run_dir} aside to {aside} ({exc.strerror}); "
+            "move or delete it yourself, or choose another run directory."
+        ) from None
     try:
         run_dir.mkdir(parents=True)
         fresh = RunDirLock(run_dir)
@@ -143,17 +151,20 @@ def claim_run_dir(run_dir: Path, resume: bool = False, overwrite: bool = False) 
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise RLSuiteError(f"run directory {run_dir} is a file, not a directory; choose another run directory."
-                           ) from None
+        raise RLSuiteError(
+            f"run directory {run_dir} is a file, not a directory; choose another run directory."
+        ) from None
     lock = RunDirLock(run_dir)
     try:
         check_links(run_dir)
         if not resume and holds_a_run(run_dir):
             if not overwrite:
-                raise RLSuiteError(f"run directory {run_dir} already holds a run (checkpoints or summary.json); "
-                                   "resume it (--resume / resume=True), pass overwrite (--set overwrite=true / "
-                                   "overwrite=True) to move it aside to RUN.old-<time>, or choose another run "
-                                   "directory.")
+                raise RLSuiteError(
+                    f"run directory {run_dir} already holds a run (checkpoints or summary.json); "
+                    "resume it (--resume / resume=True), pass overwrite (--set overwrite=true / "
+                    "overwrite=True) to move it aside to RUN.old-<time>, or choose another run "
+                    "directory."
+                )
             lock = _move_aside(run_dir, lock)
         remove_orphans(run_dir)
     except BaseException:
@@ -169,8 +180,9 @@ def claim_member_dir(run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise RLSuiteError(f"{run_dir} is a file, not a member's run directory; move it away or choose another "
-                           "run directory.") from None
+        raise RLSuiteError(
+            f"{run_dir} is a file, not a member's run directory; move it away or choose another run directory."
+        ) from None
     check_links(run_dir)
     remove_orphans(run_dir)
 

@@ -28,8 +28,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from rlsuite.core.envspec import env_factory, make_env
 from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.training.agent import Trainable
-from rlsuite.training.loop import set_torch_threads
 from rlsuite.training.ctrlc import CtrlC
+from rlsuite.training.loop import set_torch_threads
 from rlsuite.training.run import LoopSettings, Run, TrainResult
 
 EXTRA_KEYS = {"policy", "net_arch", "noise_std", "noise_type"}
@@ -57,20 +57,32 @@ def algorithms() -> dict[str, type]:
     import stable_baselines3
     from stable_baselines3.common.base_class import BaseAlgorithm
 
-    return {name: obj for name, obj in vars(stable_baselines3).items()
-            if inspect.isclass(obj) and issubclass(obj, BaseAlgorithm)}
+    return {
+        name: obj
+        for name, obj in vars(stable_baselines3).items()
+        if inspect.isclass(obj) and issubclass(obj, BaseAlgorithm)
+    }
 
 
 @cache
-def sb3_runner_class(algo: str) -> type["SB3Runner"]:
+def sb3_runner_class(algo: str) -> type[SB3Runner]:
     """The runner class for ``sb3:ALGO`` (the name is matched case-insensitively)."""
     found = {name.lower(): name for name in algorithms()}
     if algo.lower() not in found:
-        raise RLSuiteError(f"unknown Stable-Baselines3 algorithm {algo!r}{did_you_mean(algo, found.values())}; "
-                           f"choose one of {', '.join('sb3:' + n for n in sorted(found.values()))}.")
+        raise RLSuiteError(
+            f"unknown Stable-Baselines3 algorithm {algo!r}{did_you_mean(algo, found.values())}; "
+            f"choose one of {', '.join('sb3:' + n for n in sorted(found.values()))}."
+        )
     name = found[algo.lower()]
-    return type(f"SB3{name}", (SB3Runner,), {"algo": name, "name": f"sb3:{name}",
-                                             "summary": f"Stable-Baselines3's {name}, trained through rlsuite's run handling"})
+    return type(
+        f"SB3{name}",
+        (SB3Runner,),
+        {
+            "algo": name,
+            "name": f"sb3:{name}",
+            "summary": f"Stable-Baselines3's {name}, trained through rlsuite's run handling",
+        },
+    )
 
 
 class SB3Runner(Trainable):
@@ -79,8 +91,15 @@ class SB3Runner(Trainable):
     algo = "DQN"
     spaces_doc = "the spaces the Stable-Baselines3 algorithm accepts"
 
-    def __init__(self, observation_space, action_space, config: dict[str, Any] | None = None, seed: int = 0,
-                 env=None, env_kwargs=None) -> None:
+    def __init__(
+        self,
+        observation_space,
+        action_space,
+        config: dict[str, Any] | None = None,
+        seed: int = 0,
+        env=None,
+        env_kwargs=None,
+    ) -> None:
         super().__init__(observation_space, action_space, seed, env, env_kwargs)
         self.config = dict(config or {})
         self.model = None
@@ -100,8 +119,10 @@ class SB3Runner(Trainable):
         accepted = cls.accepted_keys()
         for key in values:
             if key not in accepted:
-                raise RLSuiteError(f"{cls.name} has no hyperparameter {key!r}{did_you_mean(key, accepted)}; "
-                                   f"it takes {cls.algo}'s constructor arguments, plus net_arch, noise_std and noise_type.")
+                raise RLSuiteError(
+                    f"{cls.name} has no hyperparameter {key!r}{did_you_mean(key, accepted)}; "
+                    f"it takes {cls.algo}'s constructor arguments, plus net_arch, noise_std and noise_type."
+                )
         return dict(values)
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -121,15 +142,19 @@ class SB3Runner(Trainable):
         """rlsuite's spellings (net_arch, noise_std, noise_type) as SB3's constructor arguments."""
         if "net_arch" in kwargs:  # a list, or a dict such as {pi: [64], vf: [64]} for actor-critic policies
             net_arch = kwargs.pop("net_arch")
-            kwargs["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}),
-                                       "net_arch": dict(net_arch) if isinstance(net_arch, dict) else list(net_arch)}
+            kwargs["policy_kwargs"] = {
+                **kwargs.get("policy_kwargs", {}),
+                "net_arch": dict(net_arch) if isinstance(net_arch, dict) else list(net_arch),
+            }
         noise_std, noise_type = kwargs.pop("noise_std", None), kwargs.pop("noise_type", "normal")
         if noise_std is not None and "action_noise" in inspect.signature(self.algorithm().__init__).parameters:
             from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
             noises = {"normal": NormalActionNoise, "ornstein-uhlenbeck": OrnsteinUhlenbeckActionNoise}
             if noise_type not in noises:
-                raise RLSuiteError(f"{self.name} noise_type={noise_type!r} is unknown; use normal or ornstein-uhlenbeck.")
+                raise RLSuiteError(
+                    f"{self.name} noise_type={noise_type!r} is unknown; use normal or ornstein-uhlenbeck."
+                )
             n = int(np.prod(self.action_space.shape))
             kwargs["action_noise"] = noises[noise_type](np.zeros(n), float(noise_std) * np.ones(n))
 
@@ -167,20 +192,31 @@ class SB3Runner(Trainable):
         for key, value in self._ensure_model().logger.name_to_value.items():
             if key in SKIPPED or not isinstance(value, (int, float)):
                 continue
-            tag = TAGS.get(key) or ("losses/td_loss" if key == "train/loss" and self.algo == "DQN"
-                                    else key.replace("train/", "losses/", 1))
+            tag = TAGS.get(key) or (
+                "losses/td_loss" if key == "train/loss" and self.algo == "DQN" else key.replace("train/", "losses/", 1)
+            )
             out[tag] = float(value)
         return out
 
     # ----- training -----------------------------------------------------------------------------
-    def learn(self, total_steps: int, run_dir: str | Path | None = None, resume: bool = False,
-              progress: bool = False, **loop_settings: Any) -> TrainResult:
+    def learn(
+        self,
+        total_steps: int,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+        progress: bool = False,
+        **loop_settings: Any,
+    ) -> TrainResult:
         from stable_baselines3.common.env_util import make_vec_env
 
         if resume:
-            raise RLSuiteError(f"{self.name} runs cannot be resumed (SB3 keeps its own training state); start a new run.")
+            raise RLSuiteError(
+                f"{self.name} runs cannot be resumed (SB3 keeps its own training state); start a new run."
+            )
         settings = LoopSettings.build({**loop_settings, "progress": progress})
-        model = self.build(make_vec_env(env_factory(self.env, **self.env_kwargs), n_envs=settings.n_envs, seed=self.seed))
+        model = self.build(
+            make_vec_env(env_factory(self.env, **self.env_kwargs), n_envs=settings.n_envs, seed=self.seed)
+        )
         set_torch_threads(settings.torch_threads)
         run = Run(self, total_steps, Path(run_dir) if run_dir is not None else None, settings)
         callback = _RunCallback(run)

@@ -36,7 +36,9 @@ class TabularConfig:
     learning_rate: float = hp(0.1, low=0.0, high=1.0, low_open=True, doc="step size alpha")
     gamma: float = hp(0.99, low=0.0, high=1.0, doc="discount")
     epsilon: float = hp(0.1, low=0.0, high=1.0, doc="fixed exploration rate (when exploration_fraction is 0)")
-    exploration_fraction: float = hp(0.0, low=0.0, high=1.0, doc="fraction of training over which epsilon decays; 0 = fixed epsilon")
+    exploration_fraction: float = hp(
+        0.0, low=0.0, high=1.0, doc="fraction of training over which epsilon decays; 0 = fixed epsilon"
+    )
     exploration_initial_eps: float = hp(1.0, low=0.0, high=1.0)
     exploration_final_eps: float = hp(0.05, low=0.0, high=1.0)
     initial_q: float = hp(0.0, doc="initial value of every Q(s, a)")
@@ -64,14 +66,24 @@ class TabularAgent(Agent[ConfigT]):
     @classmethod
     def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
         if discrete_dims(observation_space) is None:
-            shown = f"a Box of shape {observation_space.shape}" if isinstance(observation_space, spaces.Box) else observation_space
+            shown = (
+                f"a Box of shape {observation_space.shape}"
+                if isinstance(observation_space, spaces.Box)
+                else observation_space
+            )
             return f"tabular {cls.name} needs Discrete observations, not {shown}"
         if not isinstance(action_space, spaces.Discrete):
             return f"tabular {cls.name} needs Discrete actions, not {action_space}"
         return None
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ConfigT | None = None,
-                 seed: int = 0, **kw: Any) -> None:
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        config: ConfigT | None = None,
+        seed: int = 0,
+        **kw: Any,
+    ) -> None:
         super().__init__(observation_space, action_space, config, seed, **kw)
         self._dims = discrete_dims(observation_space)
         spaces_ = observation_space.spaces if isinstance(observation_space, spaces.Tuple) else (observation_space,)
@@ -83,7 +95,9 @@ class TabularAgent(Agent[ConfigT]):
         self._exact: tuple[np.ndarray, np.ndarray] | None = None  # q* and A(s), when the env has P
         self._terminal: np.ndarray | None = None  # the terminal states, when the env has P
         self._layout = Layout(n_states, self.n_actions)  # names and map for the pictures (begin reads them off the env)
-        self._star_due = np.zeros(self.n_members, bool)  # the exact solution's picture: once per member, at its first log
+        self._star_due = np.zeros(
+            self.n_members, bool
+        )  # the exact solution's picture: once per member, at its first log
 
     @property
     def q_table(self) -> np.ndarray:
@@ -91,8 +105,9 @@ class TabularAgent(Agent[ConfigT]):
         return self.tables[0] if self.n_members == 1 else self.tables
 
     @abstractmethod
-    def next_values(self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None,
-                    batch: Transition) -> np.ndarray:
+    def next_values(
+        self, members: np.ndarray, next_rows: np.ndarray, allowed: np.ndarray | None, batch: Transition
+    ) -> np.ndarray:
         """The value of each next state the update bootstraps from, row by row of the batch:
         ``members`` and ``next_rows`` index the tables, ``allowed`` (rows × actions, or None for all)
         is A(s'). Rows where the transition terminated are ignored."""
@@ -118,16 +133,22 @@ class TabularAgent(Agent[ConfigT]):
         c = self.config
         if c.exploration_fraction == 0:
             return c.epsilon
-        return linear_schedule(c.exploration_initial_eps, c.exploration_final_eps, c.exploration_fraction,
-                               self.num_timesteps, self.total_steps)
+        return linear_schedule(
+            c.exploration_initial_eps,
+            c.exploration_final_eps,
+            c.exploration_fraction,
+            self.num_timesteps,
+            self.total_steps,
+        )
 
     def act(self, obs: np.ndarray, mask: np.ndarray | None, explore: bool = True) -> np.ndarray:
         rows = self.rows(obs)
         members = self.members_of(len(rows))
         epsilon = self.exploration_rate if explore else 0.0
         # ties among equal values are broken at random while exploring (an all-zero table has no favourite)
-        return epsilon_greedy(lambda: self.tables[members, rows], self.n_actions, len(rows), epsilon, self.rng, mask,
-                              random_ties=explore)
+        return epsilon_greedy(
+            lambda: self.tables[members, rows], self.n_actions, len(rows), epsilon, self.rng, mask, random_ties=explore
+        )
 
     # ----- learning -----------------------------------------------------------------------
     def observe(self, batch: Transition) -> None:

@@ -33,9 +33,11 @@ _REWARDS = frozenset({float, int, np.float64, np.float32, np.int64})
 _FLAGS = frozenset({bool, np.bool_})
 _INTS = frozenset({int, np.int64})
 _GYMNASIUM_DIR = os.path.dirname(gym.__file__) + os.sep
-_EXPECTED = {"reset()": "reset() to return (obs, info) with info a dict",
-             "step()": "step() to return (obs, reward, terminated, truncated, info): a scalar reward, "
-                       "bool flags and a dict info"}
+_EXPECTED = {
+    "reset()": "reset() to return (obs, info) with info a dict",
+    "step()": "step() to return (obs, reward, terminated, truncated, info): a scalar reward, "
+    "bool flags and a dict info",
+}
 _warned: set[tuple[str, str, str]] = set()
 
 
@@ -120,15 +122,22 @@ class ProtocolCheck(gym.Wrapper):
             raise fault from None
         if type(result) is tuple and len(result) == 5:
             obs, reward, terminated, truncated, info = result
-            if (type(reward) in _REWARDS and type(terminated) in _FLAGS and type(truncated) in _FLAGS
-                    and type(info) is dict and self._fits(obs)):
+            if (
+                type(reward) in _REWARDS
+                and type(terminated) in _FLAGS
+                and type(truncated) in _FLAGS
+                and type(info) is dict
+                and self._fits(obs)
+            ):
                 return result
         return self._checked_step(result)
 
     # ----- everything else ----------------------------------------------------------------------
     def _fault(self, call: str, what: str) -> RLSuiteError:
-        return RLSuiteError(f"env {self.name!r} broke the Gymnasium API at step {self.steps}: {call} returned {what}; "
-                            f"Gymnasium expects {_EXPECTED[call]}, and observations that fit {self._space}.")
+        return RLSuiteError(
+            f"env {self.name!r} broke the Gymnasium API at step {self.steps}: {call} returned {what}; "
+            f"Gymnasium expects {_EXPECTED[call]}, and observations that fit {self._space}."
+        )
 
     def _gymnasium_fault(self, exc: BaseException, call: str) -> RLSuiteError | None:
         """An error raised inside Gymnasium's own wrappers or checker (which sit between this and the
@@ -139,8 +148,10 @@ class ProtocolCheck(gym.Wrapper):
         if tb is None or not tb.tb_frame.f_code.co_filename.startswith(_GYMNASIUM_DIR):
             return None
         text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return RLSuiteError(f"env {self.name!r} broke the Gymnasium API at step {self.steps}: Gymnasium stopped its "
-                            f"{call} ({text}); Gymnasium expects {_EXPECTED[call]}.")
+        return RLSuiteError(
+            f"env {self.name!r} broke the Gymnasium API at step {self.steps}: Gymnasium stopped its "
+            f"{call} ({text}); Gymnasium expects {_EXPECTED[call]}."
+        )
 
     def _checked_step(self, result: Any):
         if not isinstance(result, tuple) or len(result) != 5:
@@ -165,8 +176,9 @@ class ProtocolCheck(gym.Wrapper):
     def _observation(self, obs: Any, call: str) -> Any:
         """``obs`` cast to the space's dtype where that is safe; else one line."""
         if self._kind == "int":
-            if isinstance(obs, (int, np.integer)) or (isinstance(obs, np.ndarray) and obs.shape == ()
-                                                      and obs.dtype.kind in "iu"):
+            if isinstance(obs, (int, np.integer)) or (
+                isinstance(obs, np.ndarray) and obs.shape == () and obs.dtype.kind in "iu"
+            ):
                 return int(obs)
             raise self._fault(call, f"an observation that is {_describe(obs)}")
         if self._kind != "array":
@@ -180,9 +192,13 @@ class ProtocolCheck(gym.Wrapper):
             key = (self.name, str(array.dtype), str(self._dtype))
             if key not in _warned:
                 _warned.add(key)
-                warnings.warn(f"env {self.name!r} returns {array.dtype} observations for its {self._dtype} "
-                              f"observation space; rlsuite casts them to {self._dtype} (return {self._dtype} arrays, "
-                              "or declare the space's dtype, to stop this).", UserWarning, stacklevel=3)
+                warnings.warn(
+                    f"env {self.name!r} returns {array.dtype} observations for its {self._dtype} "
+                    f"observation space; rlsuite casts them to {self._dtype} (return {self._dtype} arrays, "
+                    "or declare the space's dtype, to stop this).",
+                    UserWarning,
+                    stacklevel=3,
+                )
             array = array.astype(self._dtype)
         return array
 
@@ -244,8 +260,14 @@ class SingleEnvVector(gym.vector.VectorEnv):
             final_info = self._batch_info(info)
             obs, info = self._reset()
             infos = self._batch_info(info)
-            infos.update(final_obs=final_obs, _final_obs=self._true, final_info=final_info, _final_info=self._true,
-                         episode=episode, _episode=self._true)
+            infos.update(
+                final_obs=final_obs,
+                _final_obs=self._true,
+                final_info=final_info,
+                _final_info=self._true,
+                episode=episode,
+                _episode=self._true,
+            )
         else:
             infos = self._batch_info(info)
         return (
@@ -275,8 +297,10 @@ def replay_resets(envs: gym.vector.VectorEnv, seeds: list[int | None], states: d
         try:
             singles[i].unwrapped.np_random.bit_generator.state = state
         except (TypeError, ValueError, KeyError) as exc:
-            raise RLSuiteError(f"the checkpoint's loop.rng_before_reset is not a valid generator state ({exc}); "
-                               "resume from another checkpoint.") from None
+            raise RLSuiteError(
+                f"the checkpoint's loop.rng_before_reset is not a valid generator state ({exc}); "
+                "resume from another checkpoint."
+            ) from None
         seeds[i] = None
 
 
@@ -298,8 +322,9 @@ def _deterministic(tables: Any) -> bool:
     return starts == 1 and bool(np.all(tables.prob.max(axis=-1) == 1.0))
 
 
-def make_vector_env(make: Callable[[], gym.Env], n_envs: int, name: str | None = None,
-                    simulate: bool | str = True) -> gym.vector.VectorEnv:
+def make_vector_env(
+    make: Callable[[], gym.Env], n_envs: int, name: str | None = None, simulate: bool | str = True
+) -> gym.vector.VectorEnv:
     """``n_envs`` copies of ``make()`` with same-step autoreset and episode statistics, each checked
     by :class:`ProtocolCheck` (``name`` names the env in its messages). Copies of an env that steps
     exactly by its ``P`` table (Gymnasium's toy text, rlsuite's envs) are one

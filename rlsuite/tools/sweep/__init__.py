@@ -36,5 +36,14 @@ from rlsuite.tools.sweep.driver import SweepResult, sweep
 from rlsuite.tools.sweep.spec import SweepSpec, parse_grid
 from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult
 
-__all__ = ["SweepResult", "SweepSpec", "Trial", "TrialRecord", "TrialResult", "add_parser", "parse_grid", "run",
-           "sweep"]
+__all__ = [
+    "SweepResult",
+    "SweepSpec",
+    "Trial",
+    "TrialRecord",
+    "TrialResult",
+    "add_parser",
+    "parse_grid",
+    "run",
+    "sweep",
+]

@@ -84,33 +84,62 @@ def sweep(
         # sweep.json is data: a module:Class env it names runs only when the user names it again
         named = saved_env(state.spec.env, Path(out) / "sweep.json", env)
         if named != state.spec.env:
-            raise RLSuiteError(f"cannot resume {out} on {named!r}: it sweeps {state.spec.env!r}; resume with its own "
-                               "env (or leave --env out) or start a new sweep.")
+            raise RLSuiteError(
+                f"cannot resume {out} on {named!r}: it sweeps {state.spec.env!r}; resume with its own "
+                "env (or leave --env out) or start a new sweep."
+            )
     else:
         if not env or not agent:
             raise RLSuiteError("a sweep needs --env and --agent.")
-        spec = build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric, direction,
-                          env_kwargs, loop, hyperparameters, optuna_seed, stacked)
+        spec = build_spec(
+            env,
+            agent,
+            steps,
+            seeds,
+            seed_list,
+            grid,
+            search,
+            trials,
+            metric,
+            direction,
+            env_kwargs,
+            loop,
+            hyperparameters,
+            optuna_seed,
+            stacked,
+        )
         state = _new_state(Path(out) if out is not None else new_run_dir(spec.env, agent, "sweep"), spec)
     state.save()
     _check_extras(state, backend, resume)
     if backend == "local":
         spec = state.spec  # how many runs there are to spread over the workers
-        hint = (spec.trials * (1 if spec.stacked else len(spec.seeds)) if spec.search else
-                len(state.configs) if spec.stacked else len(state.trials))
+        hint = (
+            spec.trials * (1 if spec.stacked else len(spec.seeds))
+            if spec.search
+            else len(state.configs)
+            if spec.stacked
+            else len(state.trials)
+        )
         workers = int(workers) if workers else max(1, min(os.cpu_count() or 1, hint))
     report = _Progress(state, progress)
     t0 = time.perf_counter()
     if progress:
         total = state.spec.trials * len(state.spec.seeds) if state.spec.search else len(state.trials)
-        print(f"sweep {state.out}: {total} trials on the {backend} backend"
-              + (f", {workers} at a time" if workers else ""), file=sys.stderr, flush=True)
+        print(
+            f"sweep {state.out}: {total} trials on the {backend} backend"
+            + (f", {workers} at a time" if workers else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     interrupted = _run(state, backend, address, workers, trial_timeout, report.on_done)
     state.save(interrupted)
     rows, best = write_report(state, interrupted)
     if progress:
-        print(f"sweep {'interrupted' if interrupted else 'done'} in {time.perf_counter() - t0:.1f} s: "
-              f"{state.out / 'sweep.md'} (tensorboard --logdir {state.out})", file=sys.stderr)
+        print(
+            f"sweep {'interrupted' if interrupted else 'done'} in {time.perf_counter() - t0:.1f} s: "
+            f"{state.out / 'sweep.md'} (tensorboard --logdir {state.out})",
+            file=sys.stderr,
+        )
     return SweepResult(state.out, rows, list(state.trials.values()), report.ran, best, interrupted)
 
 
@@ -121,10 +150,13 @@ def _check_backend(backend: str, workers: int | None, address: str | None, trial
         raise RLSuiteError(f"--workers {workers} is less than 1; give how many trials run at once.")
     if address and backend != "ray":
         raise RLSuiteError("--address connects to a Ray cluster; add --backend ray to use it.")
-    if trial_timeout is not None and (isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float))
-                                      or not trial_timeout > 0):
-        raise RLSuiteError(f"--trial-timeout {trial_timeout} is not a positive number of seconds; give how long "
-                           "a trial may run before the sweep kills it, or leave it out for no limit.")
+    if trial_timeout is not None and (
+        isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float)) or not trial_timeout > 0
+    ):
+        raise RLSuiteError(
+            f"--trial-timeout {trial_timeout} is not a positive number of seconds; give how long "
+            "a trial may run before the sweep kills it, or leave it out for no limit."
+        )
 
 
 def _new_state(out: Path, spec: SweepSpec) -> SweepState:
@@ -147,8 +179,10 @@ def _check_extras(state: SweepState, backend: str, resume: bool) -> None:
     if state.spec.search and backend == "ray":
         import_ray()  # say so before Optuna is imported
         if resume and state.configs:
-            raise RLSuiteError(f"resuming an Optuna sweep on the ray backend is not supported; resume {state.out} "
-                               "with --backend local, or start a new sweep.")
+            raise RLSuiteError(
+                f"resuming an Optuna sweep on the ray backend is not supported; resume {state.out} "
+                "with --backend local, or start a new sweep."
+            )
     if state.spec.search:
         import_optuna()
 
@@ -166,8 +200,11 @@ class _Progress:
             self.ran.append(key)
             if self.progress:
                 s = mine.summary or {}
-                detail = (f"eval {s.get('eval_mean_return', math.nan):.3f}, {s.get('sps', 0):.0f} steps/s"
-                          if mine.status == "done" else mine.error or "stopped by Ctrl-C")
+                detail = (
+                    f"eval {s.get('eval_mean_return', math.nan):.3f}, {s.get('sps', 0):.0f} steps/s"
+                    if mine.status == "done"
+                    else mine.error or "stopped by Ctrl-C"
+                )
                 print(f"[{len(self.ran)}] {key}: {mine.status} ({detail})", file=sys.stderr, flush=True)
 
 
@@ -178,8 +215,9 @@ def _grouped(state: SweepState) -> list[Trial]:
     return stack_trials(todo) if state.spec.stacked else todo
 
 
-def _run(state: SweepState, backend: str, address: str | None, workers: int | None, timeout: float | None,
-         on_done) -> bool:
+def _run(
+    state: SweepState, backend: str, address: str | None, workers: int | None, timeout: float | None, on_done
+) -> bool:
     """Run the sweep's unfinished trials (and, for Optuna, the rest of its trials); True if interrupted."""
     if backend == "local" and not state.spec.search:
         todo = iter(_grouped(state))

@@ -18,9 +18,10 @@ import math
 import multiprocessing
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Callable
+from typing import Any
 
 from rlsuite.tools.sweep.trial import OnDone, Trial, TrialResult, run_trial
 
@@ -54,8 +55,11 @@ def _death(exitcode: int | None) -> str:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"signal {-exitcode}"
-        why = {"SIGKILL": "out of memory, or killed by hand", "SIGTERM": "killed by hand or by a job scheduler",
-               "SIGINT": "stopped by Ctrl-C"}.get(name, "it crashed")
+        why = {
+            "SIGKILL": "out of memory, or killed by hand",
+            "SIGTERM": "killed by hand or by a job scheduler",
+            "SIGINT": "stopped by Ctrl-C",
+        }.get(name, "it crashed")
         return f"WorkerDied: the worker process was killed by {name} ({why})"
     return f"WorkerDied: the worker process exited with status {exitcode} without a result"
 
@@ -182,8 +186,9 @@ class _Workers:
                         worker.signal(time.monotonic())
 
 
-def run_local(next_trial: Callable[[], Trial | None], workers: int, on_done: OnDone,
-              trial_timeout: float | None = None) -> bool:
+def run_local(
+    next_trial: Callable[[], Trial | None], workers: int, on_done: OnDone, trial_timeout: float | None = None
+) -> bool:
     """Run trials from ``next_trial`` (None: nothing more to start now) on ``workers`` processes,
     killing any that runs longer than ``trial_timeout`` seconds (None: no limit).
 

@@ -28,8 +28,10 @@ def import_optuna():
     try:
         import optuna
     except ImportError:
-        raise RLSuiteError("--search optuna needs Optuna, which is not installed; "
-                           "install it with pip install 'rlsuite[ray]' (or pip install optuna).") from None
+        raise RLSuiteError(
+            "--search optuna needs Optuna, which is not installed; "
+            "install it with pip install 'rlsuite[ray]' (or pip install optuna)."
+        ) from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -52,8 +54,11 @@ def _distributions(optuna, grid: dict[str, Any]) -> dict[str, Any]:
     for key, values in grid.items():
         if isinstance(values, str):
             kind, low, high = parse_range(key, values)
-            out[key] = (optuna.distributions.IntDistribution(low, high) if kind == "int" else
-                        optuna.distributions.FloatDistribution(low, high, log=kind == "log"))
+            out[key] = (
+                optuna.distributions.IntDistribution(low, high)
+                if kind == "int"
+                else optuna.distributions.FloatDistribution(low, high, log=kind == "log")
+            )
         else:
             out[key] = optuna.distributions.CategoricalDistribution([_encode(v) for v in values])
     return out
@@ -82,8 +87,9 @@ def _study(optuna, state: SweepState, todo: list[Trial], distributions: dict[str
     return study
 
 
-def optuna_local(state: SweepState, todo: list[Trial], workers: int, on_done: OnDone,
-                 trial_timeout: float | None = None) -> bool:
+def optuna_local(
+    state: SweepState, todo: list[Trial], workers: int, on_done: OnDone, trial_timeout: float | None = None
+) -> bool:
     """Optuna ask/tell in this process; a configuration's run (its seeds stacked, or one run per seed
     in parallel) goes to the pool.
 
@@ -127,6 +133,7 @@ def optuna_local(state: SweepState, todo: list[Trial], workers: int, on_done: On
 # Optuna on Ray
 # ---------------------------------------------------------------------------------------------
 
+
 def _search_name(trial_id: str, params: dict[str, Any]) -> str:
     """``trial_<Tune's trial id>-<values>``: the id keeps two draws of the same values apart."""
     return f"trial_{trial_id.rsplit('_', 1)[-1]}-{config_name(params)}"
@@ -148,12 +155,19 @@ def _search_trainable(config: dict[str, Any], context: dict[str, Any]) -> None:
             if result.status == "done":
                 values.append(float(result.summary.get(spec.metric, float("nan"))))
     objective = sum(values) / len(values) if values else float("nan")
-    tune.report({"objective": objective, "name": name, "params": json.dumps(params, default=str),
-                 "results": json.dumps(results, default=str)})
+    tune.report(
+        {
+            "objective": objective,
+            "name": name,
+            "params": json.dumps(params, default=str),
+            "results": json.dumps(results, default=str),
+        }
+    )
 
 
-def optuna_ray(state: SweepState, session: RaySession, workers: int | None, on_done: OnDone,
-               trial_timeout: float | None = None) -> None:
+def optuna_ray(
+    state: SweepState, session: RaySession, workers: int | None, on_done: OnDone, trial_timeout: float | None = None
+) -> None:
     """Ray Tune's OptunaSearch: one Tune trial per configuration, running its seeds in turn."""
     optuna = import_optuna()
     from ray.tune.search.optuna import OptunaSearch
@@ -161,14 +175,19 @@ def optuna_ray(state: SweepState, session: RaySession, workers: int | None, on_d
     tune, spec = session.tune, state.spec
     names = {f"p{i}": key for i, key in enumerate(spec.grid)}  # Tune treats '/' and '.' in keys specially
     space = {f"p{i}": dist for i, dist in enumerate(_distributions(optuna, spec.grid).values())}
-    searcher = OptunaSearch(space=space, metric="objective", mode="max" if spec.direction == "maximize" else "min",
-                            seed=spec.optuna_seed)
+    searcher = OptunaSearch(
+        space=space, metric="objective", mode="max" if spec.direction == "maximize" else "min", seed=spec.optuna_seed
+    )
     context = {"spec": spec.to_dict(), "names": names, "out": str(state.out.resolve()), "timeout": trial_timeout}
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(_search_trainable, context=context), {"cpu": 1}),
-        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=spec.trials,
-                                    max_concurrent_trials=workers or None, reuse_actors=True,
-                                    trial_dirname_creator=trial_dirname),
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            num_samples=spec.trials,
+            max_concurrent_trials=workers or None,
+            reuse_actors=True,
+            trial_dirname_creator=trial_dirname,
+        ),
         run_config=run_config(tune, state.out, f"optuna-{time.strftime('%Y%m%d-%H%M%S')}"),
     )
     for result in fit(tuner):

@@ -28,8 +28,10 @@ def import_ray():
         import ray
         from ray import tune
     except ImportError:
-        raise RLSuiteError("the ray backend needs Ray, which is not installed; "
-                           "install it with pip install 'rlsuite[ray]' or use --backend local.") from None
+        raise RLSuiteError(
+            "the ray backend needs Ray, which is not installed; "
+            "install it with pip install 'rlsuite[ray]' or use --backend local."
+        ) from None
     return ray, tune
 
 
@@ -44,8 +46,12 @@ class RaySession:
         if address:
             self.ray.init(address=address, log_to_driver=False)
         else:
-            self.ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                          configure_logging=False)
+            self.ray.init(
+                num_cpus=workers or os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
         self.started = True
 
     def close(self) -> None:
@@ -59,9 +65,13 @@ def run_config(tune, out: Path, name: str):
 
     # Tune's own files go to <sweep>/.ray, not ~/ray_results; its TensorBoard logger is left out
     # (TUNE_DISABLE_AUTO_CALLBACK_LOGGERS) so that TensorBoard on the sweep shows rlsuite's runs only
-    return tune.RunConfig(name=name, storage_path=str((out / ".ray").resolve()), verbose=0,
-                          callbacks=[JsonLoggerCallback(), CSVLoggerCallback()],
-                          failure_config=tune.FailureConfig(max_failures=0))
+    return tune.RunConfig(
+        name=name,
+        storage_path=str((out / ".ray").resolve()),
+        verbose=0,
+        callbacks=[JsonLoggerCallback(), CSVLoggerCallback()],
+        failure_config=tune.FailureConfig(max_failures=0),
+    )
 
 
 def trial_dirname(trial) -> str:
@@ -96,8 +106,14 @@ def _grid_trainable(config: dict[str, Any]) -> None:
     tune.report({"key": config["trial"]["key"], "result": json.dumps(result.to_dict(), default=str)})
 
 
-def run_ray_grid(state: SweepState, todo: list[Trial], session: RaySession, workers: int | None,
-                 on_done: OnDone, trial_timeout: float | None = None) -> None:
+def run_ray_grid(
+    state: SweepState,
+    todo: list[Trial],
+    session: RaySession,
+    workers: int | None,
+    on_done: OnDone,
+    trial_timeout: float | None = None,
+) -> None:
     """Run the grid trials ``todo`` as Tune trials, ``workers`` at a time (None: as many as Ray fits);
     with ``trial_timeout``, each in a worker process of its own that is killed when time is up."""
     tune = session.tune
@@ -106,8 +122,9 @@ def run_ray_grid(state: SweepState, todo: list[Trial], session: RaySession, work
     tuner = tune.Tuner(
         trainable,
         param_space={"trial": tune.grid_search([t.to_dict() for t in todo]), "timeout": trial_timeout},
-        tune_config=tune.TuneConfig(max_concurrent_trials=workers or None, reuse_actors=True,
-                                    trial_dirname_creator=trial_dirname),
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=workers or None, reuse_actors=True, trial_dirname_creator=trial_dirname
+        ),
         run_config=run_config(tune, state.out, f"grid-{time.strftime('%Y%m%d-%H%M%S')}"),
     )
     for result in fit(tuner):

@@ -51,13 +51,14 @@ class SweepSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SweepSpec":
+    def from_dict(cls, data: dict[str, Any]) -> SweepSpec:
         return cls(**data)
 
 
 # ---------------------------------------------------------------------------------------------
 # Grid values and search ranges
 # ---------------------------------------------------------------------------------------------
+
 
 def split_values(raw: str) -> list[str]:
     """``"0.1,0.5"`` -> ["0.1", "0.5"]; commas inside brackets stay (``[64,64],[256,256]``)."""
@@ -81,8 +82,10 @@ def parse_grid(items: list[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key or not raw.strip():
-            raise RLSuiteError(f"--grid {item!r} is not key=v1,v2,...; write it like --grid learning_rate=0.1,0.5 "
-                               "(or learning_rate=log:1e-4:1e-2 with --search optuna).")
+            raise RLSuiteError(
+                f"--grid {item!r} is not key=v1,v2,...; write it like --grid learning_rate=0.1,0.5 "
+                "(or learning_rate=log:1e-4:1e-2 with --search optuna)."
+            )
         if raw.split(":", 1)[0] in RANGE_KINDS:
             grid[key] = raw.strip()
             continue
@@ -115,8 +118,10 @@ def parse_range(key: str, text: str) -> tuple[str, float, float]:
     except ValueError:
         low = high = None
     if kind not in RANGE_KINDS or low is None or not low < high or (kind == "log" and low <= 0):
-        raise RLSuiteError(f"grid range {key}={text!r} is not valid; write log:LOW:HIGH (0 < LOW < HIGH), "
-                           "float:LOW:HIGH or int:LOW:HIGH.")
+        raise RLSuiteError(
+            f"grid range {key}={text!r} is not valid; write log:LOW:HIGH (0 < LOW < HIGH), "
+            "float:LOW:HIGH or int:LOW:HIGH."
+        )
     return kind, low, high
 
 
@@ -127,18 +132,25 @@ def check_grid(grid: dict[str, Any], search: str | None, agent: str) -> dict[str
 
     cls = agent_class(agent)
     fields = [] if hasattr(cls, "accepted_keys") else dataclasses.fields(cls.Config)
-    known = (cls.accepted_keys() if hasattr(cls, "accepted_keys")  # sb3:ALGO
-             else {f.name for f in fields}) | LOOP_KEYS
+    known = (
+        cls.accepted_keys()
+        if hasattr(cls, "accepted_keys")  # sb3:ALGO
+        else {f.name for f in fields}
+    ) | LOOP_KEYS
     floats = {f.name for f in fields if isinstance(f.default, float)}  # learning_rate=1 is the float 1.0
     checked = {}
     for key, values in (grid or {}).items():
         if not key.startswith("env.") and key not in known:
-            raise RLSuiteError(f"grid key {key!r} is not a hyperparameter of {agent}, a loop setting or env.KWARG"
-                               f"{did_you_mean(key, known)}; check its spelling.")
+            raise RLSuiteError(
+                f"grid key {key!r} is not a hyperparameter of {agent}, a loop setting or env.KWARG"
+                f"{did_you_mean(key, known)}; check its spelling."
+            )
         if isinstance(values, str):
             if search is None:
-                raise RLSuiteError(f"grid range {key}={values!r} needs --search optuna; "
-                                   "a grid search takes a list of values such as learning_rate=0.1,0.5.")
+                raise RLSuiteError(
+                    f"grid range {key}={values!r} needs --search optuna; "
+                    "a grid search takes a list of values such as learning_rate=0.1,0.5."
+                )
             parse_range(key, values)
             checked[key] = values
         elif isinstance(values, (list, tuple)) and len(values) > 0:
@@ -163,6 +175,7 @@ def route(params: dict[str, Any], spec: SweepSpec) -> tuple[dict, dict, dict]:
 # Configuration names
 # ---------------------------------------------------------------------------------------------
 
+
 def value_text(value: Any) -> str:
     """A value as it appears in names and tables: floats to 6 digits, lists joined by ``x``."""
     if isinstance(value, float):
@@ -185,6 +198,7 @@ def config_name(params: dict[str, Any], index: int | None = None) -> str:
 # Building the spec
 # ---------------------------------------------------------------------------------------------
 
+
 def _seed_values(seeds: int, seed_list: list[int] | None) -> list[int]:
     if seed_list is not None:
         values = [int(s) for s in seed_list]
@@ -196,16 +210,33 @@ def _seed_values(seeds: int, seed_list: list[int] | None) -> list[int]:
     return list(range(int(seeds)))
 
 
-def build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric, direction,
-               env_kwargs, loop, hyperparameters, optuna_seed, stacked=True) -> SweepSpec:
+def build_spec(
+    env,
+    agent,
+    steps,
+    seeds,
+    seed_list,
+    grid,
+    search,
+    trials,
+    metric,
+    direction,
+    env_kwargs,
+    loop,
+    hyperparameters,
+    optuna_seed,
+    stacked=True,
+) -> SweepSpec:
     """Check a new sweep's arguments and build its spec (the agent is built once, on the first seed)."""
     from rlsuite.agents import make_agent, preset
     from rlsuite.core.envspec import env_name
     from rlsuite.training.loop import LoopSettings
 
     if not isinstance(env, str):
-        raise RLSuiteError("a sweep needs the env as a Gymnasium id or module:Class string, "
-                           "because every worker builds its own; register your env or pass its import path.")
+        raise RLSuiteError(
+            "a sweep needs the env as a Gymnasium id or module:Class string, "
+            "because every worker builds its own; register your env or pass its import path."
+        )
     seed_values = _seed_values(seeds, seed_list)
     if search not in (None, "optuna"):
         raise RLSuiteError(f"--search {search!r} is not known; use --search optuna, or leave it out for a grid.")
@@ -223,8 +254,19 @@ def build_spec(env, agent, steps, seeds, seed_list, grid, search, trials, metric
     # the agent, the env and the fixed hyperparameters are checked once here rather than failing every trial
     probe = make_agent(agent, env, seed=seed_values[0], env_kwargs=env_kwargs or None, **(hyperparameters or {}))
     del probe
-    return SweepSpec(env=env_name(env), agent=agent, steps=int(steps), seeds=seed_values, grid=grid,
-                     search=search, trials=int(trials) if search else None, metric=metric,
-                     direction=direction, env_kwargs=dict(env_kwargs or {}), loop=loop,
-                     hyperparameters=dict(hyperparameters or {}), optuna_seed=int(optuna_seed),
-                     stacked=bool(stacked) and not agent.startswith("sb3:"))
+    return SweepSpec(
+        env=env_name(env),
+        agent=agent,
+        steps=int(steps),
+        seeds=seed_values,
+        grid=grid,
+        search=search,
+        trials=int(trials) if search else None,
+        metric=metric,
+        direction=direction,
+        env_kwargs=dict(env_kwargs or {}),
+        loop=loop,
+        hyperparameters=dict(hyperparameters or {}),
+        optuna_seed=int(optuna_seed),
+        stacked=bool(stacked) and not agent.startswith("sb3:"),
+    )

@@ -73,20 +73,25 @@ class SweepState:
         return [self.trial(key) for key in self.trials if not self.is_finished(key)]
 
     def save(self, interrupted: bool = False) -> None:
-        data = {"spec": self.spec.to_dict(), "configs": self.configs,
-                "trials": [t.to_dict() for t in self.trials.values()], "interrupted": interrupted}
+        data = {
+            "spec": self.spec.to_dict(),
+            "configs": self.configs,
+            "trials": [t.to_dict() for t in self.trials.values()],
+            "interrupted": interrupted,
+        }
         tmp = self.out / "sweep.json.tmp"
         tmp.write_text(json.dumps(data, indent=1, default=_plain))
         tmp.replace(self.out / "sweep.json")
 
     @classmethod
-    def load(cls, out: Path) -> "SweepState":
+    def load(cls, out: Path) -> SweepState:
         path = out / "sweep.json"
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
-            raise RLSuiteError(f"cannot resume {out}: it holds no readable sweep.json; "
-                               "give a directory written by rlsuite sweep.") from None
+            raise RLSuiteError(
+                f"cannot resume {out}: it holds no readable sweep.json; give a directory written by rlsuite sweep."
+            ) from None
         state = cls(out, SweepSpec.from_dict(data["spec"]))
         state.configs = data["configs"]
         state.trials = {t["key"]: TrialRecord.from_dict(t) for t in data["trials"]}

@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rlsuite.tools.sweep.spec import SweepSpec, route
 
@@ -37,19 +38,28 @@ class Trial:
         return [f"{self.key}/seed_{s}" for s in self.seeds] if self.seeds else [self.key]
 
     @classmethod
-    def build(cls, spec: SweepSpec, config: str, params: dict[str, Any], seed: int, out: Path) -> "Trial":
+    def build(cls, spec: SweepSpec, config: str, params: dict[str, Any], seed: int, out: Path) -> Trial:
         """The trial of configuration ``config`` (its grid values ``params``) on ``seed``; ``out`` is the
         sweep directory as an absolute path (a Ray worker may run where the relative one means nothing)."""
         key = f"{config}/seed_{seed}"
         hyper, loop, env_kwargs = route(params, spec)
-        return cls(key=key, env=spec.env, agent=spec.agent, seed=seed, steps=spec.steps, run_dir=str(out / key),
-                   hyperparameters=hyper, loop=loop, env_kwargs=env_kwargs)
+        return cls(
+            key=key,
+            env=spec.env,
+            agent=spec.agent,
+            seed=seed,
+            steps=spec.steps,
+            run_dir=str(out / key),
+            hyperparameters=hyper,
+            loop=loop,
+            env_kwargs=env_kwargs,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Trial":
+    def from_dict(cls, data: dict[str, Any]) -> Trial:
         return cls(**data)
 
 
@@ -65,8 +75,11 @@ def stack_trials(trials: list[Trial]) -> list[Trial]:
         if len(group) == 1:  # one seed is an ordinary run, in its own <configuration>/seed_<s>
             stacked.append(first)
             continue
-        stacked.append(dataclasses.replace(first, key=config, run_dir=str(Path(first.run_dir).parent),
-                                           seeds=[t.seed for t in group]))
+        stacked.append(
+            dataclasses.replace(
+                first, key=config, run_dir=str(Path(first.run_dir).parent), seeds=[t.seed for t in group]
+            )
+        )
     return stacked
 
 
@@ -82,7 +95,7 @@ class TrialResult:
     members: dict[str, dict[str, Any]] | None = None
 
     @classmethod
-    def failed(cls, error: str) -> "TrialResult":
+    def failed(cls, error: str) -> TrialResult:
         """A trial whose worker reported nothing (it died, or Ray lost it)."""
         return cls(status="failed", error=error)
 
@@ -90,11 +103,16 @@ class TrialResult:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrialResult":
-        return cls(status=data["status"], summary=data.get("summary"), error=data.get("error"),
-                   wall_s=data.get("wall_s"), members=data.get("members"))
+    def from_dict(cls, data: dict[str, Any]) -> TrialResult:
+        return cls(
+            status=data["status"],
+            summary=data.get("summary"),
+            error=data.get("error"),
+            wall_s=data.get("wall_s"),
+            members=data.get("members"),
+        )
 
-    def per_member(self, trial: Trial) -> list[tuple[str, "TrialResult"]]:
+    def per_member(self, trial: Trial) -> list[tuple[str, TrialResult]]:
         """(key, result) of each (configuration, seed) trial that ``trial`` ran."""
         if not trial.seeds:
             return [(trial.key, self)]
@@ -126,7 +144,7 @@ class TrialRecord:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrialRecord":
+    def from_dict(cls, data: dict[str, Any]) -> TrialRecord:
         return cls(**data)
 
 
@@ -160,8 +178,9 @@ def _train(trial: Trial) -> dict[str, Any]:
     resume = run_dir.is_dir() and latest_checkpoint(run_dir) is not None
     if run_dir.exists() and not resume:
         shutil.rmtree(run_dir)
-    agent = make_agent(trial.agent, trial.env, seed=trial.seed, env_kwargs=trial.env_kwargs or None,
-                       **trial.hyperparameters)
+    agent = make_agent(
+        trial.agent, trial.env, seed=trial.seed, env_kwargs=trial.env_kwargs or None, **trial.hyperparameters
+    )
     loop = {**trial.loop, "torch_threads": 1}
     return agent.learn(trial.steps, run_dir=run_dir, resume=resume, progress=False, **loop).summary
 
@@ -183,8 +202,9 @@ def _train_stacked(trial: Trial) -> dict[str, dict[str, Any]]:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-    agent = make_agent(trial.agent, trial.env, seeds=trial.seeds, env_kwargs=trial.env_kwargs or None,
-                       **trial.hyperparameters)
+    agent = make_agent(
+        trial.agent, trial.env, seeds=trial.seeds, env_kwargs=trial.env_kwargs or None, **trial.hyperparameters
+    )
     loop = {**trial.loop, "torch_threads": 1}
     results = agent.learn(trial.steps, run_dir=run_dir, resume=resume, progress=False, **loop)
     results = results if isinstance(results, list) else [results]
