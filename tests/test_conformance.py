@@ -4,6 +4,7 @@ members: learn into a run directory, resume from a checkpoint, save and load eac
 whole, predict the same after loading, every declared state part through a checkpoint and back,
 member k the run of its seed alone, a member that is done kept as it was."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -42,14 +43,14 @@ STEPS = 300
 
 
 def setting(name: str) -> tuple[str, dict]:
+    """The first of FITS whose env the agent takes and whose settings are all its hyperparameters."""
     cls = agent_class(name)
     for env_id, values in FITS:
         env = make_env(env_id)
         fits = cls.supports(env.observation_space, env.action_space) is None
         env.close()
-        if fits:
-            known = {f for f in cls.Config.__dataclass_fields__}
-            return env_id, {k: v for k, v in values.items() if k in known}
+        if fits and set(values) <= set(cls.Config.__dataclass_fields__):
+            return env_id, values
     pytest.fail(f"agent {name!r} fits none of the conformance envs; add one that suits it to FITS")
 
 
@@ -134,3 +135,25 @@ def test_a_member_that_is_done_keeps_its_state(name):
     single = alone.learn(STEPS, max_episodes=2, **QUIET)
     assert results[1].episode_returns == single.episode_returns
     same_state(agent.members[1], alone, exact=name in ("qlearning", "sarsa", "expected_sarsa", "double_qlearning"))
+
+
+def float64_version(env_id: str) -> gym.Env:
+    """``env_id`` with its Box observations as float64, as every MuJoCo env and many users' envs give them."""
+    env = gym.make(env_id)
+    low, high = env.observation_space.low.astype(np.float64), env.observation_space.high.astype(np.float64)
+    return gym.wrappers.TransformObservation(env, lambda o: o.astype(np.float64), gym.spaces.Box(low, high, dtype=np.float64))
+
+
+def takes_boxes(name: str) -> bool:
+    env_id, _ = setting(name)
+    return isinstance(make_env(env_id).observation_space, gym.spaces.Box)
+
+
+@pytest.mark.parametrize("box_agent", [n for n in sorted(REGISTRY) if takes_boxes(n)])
+def test_float64_box_observations_train(box_agent, tmp_path):
+    env_id, values = setting(box_agent)
+    agent = rlsuite.make_agent(box_agent, float64_version(env_id), seed=0, use_preset=False, **values)
+    result = agent.learn(STEPS, run_dir=tmp_path / "f64", **QUIET)
+    assert result.summary["steps"] == STEPS and np.isfinite(result.summary["eval_mean_return"])
+    obs = np.stack([float64_version(env_id).reset(seed=i)[0] for i in range(4)])
+    assert obs.dtype == np.float64 and len(agent.predict(obs)) == 4

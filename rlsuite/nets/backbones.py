@@ -59,8 +59,10 @@ DEFAULT_NET_ARCH: tuple[int, ...] = (64, 64)
 
 
 def as_float(x: torch.Tensor) -> torch.Tensor:
-    """``x`` unchanged if it holds floats, else cast to torch's default float type."""
-    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+    """``x`` in torch's default float type, the networks' (float32): the one place where observations of
+    any real dtype — float64 (every MuJoCo env), float16, ints, bools — meet the weights."""
+    dtype = torch.get_default_dtype()
+    return x if x.dtype == dtype else x.to(dtype)
 
 
 # --------------------------------------------------------------------------- backbones
