@@ -141,7 +141,9 @@ def float64_version(env_id: str) -> gym.Env:
     """``env_id`` with its Box observations as float64, as every MuJoCo env and many users' envs give them."""
     env = gym.make(env_id)
     low, high = env.observation_space.low.astype(np.float64), env.observation_space.high.astype(np.float64)
-    return gym.wrappers.TransformObservation(env, lambda o: o.astype(np.float64), gym.spaces.Box(low, high, dtype=np.float64))
+    return gym.wrappers.TransformObservation(
+        env, lambda o: o.astype(np.float64), gym.spaces.Box(low, high, dtype=np.float64)
+    )
 
 
 def takes_boxes(name: str) -> bool:

@@ -5,6 +5,7 @@ or sweep.json naming ``os:system`` with a shell command as its argument)."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -193,3 +194,88 @@ def test_one_range_for_seeds_everywhere(capsys, seed):
     )
     assert code == 2 and err.count("\n") == 1 and "[0, 2**63)" in err
     assert not Path("big").exists()
+
+
+def dqn_run(capsys, path="dqn") -> Path:
+    code, err = cli(
+        capsys,
+        "train",
+        "--env",
+        "CartPole-v1",
+        "--agent",
+        "dqn",
+        "--steps",
+        "300",
+        "--no-progress",
+        "--run-dir",
+        path,
+        "--set",
+        "learning_starts=50",
+        "--set",
+        "buffer_size=1000",
+        "--set",
+        "eval_episodes=1",
+    )
+    assert code == 0, err
+    return Path(path)
+
+
+def test_a_file_a_checkpoint_lists_must_be_there(capsys):
+    run = dqn_run(capsys)
+    (latest_checkpoint(run) / "replay.npz").unlink()
+    code, err = cli(capsys, "train", "--resume", str(run), "--steps", "400", "--no-progress")
+    assert code == 2 and err.count("\n") == 1 and "lists 'replay.npz', which is not there" in err
+
+
+def test_a_tensor_of_another_dtype_is_refused_even_with_its_checksum_redone(capsys):
+    from safetensors.numpy import load_file, save_file
+
+    from rlsuite.training.checkpoint import sha256_of
+
+    run = dqn_run(capsys)
+    checkpoint = latest_checkpoint(run)
+    tensors = {
+        k: (v.astype(np.int8) if v.dtype == np.float32 else v)
+        for k, v in load_file(checkpoint / "tensors.safetensors").items()
+    }
+    save_file(tensors, checkpoint / "tensors.safetensors")
+    meta = json.loads((checkpoint / "agent.json").read_text())
+    meta["files"]["tensors.safetensors"] = sha256_of(checkpoint / "tensors.safetensors")
+    (checkpoint / "agent.json").write_text(json.dumps(meta))
+    code, err = cli(capsys, "eval", str(run))
+    assert code == 2 and err.count("\n") == 1 and "as int8, not the float32 rlsuite writes" in err
+
+
+def test_files_that_nest_too_deeply_are_one_line(run, capsys):
+    (latest_checkpoint(run) / "agent.json").write_text("[" * 100_000 + "]" * 100_000)
+    code, err = cli(capsys, "eval", str(run))
+    assert code == 2 and err.count("\n") == 1 and "nests too deeply" in err
+    Path("deep.yaml").write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    code, err = cli(capsys, "train", "--config", "deep.yaml", "--no-progress")
+    assert code == 2 and err.count("\n") == 1 and "deep.yaml" in err
+
+
+def test_config_with_resume_and_a_bad_eval_seed_are_one_line(run, capsys):
+    code, err = cli(capsys, "train", "--resume", str(run), "--config", str(run / "config.yaml"))
+    assert code == 2 and "do not go together" in err
+    code, err = cli(capsys, "eval", str(run), "--seed", "-1")
+    assert code == 2 and err.count("\n") == 1 and "[0, 2**63)" in err
+
+
+def test_a_run_dir_name_the_filesystem_refuses_is_one_line(capsys):
+    code, err = cli(
+        capsys,
+        "train",
+        "--env",
+        "rlsuite/WalkToT-v0",
+        "--agent",
+        "qlearning",
+        "--steps",
+        "10",
+        "--no-progress",
+        "--run-dir",
+        "x" * 300,
+    )
+    last = err.strip().splitlines()[-1]  # after the line that says where the run goes
+    assert code == 2 and last.startswith("rlsuite: error:") and "File name too long" in last
+    assert "shorter --run-dir" in last and "Traceback" not in err

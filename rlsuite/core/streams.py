@@ -167,3 +167,14 @@ class Streams:
                 f"members, not {len(self.keys)}; resume with the run's own seeds."
             )
         self.counters = np.array([int(c) for c in counters], dtype=np.uint64)
+
+
+#: seeds lie in [0, MAX_SEED) everywhere: the range a checkpoint's counters hold
+MAX_SEED = 2**63
+
+
+def check_seed(seed: Any, what: str = "seed") -> int:
+    """``seed`` as an int in [0, MAX_SEED), the one range of seeds everywhere, or one line saying what is wrong."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < MAX_SEED:
+        raise RLSuiteError(f"{what} {seed!r} must be a whole number in [0, 2**63), the range a checkpoint holds.")
+    return int(seed)

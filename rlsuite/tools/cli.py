@@ -6,6 +6,7 @@ Bad input is reported as one line on stderr with exit status 2; ``--debug`` show
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -56,6 +57,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from rlsuite.training.loop import LoopSettings
 
     resume = args.resume is not None
+    if resume and args.config:
+        raise RLSuiteError(
+            "--config and --resume do not go together: a resumed run keeps its own config.yaml; resume it "
+            "alone, or start a new run with --config."
+        )
     config = _resume_config(Path(args.resume)) if resume else read_config(args.config) if args.config else {}
     source = Path(args.resume) / "config.yaml" if resume else args.config
     env = saved_env(config["env"], source, args.env) if config.get("env") is not None else args.env
@@ -419,11 +425,37 @@ def main(argv: list[str] | None = None) -> int:
         # e.g. `rlsuite solve ... | head`: stop quietly, with the status of a command killed by SIGPIPE
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except RLSuiteError as exc:
+    except (RLSuiteError, OSError, MemoryError, RecursionError) as exc:
         if args.debug:
             raise
-        print(f"rlsuite: error: {exc}", file=sys.stderr)
+        print(f"rlsuite: error: {fault_line(exc)}", file=sys.stderr)
         return 2
+
+
+#: what to do about an OSError, by its errno
+_OS_FIXES = {
+    errno.ENOSPC: "free some disk space and resume (the newest complete checkpoint is kept)",
+    errno.EDQUOT: "free some disk space and resume (the newest complete checkpoint is kept)",
+    errno.EACCES: "choose a directory you may write to (--run-dir / --out) or fix its permissions",
+    errno.EPERM: "choose a directory you may write to (--run-dir / --out) or fix its permissions",
+    errno.EROFS: "choose a directory on a writable disk (--run-dir / --out)",
+    errno.ENAMETOOLONG: "choose a shorter --run-dir / --out",
+    errno.ENOENT: "check the path",
+}
+
+
+def fault_line(exc: BaseException) -> str:
+    """One sentence for a fault: rlsuite's own message, or what the OS, memory or recursion limit said
+    and what to do about it."""
+    if isinstance(exc, RLSuiteError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory; lower buffer_size, net_arch, batch_size or the number of seeds."
+    if isinstance(exc, RecursionError):
+        return "an input nests too deeply (a config, spec or checkpoint file); give a plain one."
+    where = f" on {exc.filename}" if getattr(exc, "filename", None) else ""
+    fix = _OS_FIXES.get(exc.errno, "check the path and the disk")
+    return f"{exc.strerror or type(exc).__name__}{where}; {fix}."
 
 
 if __name__ == "__main__":

@@ -94,6 +94,8 @@ def read_config(path: str) -> dict[str, Any]:
         )
     try:
         data = yaml.safe_load(file.read_text())
+    except RecursionError:
+        raise RLSuiteError(f"config file {path} nests too deeply to be a run's config; give a plain one.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -149,7 +149,9 @@ def play(agent, env, episodes: int, seed: int, show: Show) -> list[tuple[float, 
     """Play ``episodes`` deterministic episodes, calling ``show`` after each reset and step and
     printing each episode's return and length; returns ``(return, length)`` per episode."""
     results = []
-    obs, info = env.reset(seed=seed)
+    from rlsuite.core.streams import check_seed
+
+    obs, info = env.reset(seed=check_seed(seed, "--seed"))
     for episode in range(1, episodes + 1):
         total, steps, done = 0.0, 0, False
         show(episode, 0, None, total)

@@ -30,14 +30,12 @@ import numpy as np
 from rlsuite.core.config import build_config
 from rlsuite.core.envspec import EnvSpec, env_name
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.core.streams import Streams
+from rlsuite.core.streams import Streams, check_seed
 from rlsuite.core.transition import Transition
 
 ConfigT = TypeVar("ConfigT")
 #: at most this many members in one run (a thousand tabular seeds is a normal use)
 MAX_MEMBERS = 100_000
-#: seeds lie in [0, MAX_SEED) everywhere: the range a checkpoint's counters hold
-MAX_SEED = 2**63
 
 
 def check_seeds(seeds: Any) -> list[int]:
@@ -48,9 +46,7 @@ def check_seeds(seeds: Any) -> list[int]:
         )
     out = []
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < MAX_SEED:
-            raise RLSuiteError(f"seed {s!r} must be a whole number in [0, 2**63), the range a checkpoint holds.")
-        out.append(int(s))
+        out.append(check_seed(s))
     if not out or len(out) > MAX_MEMBERS:
         raise RLSuiteError(f"a run needs 1 to {MAX_MEMBERS:,} seeds, not {len(out)}.")
     if len(set(out)) != len(out):

@@ -185,6 +185,8 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         )
     try:
         meta = json.loads((path / META).read_text())
+    except RecursionError:
+        raise RLSuiteError(f"checkpoint {path} is corrupt: {META} nests too deeply to be rlsuite's.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RLSuiteError(
             f"checkpoint {path} is corrupt: {META} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})."
@@ -194,6 +196,13 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             f"{path / META} was not written by rlsuite; load a directory saved by agent.save or rlsuite train."
         )
     check_meta(meta, path)
+    listed = meta.get("files")
+    for name in sorted(listed) if isinstance(listed, dict) else ():
+        if name not in (TENSORS, REPLAY) or not (path / name).is_file():
+            raise RLSuiteError(
+                f"checkpoint {path} is incomplete: {META} lists {name!r}, which is not there (or not one of "
+                f"rlsuite's files); use another checkpoint."
+            )
     data = (path / TENSORS).read_bytes()
     verify(path, TENSORS, meta, hashlib.sha256(data).hexdigest())
     try:
@@ -303,6 +312,12 @@ def restore_into(agent, path: Path, with_replay: bool = False) -> dict[str, Any]
         raise RLSuiteError(
             f"checkpoint {path} does not fit this {agent.name} agent (its arrays differ in names or "
             "shapes, so it was trained with other hyperparameters such as net_arch)."
+        )
+    changed = sorted(k for k in expected if expected[k].dtype != tensors[k].dtype)
+    if changed:
+        raise RLSuiteError(
+            f"checkpoint {path} holds {changed[0]} as {tensors[changed[0]].dtype}, not the "
+            f"{expected[changed[0]].dtype} rlsuite writes; it was altered after it was written, use another checkpoint."
         )
     try:
         agent.load_state_tensors(tensors)

@@ -7,6 +7,7 @@ import numpy as np
 
 from rlsuite.core.envspec import EnvSpec, make_env
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.streams import check_seed
 
 
 def evaluate(
@@ -38,6 +39,7 @@ def evaluate_episodes(
     """The return and the length (steps) of each of ``episodes`` episodes, run as :func:`evaluate` runs them."""
     if episodes < 1:
         raise RLSuiteError(f"episodes={episodes} must be at least 1.")
+    check_seed(seed, "the evaluation seed")
     own = env is None or not isinstance(env, gym.Env)
     env = make_env(agent.env if env is None else env, **(agent.env_kwargs if env is None else {}))
     returns, lengths = [], []
