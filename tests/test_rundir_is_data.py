@@ -3,6 +3,7 @@ calls anything the person at the keyboard did not name (the attack: a tampered a
 or sweep.json naming ``os:system`` with a shell command as its argument)."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -279,3 +280,30 @@ def test_a_run_dir_name_the_filesystem_refuses_is_one_line(capsys):
     last = err.strip().splitlines()[-1]  # after the line that says where the run goes
     assert code == 2 and last.startswith("rlsuite: error:") and "File name too long" in last
     assert "shorter --run-dir" in last and "Traceback" not in err
+
+
+def test_the_resume_banner_names_the_step_every_member_goes_on_from(capsys):
+    code, err = cli(
+        capsys,
+        "train",
+        "--env",
+        "rlsuite/WalkToT-v0",
+        "--agent",
+        "qlearning",
+        "--seed-list",
+        "3",
+        "7",
+        "--steps",
+        "600",
+        "--checkpoint-every",
+        "200",
+        "--no-progress",
+        "--run-dir",
+        "two",
+    )
+    assert code == 0, err
+    newest = latest_checkpoint(Path("two/seed_7"))
+    shutil.rmtree(newest)  # as a kill between two members' checkpoint writes leaves it
+    code, err = cli(capsys, "train", "--resume", "two", "--steps", "800", "--no-progress")
+    assert code == 0, err
+    assert "from step 400 of 800" in err

@@ -178,12 +178,16 @@ def _resume_config(run_dir: Path) -> dict[str, Any]:
 
 
 def _resume_point(run_dir: Path, steps: int) -> str:
-    """``from step N of M`` for the banner of a resumed run, from its newest checkpoint."""
-    from rlsuite.training.checkpoint import latest_checkpoint, read_checkpoint
+    """``from step N of M`` for the banner of a resumed run: the newest step all its members reached,
+    the one the run goes on from."""
+    from rlsuite.training.checkpoint import checkpoints, read_checkpoint
 
-    members = member_dirs(run_dir)
-    newest = latest_checkpoint(members[0][1] if members else run_dir)
-    done = int(read_checkpoint(newest)[0].get("loop", {}).get("step", 0))
+    dirs = [d for _, d in member_dirs(run_dir)] or [run_dir]
+    complete = [{c.name: c for c in checkpoints(d) if (c / "agent.json").is_file()} for d in dirs]
+    common = sorted(set.intersection(*(set(c) for c in complete)))
+    if not common:
+        return "(its members have no checkpoint in common)"
+    done = int(read_checkpoint(complete[0][common[-1]])[0].get("loop", {}).get("step", 0))
     if done >= steps:
         return f"at step {done} of {steps}: nothing left to train; give --steps N above {done} to train further"
     return f"from step {done} of {steps}"
