@@ -14,7 +14,6 @@ run at the end of a step, with a checkpoint and a summary; any other way out giv
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,7 @@ from rlsuite.training.checkpoint import checkpoints, read_checkpoint, restore_in
 from rlsuite.training.ctrlc import CtrlC
 from rlsuite.training.members import MemberRuns, member_dir
 from rlsuite.training.psim import PVectorEnv
-from rlsuite.training.run import LOOP_KEYS, LoopSettings, TrainResult
+from rlsuite.training.run import LOOP_KEYS, LoopSettings, TrainResult, set_torch_threads
 from rlsuite.training.rundir import claim_run_dir
 from rlsuite.training.vector import env_seeds, make_vector_env, replay_resets, single_envs
 
@@ -159,12 +158,6 @@ def _refuse_changes(agent: Agent, run_dir: Path, checkpoint: Path, n_envs: int) 
             f"cannot resume {run_dir} with other hyperparameters: {shown}; resume with the run's own "
             "(drop the --set) or start a new run, e.g. with --config RUN_DIR/config.yaml."
         )
-
-
-def set_torch_threads(threads: int) -> None:
-    """Small networks on a CPU: more threads add synchronisation, not speed (and change results)."""
-    if threads and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
 
 
 class Stepper:

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -53,6 +54,12 @@ PICTURE_SHARE = 0.02
 
 
 @dataclass
+def set_torch_threads(threads: int) -> None:
+    """Small networks on a CPU: more threads add synchronisation, not speed (and change results)."""
+    if threads and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 class LoopSettings:
     """Settings of the loop itself (not of an agent); ``--set`` reaches them too."""
 
