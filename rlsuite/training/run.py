@@ -53,13 +53,13 @@ EVAL_SEED_OFFSET = 1_000_003
 PICTURE_SHARE = 0.02
 
 
-@dataclass
 def set_torch_threads(threads: int) -> None:
     """Small networks on a CPU: more threads add synchronisation, not speed (and change results)."""
     if threads and "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
 
 
+@dataclass
 class LoopSettings:
     """Settings of the loop itself (not of an agent); ``--set`` reaches them too."""
 
