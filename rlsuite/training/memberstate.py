@@ -145,10 +145,11 @@ class DoneMembers:
     Such a member still computes in the stacked arithmetic (slicing it out would cost more than it
     saves), and after each ``observe`` its part of every state part is put back: arrays (a tabular
     table's rows), modules' parameters (targets included) and the optimizer states shaped like their
-    parameters (Adam's moments); a moment that did not exist when it stopped goes to zero. Every step,
-    since a fused optimizer step leaves no trace on a tensor to tell it changed (≈0.3 ms a step for the
-    4-256-256-2 Q-network at K = 8, only while some members are done and others go on). What the
-    members share — Adam's step count, the step counters — goes on.
+    parameters (Adam's moments); a moment that did not exist when it stopped goes to zero. This is done
+    after every step, changed or not: a fused optimizer step leaves no trace on a tensor (its version
+    counter stays) to tell whether it changed. It costs ≈0.3 ms a step for the 4-256-256-2 Q-network at
+    K = 8, only while some members are done and others go on. What the members share — Adam's step
+    count, the step counters — goes on.
     """
 
     def __init__(self, agent: Any) -> None:
