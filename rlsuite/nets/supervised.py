@@ -26,7 +26,8 @@ records in :mod:`rlsuite.nets.metrics`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -185,20 +186,34 @@ def fit(
     optim = _make_optimizer(optimizer, parameters, learning_rate, momentum, weight_decay)
     schedule = _make_scheduler(scheduler, optim, scheduler_kwargs, epochs)
     history = History.for_seeds(seeds, with_accuracy=loss == "cross_entropy" and has_validation)
-    writer = summary_writer(log_dir)
+    with _seeded(model, seeds[0] if members == 1 else seed), _writer(log_dir) as writer:
+        arguments = (loss_function, optim, schedule, epochs, batch_size, early_stopping_patience)
+        if members == 1:
+            _train(model, *data, *arguments, generators[0], history, writer)
+        else:
+            _train_members(model, data, *arguments, generators, history, writer)
+    return history
+
+
+@contextmanager
+def _seeded(model: nn.Module, seed: int) -> Iterator[None]:
+    """Inside, torch draws from ``seed`` (on the model's device too); torch's global random state outside
+    is left as it was."""
     device = model_device(model)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextmanager
+def _writer(log_dir: str | None) -> Iterator[Any]:
+    """A TensorBoard writer for ``log_dir`` (None without one), closed on the way out."""
+    writer = summary_writer(log_dir)
     try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seeds[0] if members == 1 else seed)
-            arguments = (loss_function, optim, schedule, epochs, batch_size, early_stopping_patience)
-            if members == 1:
-                _train(model, *data, *arguments, generators[0], history, writer)
-            else:
-                _train_members(model, data, *arguments, generators, history, writer)
+        yield writer
     finally:
         if writer is not None:
             writer.close()
-    return history
 
 
 def _trainable_parameters(

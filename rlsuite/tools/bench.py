@@ -21,20 +21,18 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import platform
 import statistics
 import sys
 import time
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import yaml
 
 from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.tools import bench_seeds, report, textbook
+from rlsuite.tools.bench_floor import env_floor_s, update_floor_s
 
 RUN_SETTINGS = {
     "eval_freq": 10**12,
@@ -183,78 +181,6 @@ def run_isolated(impl: str, case: Case, seed: int, run_dir: Path) -> dict[str, A
         return pool.apply(_run, (impl, case, seed, str(run_dir)))
 
 
-# ----- the floor --------------------------------------------------------------------------------
-def env_floor_s(env_id: str, steps: int, seed: int = 0) -> float:
-    """Seconds for ``steps`` steps of the env alone: random actions, reset at episode ends."""
-    import gymnasium as gym
-
-    env = gym.make(env_id)
-    env.reset(seed=seed)
-    env.action_space.seed(seed)
-    start = time.perf_counter()
-    for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        if terminated or truncated:
-            env.reset()
-    env.close()
-    return time.perf_counter() - start
-
-
-def _random_transitions(env_id: str, n: int, seed: int = 0) -> list:
-    """``n`` transitions of the env under random actions, each a batch of one env."""
-    import gymnasium as gym
-
-    from rlsuite.core.transition import Transition
-
-    env = gym.make(env_id)
-    obs, info = env.reset(seed=seed)
-    env.action_space.seed(seed)
-    out = []
-    for _ in range(n):
-        action = env.action_space.sample()
-        next_obs, reward, terminated, truncated, next_info = env.step(action)
-        step = dict(
-            obs=obs,
-            action=action,
-            reward=np.float32(reward),
-            next_obs=next_obs,
-            terminated=terminated,
-            truncated=truncated,
-            mask=info.get("action_mask"),
-            next_mask=next_info.get("action_mask"),
-        )
-        out.append(Transition(**{k: None if v is None else np.asarray(v)[None] for k, v in step.items()}))
-        obs, info = env.reset() if terminated or truncated else (next_obs, next_info)
-    env.close()
-    return out
-
-
-def update_floor_s(case: Case, steps: int, rounds: int = 100, per_step: int = 20_000) -> float:
-    """Seconds the run's updates cost alone: ``agent.observe`` per random transition once past the
-    warm-up (over ``rounds`` training rounds, or ``per_step`` transitions for an agent with no
-    ``train_freq``, which updates on each), times the run's steps after ``learning_starts``."""
-    import torch
-
-    from rlsuite.agents import make_agent
-
-    torch.set_num_threads(1)
-    agent = make_agent(case.agent, case.env, seed=0, **case.hyperparameters)
-    config = asdict(agent.config)
-    starts, every = config.get("learning_starts", 0), config.get("train_freq", 0)
-    # untimed: a couple of batches and the first round (with gradient_steps=-1, a long one) past learning_starts
-    warm_up = starts + max(2 * config.get("batch_size", 0), every)
-    timed = rounds * every if every else per_step
-    transitions = _random_transitions(case.env, warm_up + timed)
-    agent.begin(steps)
-    for t in transitions[:warm_up]:
-        agent.observe(t)
-    start = time.perf_counter()
-    for t in transitions[warm_up:]:
-        agent.observe(t)
-    return (time.perf_counter() - start) / timed * max(steps - starts, 0)
-
-
-# ----- a case -----------------------------------------------------------------------------------
 def run_case(case: Case, seeds: int, out: Path, log=print) -> dict[str, Any]:
     from rlsuite.agents import preset
 
@@ -317,24 +243,6 @@ def run_case(case: Case, seeds: int, out: Path, log=print) -> dict[str, Any]:
 
 
 # ----- the report -------------------------------------------------------------------------------
-def machine_info() -> dict[str, Any]:
-    import gymnasium
-    import stable_baselines3
-    import torch
-
-    return {
-        "cpu": report.cpu_name(),
-        "cores": os.cpu_count(),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "gymnasium": gymnasium.__version__,
-        "numpy": np.__version__,
-        "stable_baselines3": stable_baselines3.__version__,
-        "torch_threads": 1,
-    }
-
-
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     rows = []
     for res in results:
@@ -461,7 +369,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         print(f"== {case.key}: {case.agent} on {case.env}", flush=True)
         results.append(run_case(case, seeds, out, log=lambda line: print(line, flush=True)))
-    meta = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": machine_info()}
+    meta = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": report.machine_info()}
     (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str))
     report.write_csv([row for r in results for row in r["runs"]], out / "results.csv")
     (out / "BENCHMARKS.md").write_text(markdown(results, meta))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import platform
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -162,3 +164,22 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "?"
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine and versions a benchmark ran on, for its report."""
+    import gymnasium
+    import stable_baselines3
+    import torch
+
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "gymnasium": gymnasium.__version__,
+        "numpy": np.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "torch_threads": 1,
+    }

@@ -28,8 +28,8 @@ from rlsuite.training.checkpoint import checkpoints, read_checkpoint, restore_in
 from rlsuite.training.ctrlc import CtrlC
 from rlsuite.training.members import MemberRuns, member_dir
 from rlsuite.training.psim import PVectorEnv
-from rlsuite.training.run import LOOP_KEYS, LoopSettings, TrainResult, set_torch_threads
 from rlsuite.training.rundir import claim_run_dir
+from rlsuite.training.settings import LOOP_KEYS, LoopSettings, TrainResult, set_torch_threads
 from rlsuite.training.vector import env_seeds, make_vector_env, replay_resets, single_envs
 
 if TYPE_CHECKING:

@@ -31,8 +31,9 @@ from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.stats import iqm_ci
 from rlsuite.training.logger import Progress
 from rlsuite.training.memberstate import DoneMembers
-from rlsuite.training.run import LoopSettings, PictureClock, Run, TrainResult
+from rlsuite.training.run import PictureClock, Run
 from rlsuite.training.rundir import RunDirLock, claim_member_dir, write_text
+from rlsuite.training.settings import LoopSettings, TrainResult
 from rlsuite.training.vector import make_vector_env
 
 if TYPE_CHECKING:

@@ -29,7 +29,8 @@ from rlsuite.core.envspec import env_factory, make_env
 from rlsuite.core.errors import RLSuiteError, did_you_mean
 from rlsuite.training.agent import Trainable
 from rlsuite.training.ctrlc import CtrlC
-from rlsuite.training.run import LoopSettings, Run, TrainResult, set_torch_threads
+from rlsuite.training.run import Run
+from rlsuite.training.settings import LoopSettings, TrainResult, set_torch_threads
 
 EXTRA_KEYS = {"policy", "net_arch", "noise_std", "noise_type"}
 # constructor arguments the adapter sets itself

@@ -78,16 +78,7 @@ def sweep(
     """
     _check_backend(backend, workers, address, trial_timeout)
     if resume:
-        if out is None:
-            raise RLSuiteError("resume needs the sweep directory; give it as out= (or --resume DIR).")
-        state = SweepState.load(Path(out))
-        # sweep.json is data: a module:Class env it names runs only when the user names it again
-        named = saved_env(state.spec.env, Path(out) / "sweep.json", env)
-        if named != state.spec.env:
-            raise RLSuiteError(
-                f"cannot resume {out} on {named!r}: it sweeps {state.spec.env!r}; resume with its own "
-                "env (or leave --env out) or start a new sweep."
-            )
+        state = _resumed_state(out, env)
     else:
         if not env or not agent:
             raise RLSuiteError("a sweep needs --env and --agent.")
@@ -112,25 +103,11 @@ def sweep(
     state.save()
     _check_extras(state, backend, resume)
     if backend == "local":
-        spec = state.spec  # how many runs there are to spread over the workers
-        hint = (
-            spec.trials * (1 if spec.stacked else len(spec.seeds))
-            if spec.search
-            else len(state.configs)
-            if spec.stacked
-            else len(state.trials)
-        )
-        workers = int(workers) if workers else max(1, min(os.cpu_count() or 1, hint))
+        workers = _local_workers(state, workers)
     report = _Progress(state, progress)
     t0 = time.perf_counter()
     if progress:
-        total = state.spec.trials * len(state.spec.seeds) if state.spec.search else len(state.trials)
-        print(
-            f"sweep {state.out}: {total} trials on the {backend} backend"
-            + (f", {workers} at a time" if workers else ""),
-            file=sys.stderr,
-            flush=True,
-        )
+        _announce(state, backend, workers)
     interrupted = _run(state, backend, address, workers, trial_timeout, report.on_done)
     state.save(interrupted)
     rows, best = write_report(state, interrupted)
@@ -141,6 +118,39 @@ def sweep(
             file=sys.stderr,
         )
     return SweepResult(state.out, rows, list(state.trials.values()), report.ran, best, interrupted)
+
+
+def _resumed_state(out: str | Path | None, env: str | None) -> SweepState:
+    """An earlier sweep's state, from its sweep.json; a module:Class env it names runs only when the user
+    names it again (``env``): sweep.json is data."""
+    if out is None:
+        raise RLSuiteError("resume needs the sweep directory; give it as out= (or --resume DIR).")
+    state = SweepState.load(Path(out))
+    named = saved_env(state.spec.env, Path(out) / "sweep.json", env)
+    if named != state.spec.env:
+        raise RLSuiteError(
+            f"cannot resume {out} on {named!r}: it sweeps {state.spec.env!r}; resume with its own "
+            "env (or leave --env out) or start a new sweep."
+        )
+    return state
+
+
+def _local_workers(state: SweepState, workers: int | None) -> int:
+    """``workers``, or one per core but no more than there are runs to spread over them."""
+    if workers:
+        return int(workers)
+    spec = state.spec
+    if spec.search:
+        runs = spec.trials * (1 if spec.stacked else len(spec.seeds))
+    else:
+        runs = len(state.configs) if spec.stacked else len(state.trials)
+    return max(1, min(os.cpu_count() or 1, runs))
+
+
+def _announce(state: SweepState, backend: str, workers: int | None) -> None:
+    total = state.spec.trials * len(state.spec.seeds) if state.spec.search else len(state.trials)
+    at_once = f", {workers} at a time" if workers else ""
+    print(f"sweep {state.out}: {total} trials on the {backend} backend{at_once}", file=sys.stderr, flush=True)
 
 
 def _check_backend(backend: str, workers: int | None, address: str | None, trial_timeout: float | None) -> None:
