@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "double_qlearning": "rlsuite.agents.double_qlearning:DoubleQLearning",
     "dqn": "rlsuite.agents.dqn:DQN",
     "ddpg": "rlsuite.agents.ddpg:DDPG",
+    "td3": "rlsuite.agents.td3:TD3",
 }
 
 PRESET_DIR = Path(__file__).parent / "presets"

@@ -107,15 +107,19 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
     name = "ddpg"
     summary = "DDPG with soft target updates and exploration noise"
     spaces_doc = "obs: Box (vector or image) or Discrete; actions: bounded Box"
+    critic_class: type[nn.Module] = Critic
 
     @classmethod
     def supports(cls, observation_space: gym.Space, action_space: gym.Space) -> str | None:
         if not isinstance(action_space, spaces.Box):
-            return f"DDPG outputs continuous actions and needs a Box action space, not {action_space}"
+            return f"{cls.__name__} outputs continuous actions and needs a Box action space, not {action_space}"
         if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
-            return "DDPG squashes actions into the bounds, so the action Box must be bounded"
+            return f"{cls.__name__} squashes actions into the bounds, so the action Box must be bounded"
         if not isinstance(observation_space, (spaces.Box, spaces.Discrete, spaces.MultiBinary)):
-            return f"DDPG needs Box or Discrete observations, not {type(observation_space).__name__} (flatten it first)"
+            return (
+                f"{cls.__name__} needs Box or Discrete observations, not {type(observation_space).__name__} "
+                "(flatten it first)"
+            )
         return None
 
     def __init__(
@@ -134,7 +138,7 @@ class DDPG(OffPolicyAgent[DDPGConfig]):
         self.actor, self.critic = self.build_networks(
             lambda members: (
                 Actor(observation_space, action_space, c, members),
-                Critic(observation_space, action_space, c, members),
+                self.critic_class(observation_space, action_space, c, members),
             )
         )
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)

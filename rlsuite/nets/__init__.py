@@ -20,12 +20,12 @@ from rlsuite.nets.backbones import (
 )
 from rlsuite.nets.checks import ACTIVATIONS, resolve_device
 from rlsuite.nets.heads import ActorHead, CriticHead, QHead
+from rlsuite.nets.memberwise import clip_grad_norm_per_member
 from rlsuite.nets.metrics import accuracy, evaluate_loss
 from rlsuite.nets.stacked import (
     StackedConv2d,
     StackedLayerNorm,
     StackedLinear,
-    clip_grad_norm_per_member,
     load_member,
     members_of,
     members_state,

@@ -46,14 +46,14 @@ class StackedRecurrent(StackedLayer):
             ):
                 self.register_parameter(f"{name}_l{layer}", nn.Parameter(torch.empty(members, *shape)))
 
-    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+    def _member_state(self, k: int) -> dict[str, torch.Tensor]:
         return {
             name: (p[k].T if name.startswith("weight") else p[k, 0]).clone(memory_format=torch.contiguous_format)
             for name, p in self.named_parameters()
         }
 
     @torch.no_grad()
-    def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
+    def _load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
         for name, p in self.named_parameters():
             if name.startswith("weight"):
                 p[k].copy_(state[name].T)

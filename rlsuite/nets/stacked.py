@@ -12,7 +12,7 @@ member either way (``rlsuite bench --suite seeds --only update``).
 Every stacked parameter has the member axis first, so optimisers (Adam, SGD, RMSprop) and
 :func:`rlsuite.nets.torchutil.polyak_update`, all elementwise, act on each member as they
 would on a single network; gradient clipping is not elementwise, so it has its own per-member
-form, :func:`clip_grad_norm_per_member`. :func:`members_state` and :func:`load_member` move one
+form, :func:`~rlsuite.nets.memberwise.clip_grad_norm_per_member`. :func:`members_state` and :func:`load_member` move one
 member between a stacked module and the equivalent single-member module (same class,
 ``members=1``), whose state dict has the same keys.
 
@@ -24,7 +24,7 @@ single networks and their checkpoints are unchanged.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -48,17 +48,55 @@ def require_member_axis(x: torch.Tensor, members: int, what: str, min_dim: int =
 
 
 class StackedLayer(nn.Module, ABC):
-    """Base of the stacked layers: ``members`` and the move of one member in and out."""
+    """Base of the stacked layers: ``members`` and the move of one member in and out.
+
+    A layer of ``group`` × K members seen as K members of ``group`` each (:func:`grouped`: the
+    twin critics of one agent member, say) moves member k as the rows ``group·k .. group·k +
+    group − 1`` of every parameter, kept stacked: the state of the same module built for one
+    member, whose layers hold ``group`` members."""
 
     members: int
+    group: int = 1
+
+    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+        """Member k's parameters, named and shaped as in the equivalent torch layer (or, grouped, as in
+        the equivalent layer of ``group`` members)."""
+        if self.group == 1:
+            return self._member_state(k)
+        rows = slice(self.group * k, self.group * (k + 1))
+        return {leaf: p[rows].clone() for leaf, p in self.named_parameters(recurse=False)}
+
+    @torch.no_grad()
+    def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
+        """Overwrite member k's parameters with ``state``, as :meth:`member_state` returns it."""
+        if self.group == 1:
+            self._load_member_(k, state)
+            return
+        rows = slice(self.group * k, self.group * (k + 1))
+        for leaf, p in self.named_parameters(recurse=False):
+            p[rows].copy_(state[leaf])
 
     @abstractmethod
-    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+    def _member_state(self, k: int) -> dict[str, torch.Tensor]:
         """Member k's parameters, named and shaped as in the equivalent torch layer."""
 
     @abstractmethod
-    def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
-        """Overwrite member k's parameters with ``state``, as :meth:`member_state` returns it."""
+    def _load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
+        """Overwrite member k's parameters with ``state``, as :meth:`_member_state` returns it."""
+
+
+def grouped(module: nn.Module, group: int) -> nn.Module:
+    """``module``, of ``group`` × K stacked members, as K members of ``group`` each: member k (for
+    checkpoints, member views and held members) is its stacked members group·k .. group·k + group − 1,
+    in the layout of the same module of ``group`` members. ``module.members`` becomes K."""
+    layers = [layer for layer in module.modules() if isinstance(layer, StackedLayer)]
+    total = members_of(module)
+    if group < 1 or total % group or not layers:
+        raise RLSuiteError(f"a module of {total} stacked members does not split into groups of {group}.")
+    for layer in layers:
+        layer.group = group
+    module.members = total // group
+    return module
 
 
 class _FewOutputs(torch.autograd.Function):
@@ -111,14 +149,14 @@ class StackedLinear(StackedLayer):
             return _FewOutputs.apply(x, self.weight, self.bias)
         return torch.baddbmm(self.bias, x, self.weight)
 
-    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+    def _member_state(self, k: int) -> dict[str, torch.Tensor]:
         return {
             "weight": self.weight[k].T.clone(memory_format=torch.contiguous_format),
             "bias": self.bias[k, 0].clone(),
         }
 
     @torch.no_grad()
-    def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
+    def _load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
         self.weight[k].copy_(state["weight"].T)
         self.bias[k, 0].copy_(state["bias"])
 
@@ -143,11 +181,11 @@ class StackedLayerNorm(StackedLayer):
         """(K, B, width) → (K, B, width)."""
         return torch.addcmul(self.bias, F.layer_norm(x, (self.width,), eps=self.eps), self.weight)
 
-    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+    def _member_state(self, k: int) -> dict[str, torch.Tensor]:
         return {"weight": self.weight[k, 0].clone(), "bias": self.bias[k, 0].clone()}
 
     @torch.no_grad()
-    def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
+    def _load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
         self.weight[k, 0].copy_(state["weight"])
         self.bias[k, 0].copy_(state["bias"])
 
@@ -181,11 +219,11 @@ class StackedConv2d(StackedLayer):
         """One member's convolution, (B, in_channels, H, W) → (B, out_channels, H', W')."""
         return F.conv2d(x, weight, bias, self.stride, self.padding)
 
-    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+    def _member_state(self, k: int) -> dict[str, torch.Tensor]:
         return {"weight": self.weight[k].clone(), "bias": self.bias[k].clone()}
 
     @torch.no_grad()
-    def load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
+    def _load_member_(self, k: int, state: Mapping[str, torch.Tensor]) -> None:
         self.weight[k].copy_(state["weight"])
         self.bias[k].copy_(state["bias"])
 
@@ -339,59 +377,3 @@ def stack_members(module: nn.Module, singles: Sequence[nn.Module]) -> None:
     """Fill ``module``'s members from ``singles``, member k from ``singles[k]``."""
     for k, single in enumerate(singles):
         load_member(module, k, single)
-
-
-# --------------------------------------------------------------------------- per-member clipping
-
-
-@torch.no_grad()
-def clip_grad_norm_per_member(parameters: Iterable[torch.Tensor], max_norm: float, members: int) -> torch.Tensor:
-    """Clip each member's gradient to a global L2 norm of at most ``max_norm``, member by member.
-
-    Every parameter carries the member axis first, as in the stacked layers. Member k's norm is
-    taken over its slices of all the gradients and, if above ``max_norm``, member k's slices
-    are scaled down by its own factor, so clipping one member never touches another: the
-    result equals ``torch.nn.utils.clip_grad_norm_`` applied to each member's network apart.
-    With ``members=1`` the parameters need no member axis and this is that torch function.
-    Returns the K norms before clipping, shape (K,).
-    """
-    members = check_members(members)
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return torch.zeros(members)
-    for grad in grads:
-        if members > 1 and (grad.dim() == 0 or grad.shape[0] != members):
-            raise RLSuiteError(
-                f"a gradient of shape {tuple(grad.shape)} has no leading member axis of size {members}; "
-                "clip_grad_norm_per_member takes the parameters of a stacked network."
-            )
-    if members == 1:  # one norm per tensor is the member's: torch's fused per-list kernels
-        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-        torch._foreach_mul_(grads, torch.clamp(max_norm / (total + 1e-6), max=1.0))
-        return total.reshape(1)
-    norms = torch.stack([torch.linalg.vector_norm(grad.reshape(members, -1), dim=1) for grad in grads])
-    total = torch.linalg.vector_norm(norms, dim=0)
-    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    for grad in grads:
-        grad.mul_(scale.reshape(members, *[1] * (grad.dim() - 1)))
-    return total
-
-
-def _off_member_axis(module: nn.Module, args: tuple) -> tuple:
-    return tuple(a[0] if torch.is_tensor(a) else a for a in args)
-
-
-def _on_member_axis(module: nn.Module, args: tuple, output):
-    if isinstance(output, tuple):
-        return tuple(o[None] if torch.is_tensor(o) else o for o in output)
-    return output[None]
-
-
-def with_member_axis(module: nn.Module) -> nn.Module:
-    """``module`` (built with one member, of plain torch layers that take (B, ...)) taking and returning
-    a leading member axis of one, (1, B, ...), as a stacked module of K members takes (K, B, ...): the
-    axis comes off every tensor argument and back onto the output around each call. The module's
-    parameters and state dict stay those of the single module (forward hooks, kept by a deep copy)."""
-    module.register_forward_pre_hook(_off_member_axis)
-    module.register_forward_hook(_on_member_axis)
-    return module

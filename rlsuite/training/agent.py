@@ -195,7 +195,7 @@ class Agent(Trainable, Generic[ConfigT]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for base in getattr(cls, "__orig_bases__", ()):
+        for base in cls.__dict__.get("__orig_bases__", ()):  # its own, not a parent's
             args = typing.get_args(base)
             if args and dataclasses.is_dataclass(args[0]):
                 cls.Config = args[0]

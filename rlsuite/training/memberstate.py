@@ -180,13 +180,13 @@ class DoneMembers:
             elif isinstance(state, np.ndarray):
                 state[self.members] = held[1]
             else:
-                state.detach().view(len(state), -1).index_copy_(0, held[2], held[1])
+                state.detach().view(self.agent.n_members, -1).index_copy_(0, held[2], held[1])
         for state in new:  # an optimizer moment that appeared after the members stopped
             import torch
 
             with torch.no_grad():
                 index = torch.tensor(self.members, dtype=torch.long, device=state.device)
-                state.detach().view(len(state), -1).index_fill_(0, index, 0.0)
+                state.detach().view(self.agent.n_members, -1).index_fill_(0, index, 0.0)
         self._hold_new(new)
 
     def _hold_new(self, states: list[Any]) -> None:
@@ -197,7 +197,7 @@ class DoneMembers:
                 self._held[id(state)] = [state, state[self.members].copy()]
                 continue
             index = torch.tensor(self.members, dtype=torch.long, device=state.device)
-            rows = state.detach().view(len(state), -1).index_select(0, index)
+            rows = state.detach().view(self.agent.n_members, -1).index_select(0, index)
             self._held[id(state)] = [state, rows, index]
 
     def _states(self) -> list[Any]:

@@ -36,7 +36,8 @@ from torch import nn
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
 from rlsuite.nets import resolve_device
-from rlsuite.nets.stacked import clip_grad_norm_per_member, load_member, with_member_axis
+from rlsuite.nets.memberwise import clip_grad_norm_per_member, with_member_axis
+from rlsuite.nets.stacked import StackedLayer, load_member
 from rlsuite.training.agent import Agent, ConfigT
 from rlsuite.training.replay import Batch, ReplayBuffer, check_memory
 
@@ -74,7 +75,8 @@ class OffPolicyAgent(Agent[ConfigT]):
         global random state is left as it was. Every network takes and returns the member axis,
         (K, B, ...), a one-member network too: its plain torch layers get the axis taken off and
         put back around each call (:func:`~rlsuite.nets.stacked.with_member_axis`), so the
-        algorithm's code is the same for every K.
+        algorithm's code is the same for every K. A network of stacked layers (twin critics, one
+        stacked module of two members per agent member) takes the axis as it is.
         """
         with torch.random.fork_rng(devices=[]):
             singles = []
@@ -82,7 +84,7 @@ class OffPolicyAgent(Agent[ConfigT]):
                 torch.default_generator.manual_seed(seed)
                 singles.append(build(1))
             if self.n_members == 1:
-                return tuple(with_member_axis(net).to(self.device) for net in singles[0])
+                return tuple(_taking_member_axis(net).to(self.device) for net in singles[0])
             nets = build(self.n_members)  # its own initial draws are overwritten by the members'
         for k, single in enumerate(singles):
             for net, one in zip(nets, single):
@@ -197,3 +199,9 @@ class OffPolicyAgent(Agent[ConfigT]):
         if self.buffer is None or len(self.buffer) == 0:
             self.buffer = ReplayBuffer.for_members(arrays, self.observation_space, self.action_space, self.n_members)
         self.buffer.load_member_state_arrays(k, self.n_members, arrays)
+
+
+def _taking_member_axis(net: nn.Module) -> nn.Module:
+    """A one-member network that takes the member axis: stacked layers take it already; plain torch
+    layers get it taken off and put back around each call."""
+    return net if any(isinstance(m, StackedLayer) for m in net.modules()) else with_member_axis(net)
