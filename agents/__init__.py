@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "dqn": "rlsuite.agents.dqn:DQN",
     "ddpg": "rlsuite.agents.ddpg:DDPG",
     "td3": "rlsuite.agents.td3:TD3",
+    "sac": "rlsuite.agents.sac:SAC",
 }
 
 PRESET_DIR = Path(__file__).parent / "presets"

@@ -38,6 +38,7 @@ FITS = [
             "noise_type": "ornstein-uhlenbeck",
         },
     ),
+    ("rlsuite/WalkToTContinuous-v0", {"learning_starts": 60, "buffer_size": 2000, "batch_size": 16, "net_arch": [16]}),
 ]
 STEPS = 300
 
