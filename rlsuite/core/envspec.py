@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -105,9 +107,56 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
             "run `rlsuite list` for the registered ids or pass module:Class."
         )
     try:
-        return gym.make(spec, **kwargs)
+        with _native_stderr_once() if _extra_of(spec) == "mujoco" else contextlib.nullcontext():
+            return gym.make(spec, **kwargs)
+    except gym.error.DependencyNotInstalled as exc:
+        extra = _extra_of(spec)
+        if extra is None:
+            raise RLSuiteError(f"env {spec!r} needs a package that is not installed: {exc}") from None
+        raise RLSuiteError(
+            f"env {spec!r} needs {extra}, which is not installed; pip install 'rlsuite[{extra}]'."
+        ) from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise _rejected(spec, kwargs, exc) from None
+
+
+#: the rlsuite extra that installs what a registered env's entry point needs
+_EXTRAS = {"gymnasium.envs.mujoco": "mujoco"}
+
+
+def _extra_of(env_id: str) -> str | None:
+    entry = gym.registry[env_id].entry_point
+    entry = entry if isinstance(entry, str) else getattr(entry, "__module__", "")
+    return next((extra for prefix, extra in _EXTRAS.items() if entry.startswith(prefix)), None)
+
+
+_SHOWN: set[str] = set()
+
+
+@contextlib.contextmanager
+def _native_stderr_once() -> Iterator[None]:
+    """MuJoCo's model compiler writes notices to the process's stderr from C at every env creation
+    (HalfCheetah's model uses an attribute it deprecates); a run makes many envs, and the repeats
+    would drown the progress bar, so each such line is shown once per process."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no file descriptor behind stderr: nothing to catch
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines():
+                if line.strip() and line not in _SHOWN:
+                    _SHOWN.add(line)
+                    print(line, file=sys.stderr)
 
 
 def is_module_spec(spec: Any) -> bool:
