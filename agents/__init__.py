@@ -5,6 +5,7 @@ Adding an algorithm is one file in this folder and one line in ``REGISTRY``.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,17 @@ def agent_class(name: str):
 
 
 def preset(agent: str, env_id: str) -> dict[str, Any]:
-    """Tuned settings for ``agent`` on ``env_id``: ``{"hyperparameters": {...}, "steps": N}`` or {}."""
+    """Tuned settings for ``agent`` on ``env_id``: ``{"hyperparameters": {...}, "steps": N}`` or {}.
+
+    A preset's key is an env id, or a pattern of ids (``ALE/*-v5``: every game) that an id with no
+    preset of its own takes."""
     path = PRESET_DIR / f"{agent}.yaml"
     if not path.exists():
         return {}
     presets = yaml.safe_load(path.read_text()) or {}
-    return dict(presets.get(env_id, {}))
+    if env_id in presets:
+        return dict(presets[env_id])
+    return next((dict(v) for k, v in presets.items() if "*" in k and fnmatch.fnmatchcase(env_id, k)), {})
 
 
 def agents_for(observation_space, action_space) -> list[str]:
@@ -87,7 +93,7 @@ def make_agent(
         reason = cls.supports(probe.observation_space, probe.action_space)
         if reason is not None:
             fits = agents_for(probe.observation_space, probe.action_space)
-            hint = f"use {' or '.join(repr(a) for a in fits)}" if fits else "no rlsuite agent handles these spaces"
+            hint = f"use {' or '.join(repr(a) for a in fits)}" if fits else _no_agent_hint(probe)
             raise RLSuiteError(f"agent {name!r} cannot train on {env_name(env)}: {reason}; {hint}.")
         values = dict(preset(name, env_name(env)).get("hyperparameters", {})) if use_preset else {}
         values.update(hyperparameters)
@@ -102,6 +108,20 @@ def make_agent(
     finally:
         if probe is not env:
             probe.close()
+
+
+def _no_agent_hint(env) -> str:
+    """What to do about spaces no rlsuite agent takes: the wrapper that flattens them, or an SB3 algorithm."""
+    from gymnasium import spaces
+
+    if isinstance(env.observation_space, (spaces.Dict, spaces.Tuple)):
+        flat = agents_for(spaces.flatten_space(env.observation_space), env.action_space)
+        if flat:
+            return (
+                "flatten its observations first, --wrapper FlattenObservation (Python: env_kwargs={'wrappers': "
+                f"['FlattenObservation']}}), then use {' or '.join(repr(a) for a in flat)}"
+            )
+    return "no rlsuite agent takes these spaces; a Stable-Baselines3 algorithm may, e.g. --agent sb3:PPO"
 
 
 def member_seed_list(seed: int, seeds: int | list[int] | None) -> list[int]:

@@ -14,9 +14,12 @@ from types import ModuleType
 from typing import Any
 
 import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec as EnvSpecType
 from gymnasium.envs.registration import load_env_creator
 
+from rlsuite.core.atari import is_atari, make_atari
 from rlsuite.core.errors import RLSuiteError, did_you_mean
+from rlsuite.core.wrappers import apply_wrappers, check_wrappers
 
 EnvSpec = str | gym.Env
 
@@ -74,7 +77,7 @@ def _rejected(spec: str, kwargs: dict[str, Any], exc: Exception) -> RLSuiteError
     return RLSuiteError(f"env {spec!r} rejected its arguments {kwargs}: {exc}")
 
 
-def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
+def _make_from_string(spec: str, for_training: bool = False, **kwargs: Any) -> gym.Env:
     if is_module_spec(spec):
         module_name, _, attr = spec.partition(":")
         try:
@@ -101,14 +104,17 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
             return target(**kwargs)
         except (TypeError, ValueError, AttributeError) as exc:
             raise _rejected(spec, kwargs, exc) from None
+    register_package_envs(spec)
     if spec not in gym.registry:
         raise RLSuiteError(
             f"unknown env id {spec!r}{did_you_mean(spec, gym.registry.keys())}; "
             "run `rlsuite list` for the registered ids or pass module:Class."
         )
     try:
-        with _native_stderr_once() if _extra_of(spec) == "mujoco" else contextlib.nullcontext():
-            return gym.make(spec, **kwargs)
+        if is_atari(spec):
+            with _native_stderr_once():
+                return make_atari(spec, training=for_training, **kwargs)
+        return gym_make(spec, **kwargs)
     except gym.error.DependencyNotInstalled as exc:
         extra = _extra_of(spec)
         if extra is None:
@@ -120,8 +126,43 @@ def _make_from_string(spec: str, **kwargs: Any) -> gym.Env:
         raise _rejected(spec, kwargs, exc) from None
 
 
+def gym_make(spec: str | EnvSpecType, **kwargs: Any) -> gym.Env:
+    """``gymnasium.make``, with MuJoCo's compiler notices shown once per process (:func:`_native_stderr_once`)."""
+    env_id = spec if isinstance(spec, str) else spec.id
+    quiet = env_id in gym.registry and _extra_of(env_id) is not None
+    with _native_stderr_once() if quiet else contextlib.nullcontext():
+        return gym.make(spec, **kwargs)
+
+
 #: the rlsuite extra that installs what a registered env's entry point needs
-_EXTRAS = {"gymnasium.envs.mujoco": "mujoco"}
+_EXTRAS = {"gymnasium.envs.mujoco": "mujoco", "ale_py": "atari", "minatar": "minatar"}
+
+
+def register_package_envs(env_id: str) -> None:
+    """Register the envs of the package an unregistered id belongs to, on its first use: the ALE's
+    (``ALE/<Game>-v5``, ``<Game>NoFrameskip-v4``) and MinAtar's (``MinAtar/<Game>-v1``), neither of
+    which registers itself with Gymnasium on its own. Which package is fixed by the id's form; a
+    missing package is one line naming the rlsuite extra that installs it."""
+    if env_id in gym.registry:
+        return
+    if env_id.startswith("ALE/") or env_id.endswith(("NoFrameskip-v4", "NoFrameskip-v0")):
+        package, extra = "ale_py", "atari"
+    elif env_id.startswith("MinAtar/"):
+        package, extra = "minatar.gym", "minatar"
+    else:
+        return
+    try:
+        with _native_stderr_once():
+            module = importlib.import_module(package)
+    except ImportError:
+        raise RLSuiteError(
+            f"env {env_id!r} is one of {package.partition('.')[0]}'s, which is not installed; "
+            f"pip install 'rlsuite[{extra}]'."
+        ) from None
+    if extra == "atari":
+        gym.register_envs(module)
+    else:
+        module.register_envs()
 
 
 def _extra_of(env_id: str) -> str | None:
@@ -135,9 +176,10 @@ _SHOWN: set[str] = set()
 
 @contextlib.contextmanager
 def _native_stderr_once() -> Iterator[None]:
-    """MuJoCo's model compiler writes notices to the process's stderr from C at every env creation
-    (HalfCheetah's model uses an attribute it deprecates); a run makes many envs, and the repeats
-    would drown the progress bar, so each such line is shown once per process."""
+    """MuJoCo's model compiler and the ALE write notices to the process's stderr from C at every env
+    creation (HalfCheetah's model uses an attribute MuJoCo deprecates; the ALE prints its banner); a run
+    makes many envs, and the repeats would drown the progress bar, so each such line is shown once per
+    process."""
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # no file descriptor behind stderr: nothing to catch
@@ -208,22 +250,31 @@ def _check_env_class(spec: str) -> None:
         )
 
 
-def make_env(env: EnvSpec, **kwargs: Any) -> gym.Env:
-    """A fresh env from a Gymnasium id, ``module:Class`` / ``module:EnvId`` or an env instance."""
+def make_env(env: EnvSpec, for_training: bool = False, **kwargs: Any) -> gym.Env:
+    """A fresh env from a Gymnasium id, ``module:Class`` / ``module:EnvId`` or an env instance.
+
+    ``for_training`` makes the env the training loop steps, which for the ALE's envs adds the
+    training-only part of the Atari preprocessing (lives as episodes, rewards clipped to their sign,
+    :mod:`rlsuite.core.atari`); every other env is the same either way. ``wrappers=[...]`` among the
+    keyword arguments puts the env inside those Gymnasium wrappers (:mod:`rlsuite.core.wrappers`)."""
+    wrappers = check_wrappers(kwargs.pop("wrappers")) if "wrappers" in kwargs else []
     if isinstance(env, gym.Env):
-        return env
+        return apply_wrappers(env, wrappers) if wrappers else env
     if not isinstance(env, str):
         raise RLSuiteError(f"env must be a Gymnasium id, 'module:Class' or a gymnasium.Env, not {type(env).__name__}.")
-    return _make_from_string(env, **kwargs)
+    made = _make_from_string(env, for_training=for_training, **kwargs)
+    return apply_wrappers(made, wrappers) if wrappers else made
 
 
-def env_factory(env: EnvSpec, **kwargs: Any) -> Callable[[], gym.Env]:
-    """A function that builds independent copies of ``env`` (for vector and evaluation envs)."""
+def env_factory(env: EnvSpec, for_training: bool = False, **kwargs: Any) -> Callable[[], gym.Env]:
+    """A function that builds independent copies of ``env`` (for vector and evaluation envs;
+    ``for_training`` as :func:`make_env` takes it)."""
     if isinstance(env, gym.Env):
+        wrappers = check_wrappers(kwargs["wrappers"]) if "wrappers" in kwargs else []
         if env.spec is not None and env.spec.id in gym.registry:
             spec = env.spec
-            return lambda: gym.make(spec)
+            return lambda: apply_wrappers(gym_make(spec), wrappers)
         template = env
-        return lambda: copy.deepcopy(template)
-    make_env(env, **kwargs).close()  # fail here, with a clear message, not inside a vector env
-    return lambda: make_env(env, **kwargs)
+        return lambda: apply_wrappers(copy.deepcopy(template), wrappers)
+    make_env(env, for_training, **kwargs).close()  # fail here, with a clear message, not inside a vector env
+    return lambda: make_env(env, for_training, **kwargs)

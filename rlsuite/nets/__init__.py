@@ -10,7 +10,6 @@ in one module, and the helpers that move one member in and out and clip each mem
 
 from rlsuite.nets.backbones import (
     MLP,
-    RNN,
     Chain,
     FlattenBatch,
     NatureCNN,
@@ -22,6 +21,7 @@ from rlsuite.nets.checks import ACTIVATIONS, resolve_device
 from rlsuite.nets.heads import ActorHead, CriticHead, QHead
 from rlsuite.nets.memberwise import clip_grad_norm_per_member
 from rlsuite.nets.metrics import accuracy, evaluate_loss
+from rlsuite.nets.recurrent import RNN
 from rlsuite.nets.stacked import (
     StackedConv2d,
     StackedLayerNorm,

@@ -42,7 +42,6 @@ from rlsuite.nets.checks import (
     choose,
     initialize,
 )
-from rlsuite.nets.recurrent import StackedRecurrent
 from rlsuite.nets.stacked import (
     StackedConv2d,
     StackedLayerNorm,
@@ -52,8 +51,6 @@ from rlsuite.nets.stacked import (
     run_conv_stack,
     stack_members,
 )
-
-RECURRENT_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 DEFAULT_NET_ARCH: tuple[int, ...] = (64, 64)
 
@@ -144,7 +141,10 @@ class NatureCNN(nn.Module):
     shrink them below one pixel), so they get a small stack instead of an error: three padded
     3×3 convolutions with 32, 64, 64 filters and strides 1, 2, 2. Padding keeps every size
     valid down to 1×1, and the two stride-2 layers keep the flattened width (and so the Linear
-    layer) small. ``uses_small_image_stack`` says which stack was built.
+    layer) small. ``stack="minatar"`` is the MinAtar paper's network instead: one 3×3
+    convolution of 16 filters (then the Linear layer, 128 units in the paper), which
+    :func:`make_backbone` picks for boolean images. ``stack`` and ``uses_small_image_stack`` say
+    which stack was built.
 
     Input is a batch (B, H, W, C) when ``channels_last`` else (B, C, H, W), in the layout of
     ``observation_shape``. ``channels_last=None`` guesses it: channel-last when the last
@@ -159,6 +159,12 @@ class NatureCNN(nn.Module):
     """
 
     NATURE_MIN_SIZE = 36
+    #: (filters, kernel, stride, padding) of each convolution
+    STACKS = {
+        "nature": [(32, 8, 4, 0), (64, 4, 2, 0), (64, 3, 1, 0)],
+        "small": [(32, 3, 1, 1), (64, 3, 2, 1), (64, 3, 2, 1)],
+        "minatar": [(16, 3, 1, 0)],  # Young & Tian (2019): one 3×3 convolution of 16 filters
+    }
 
     def __init__(
         self,
@@ -168,6 +174,7 @@ class NatureCNN(nn.Module):
         activation: str = "relu",
         init: str = "orthogonal",
         members: int = 1,
+        stack: str = "auto",
     ) -> None:
         super().__init__()
         self.members = members = check_members(members)
@@ -183,11 +190,11 @@ class NatureCNN(nn.Module):
         features = check_positive_int("features", features)
         activation_class = ACTIVATIONS[check_activation(activation)]
 
-        self.uses_small_image_stack = min(height, width) < self.NATURE_MIN_SIZE
-        if self.uses_small_image_stack:
-            kernels = [(32, 3, 1, 1), (64, 3, 2, 1), (64, 3, 2, 1)]
-        else:
-            kernels = [(32, 8, 4, 0), (64, 4, 2, 0), (64, 3, 1, 0)]
+        if stack == "auto":
+            stack = "small" if min(height, width) < self.NATURE_MIN_SIZE else "nature"
+        self.stack = choose("convolution stack", stack, tuple(self.STACKS))
+        self.uses_small_image_stack = self.stack != "nature"
+        kernels = self.STACKS[self.stack]
         stacked = members > 1
         conv = partial(StackedConv2d, members=members) if stacked else nn.Conv2d
         conv_layers: list[nn.Module] = []
@@ -203,7 +210,8 @@ class NatureCNN(nn.Module):
         self.out_features = features
         if stacked:
             stack_members(
-                self, [NatureCNN(shape, self.channels_last, features, activation, init) for _ in range(members)]
+                self,
+                [NatureCNN(shape, self.channels_last, features, activation, init, stack=stack) for _ in range(members)],
             )
         else:
             initialize(self, init, activation)
@@ -216,69 +224,6 @@ class NatureCNN(nn.Module):
         if self.members == 1:
             return self.linear(self.convs(x.permute(0, 3, 1, 2) if self.channels_last else x))
         return self.linear(run_conv_stack(self.convs, x.permute(0, 1, 4, 2, 3) if self.channels_last else x))
-
-
-RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
-
-
-class RNN(nn.Module):
-    """An LSTM or GRU over batch-first sequences.
-
-    ``forward(x, state)`` takes (B, T, input_size) and an optional state from a previous call,
-    and returns the features of every step, (B, T, hidden_size), and the new state (``(h, c)``
-    for an LSTM, ``h`` for a GRU, each (num_layers, B, hidden_size)). To classify a whole
-    sequence, put a head on ``features[..., -1, :]``. With ``members=K`` every tensor has a
-    leading member axis: (K, B, T, input_size) in, (K, B, T, hidden_size) and states
-    (K, num_layers, B, hidden_size) out; member k computes what a single RNN with its weights does.
-
-    Biases start at zero, except an LSTM's forget gate, which starts at 1: cells then keep
-    what they hold until training teaches them to forget, which lets gradients reach early
-    steps and spares long-memory tasks a plateau at chance (Jozefowicz et al., 2015).
-    """
-
-    def __init__(
-        self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1, members: int = 1
-    ) -> None:
-        super().__init__()
-        self.cell = choose("recurrent cell", cell, tuple(RECURRENT_CELLS))
-        sizes = (
-            check_positive_int("input_size", input_size),
-            check_positive_int("hidden_size", hidden_size),
-            check_positive_int("num_layers", num_layers),
-        )
-        self.members = check_members(members)
-        self.out_features = hidden_size
-        if members > 1:
-            self.recurrent = StackedRecurrent(self.cell, *sizes, members)
-            stack_members(self, [RNN(*sizes[:2], cell, num_layers) for _ in range(members)])
-            return
-        self.recurrent = RECURRENT_CELLS[self.cell](*sizes[:2], num_layers=sizes[2], batch_first=True)
-        self._initialize_biases()
-
-    def _initialize_biases(self) -> None:
-        hidden = self.out_features
-        with torch.no_grad():
-            for name, bias in self.recurrent.named_parameters():
-                if not name.startswith("bias"):
-                    continue
-                bias.zero_()
-                # Gate order is (input, forget, cell, output); the two bias vectors are summed,
-                # so only one of them carries the forget offset.
-                if self.cell == "lstm" and name.startswith("bias_ih"):
-                    bias[hidden : 2 * hidden] = 1.0
-
-    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> RecurrentState:
-        """The all-zero state a fresh sequence starts from ((K, num_layers, B, H) for K members)."""
-        shape = (self.recurrent.num_layers, batch_size, self.out_features)
-        shape = shape if self.members == 1 else (self.members, *shape)
-        zeros = torch.zeros(shape, device=device)
-        return (zeros, zeros.clone()) if self.cell == "lstm" else zeros
-
-    def forward(self, x: torch.Tensor, state: RecurrentState | None = None) -> tuple[torch.Tensor, RecurrentState]:
-        """(B, T, input_size) → ((B, T, hidden_size), state), each with a leading member axis K for K members."""
-        if self.members > 1:
-            require_member_axis(x, self.members, "RNN", min_dim=4, max_dim=4)
-        return self.recurrent(as_float(x), state)
 
 
 class OneHot(nn.Module):
@@ -338,8 +283,9 @@ class Chain(nn.Sequential):
 
 
 def is_image_space(space: gym.Space) -> bool:
-    """True for a 3-D uint8 Box: an image in (H, W, C) or (C, H, W) layout."""
-    return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8
+    """True for a 3-D uint8 or boolean Box: an image in (H, W, C) or (C, H, W) layout (boolean: one
+    channel per kind of object, as MinAtar's)."""
+    return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype in (np.uint8, np.bool_)
 
 
 def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None = None, members: int = 1) -> nn.Module:
@@ -349,7 +295,7 @@ def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None =
     space                                      backbone
     =========================================  =====================================
     1-D ``Box``                                :class:`MLP`
-    3-D ``uint8`` ``Box`` (H×W×C or C×H×W)     :class:`NatureCNN`
+    3-D ``uint8`` or ``bool`` ``Box`` (image)  :class:`NatureCNN` (bool: MinAtar's network)
     ``Discrete``                               :class:`OneHot` → :class:`MLP`
     any other ``Box``, ``MultiBinary``         :class:`FlattenBatch` → :class:`MLP`
     ``Dict``, ``Tuple`` and others             :class:`RLSuiteError`
@@ -384,6 +330,7 @@ def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None =
             activation=options.get("activation", "relu"),
             init=options.get("init", "orthogonal"),
             members=members,
+            stack="minatar" if observation_space.dtype == np.bool_ else "auto",
         )
     if isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1:
         return MLP(observation_space.shape[0], net_arch, **mlp_options)

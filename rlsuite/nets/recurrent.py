@@ -1,4 +1,5 @@
-"""K independent LSTMs or GRUs run together: the recurrent layer of ``RNN(members=K)``.
+"""The RNN backbone (an LSTM or GRU, :class:`RNN`) and its K-member form: K independent LSTMs or
+GRUs run together, the recurrent layer of ``RNN(members=K)``.
 
 Torch's ``nn.LSTM`` and ``nn.GRU`` hold one set of weights, so K members would be K calls per
 batch. :class:`StackedRecurrent` holds every layer's weights with a leading member axis and runs
@@ -15,8 +16,11 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from rlsuite.nets.checks import check_members
-from rlsuite.nets.stacked import StackedLayer
+from rlsuite.nets.backbones import as_float
+from rlsuite.nets.checks import check_members, check_positive_int, choose
+from rlsuite.nets.stacked import StackedLayer, require_member_axis, stack_members
+
+RECURRENT_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -96,3 +100,66 @@ class StackedRecurrent(StackedLayer):
 
     def extra_repr(self) -> str:
         return f"{self.cell}, hidden_size={self.hidden_size}, num_layers={self.num_layers}, members={self.members}"
+
+
+RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+class RNN(nn.Module):
+    """An LSTM or GRU over batch-first sequences.
+
+    ``forward(x, state)`` takes (B, T, input_size) and an optional state from a previous call,
+    and returns the features of every step, (B, T, hidden_size), and the new state (``(h, c)``
+    for an LSTM, ``h`` for a GRU, each (num_layers, B, hidden_size)). To classify a whole
+    sequence, put a head on ``features[..., -1, :]``. With ``members=K`` every tensor has a
+    leading member axis: (K, B, T, input_size) in, (K, B, T, hidden_size) and states
+    (K, num_layers, B, hidden_size) out; member k computes what a single RNN with its weights does.
+
+    Biases start at zero, except an LSTM's forget gate, which starts at 1: cells then keep
+    what they hold until training teaches them to forget, which lets gradients reach early
+    steps and spares long-memory tasks a plateau at chance (Jozefowicz et al., 2015).
+    """
+
+    def __init__(
+        self, input_size: int, hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1, members: int = 1
+    ) -> None:
+        super().__init__()
+        self.cell = choose("recurrent cell", cell, tuple(RECURRENT_CELLS))
+        sizes = (
+            check_positive_int("input_size", input_size),
+            check_positive_int("hidden_size", hidden_size),
+            check_positive_int("num_layers", num_layers),
+        )
+        self.members = check_members(members)
+        self.out_features = hidden_size
+        if members > 1:
+            self.recurrent = StackedRecurrent(self.cell, *sizes, members)
+            stack_members(self, [RNN(*sizes[:2], cell, num_layers) for _ in range(members)])
+            return
+        self.recurrent = RECURRENT_CELLS[self.cell](*sizes[:2], num_layers=sizes[2], batch_first=True)
+        self._initialize_biases()
+
+    def _initialize_biases(self) -> None:
+        hidden = self.out_features
+        with torch.no_grad():
+            for name, bias in self.recurrent.named_parameters():
+                if not name.startswith("bias"):
+                    continue
+                bias.zero_()
+                # Gate order is (input, forget, cell, output); the two bias vectors are summed,
+                # so only one of them carries the forget offset.
+                if self.cell == "lstm" and name.startswith("bias_ih"):
+                    bias[hidden : 2 * hidden] = 1.0
+
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> RecurrentState:
+        """The all-zero state a fresh sequence starts from ((K, num_layers, B, H) for K members)."""
+        shape = (self.recurrent.num_layers, batch_size, self.out_features)
+        shape = shape if self.members == 1 else (self.members, *shape)
+        zeros = torch.zeros(shape, device=device)
+        return (zeros, zeros.clone()) if self.cell == "lstm" else zeros
+
+    def forward(self, x: torch.Tensor, state: RecurrentState | None = None) -> tuple[torch.Tensor, RecurrentState]:
+        """(B, T, input_size) → ((B, T, hidden_size), state), each with a leading member axis K for K members."""
+        if self.members > 1:
+            require_member_axis(x, self.members, "RNN", min_dim=4, max_dim=4)
+        return self.recurrent(as_float(x), state)

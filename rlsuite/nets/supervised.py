@@ -147,7 +147,7 @@ def fit(
     uint8 images pass unchanged (the network scales them). ``loss`` is ``"cross_entropy"``
     (the model returns logits with classes on the last axis, targets are class indices),
     ``"mse"`` or a callable ``loss(outputs, targets) -> scalar``. A model that returns a tuple,
-    such as :class:`rlsuite.nets.backbones.RNN`, is judged on its first element.
+    such as :class:`rlsuite.nets.recurrent.RNN`, is judged on its first element.
 
     ``optimizer`` is ``"adam"``, ``"sgd"`` (with ``momentum``) or ``"rmsprop"``;
     ``weight_decay`` is an L2 penalty on all parameters. ``scheduler`` changes the rate once

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 def env_floor_s(env_id: str, steps: int, seed: int = 0) -> float:
     """Seconds for ``steps`` steps of the env alone: random actions, reset at episode ends."""
-    import gymnasium as gym
+    from rlsuite.core.envspec import make_env
 
-    env = gym.make(env_id)
+    env = make_env(env_id)
     env.reset(seed=seed)
     env.action_space.seed(seed)
     start = time.perf_counter()
@@ -31,11 +31,10 @@ def env_floor_s(env_id: str, steps: int, seed: int = 0) -> float:
 
 def _random_transitions(env_id: str, n: int, seed: int = 0) -> list:
     """``n`` transitions of the env under random actions, each a batch of one env."""
-    import gymnasium as gym
-
+    from rlsuite.core.envspec import make_env
     from rlsuite.core.transition import Transition
 
-    env = gym.make(env_id)
+    env = make_env(env_id)
     obs, info = env.reset(seed=seed)
     env.action_space.seed(seed)
     out = []

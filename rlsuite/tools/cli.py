@@ -80,6 +80,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         agent=agent_name,
         env=env,
     )
+    if args.wrapper:
+        env_kwargs["wrappers"] = [*env_kwargs.get("wrappers", []), *args.wrapper]
+    if not config:  # the preset's loop settings (an Atari preset's sparser evaluation) under the user's
+        loop = {**preset(agent_name, env).get("loop", {}), **loop}
     steps = args.steps if args.steps is not None else config.get("steps")
     if steps is None:
         steps = preset(agent_name, env).get("steps", DEFAULT_STEPS)
@@ -111,7 +115,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if s.get("stop_reason") == "max_episodes":
         state = f"stopped after {s['episodes']} episodes (max_episodes)"
     print(
-        f"{state}: {s['steps']} steps in {s['wall_s']:.1f} s ({s['sps']:.0f} steps/s), "
+        f"{state}: {s['steps']} steps in {s['wall_s']:.1f} s ({s['sps']:.0f} steps/s) "
+        f"and {s['eval_s']:.1f} s evaluating, "
         f"eval return {s['eval_mean_return']:.3f} ± {s['eval_std_return']:.3f}; "
         f"run dir {run_dir} (tensorboard --logdir {run_dir.parent})"
     )
@@ -128,7 +133,8 @@ def _report_members(results: list[Any], run_dir: Path) -> int:
     state = "interrupted" if summary["interrupted"] else "done"
     print(
         f"{state}: {summary['members']} seeds × {summary['steps']} steps in {summary['wall_s']:.1f} s "
-        f"({summary['sps']:.0f} steps/s in all); eval return mean {summary['eval_mean_return']:.3f}, "
+        f"({summary['sps']:.0f} steps/s in all) and {summary['eval_s']:.1f} s evaluating; "
+        f"eval return mean {summary['eval_mean_return']:.3f}, "
         f"IQM {summary['eval_iqm_return']:.3f} [95% CI {low:.3f}, {high:.3f}]; run dir {run_dir} "
         f"(one seed_<s>/ run per seed; tensorboard --logdir {run_dir})"
     )
@@ -274,6 +280,13 @@ def _add_train_parser(sub) -> None:
         action="append",
         metavar="KEY=VALUE",
         help="override a hyperparameter, a loop setting, or env.KWARG (repeatable)",
+    )
+    train.add_argument(
+        "--wrapper",
+        action="append",
+        metavar="WRAPPER",
+        help="put the env in a Gymnasium wrapper, e.g. FlattenObservation or 'TimeLimit(max_episode_steps=200)' "
+        "(repeatable, innermost first)",
     )
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint")
     train.add_argument(

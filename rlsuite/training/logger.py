@@ -153,8 +153,9 @@ class Progress:
     them, the exploration rate (``eps``, or ``noise`` for action noise), the last evaluation's
     mean return (``eval``) and the latest loss mean (``loss``).
 
-    The bar's rate (it/s) is wall-clock and includes the time spent evaluating; the steps/s of the
-    plain lines, of ``charts/SPS`` and of the final summary count training time only.
+    The bar's rate (it/s) is wall-clock and includes the time spent evaluating, which the bar shows
+    beside it (``evaluating=…s``); the steps/s of the plain lines, of ``charts/SPS`` and of the final
+    summary count training time only, and the summary reports the evaluation's seconds (``eval_s``).
     """
 
     def __init__(self, total: int, initial: int, enabled: bool, plain_every_s: float = 10.0) -> None:
@@ -202,11 +203,14 @@ def _postfix_items(scalars: dict[str, float]) -> list[str]:
     )
     shown = [("eps", "charts/epsilon"), ("noise", "charts/noise_scale"), ("eval", "eval/mean_return")]
     shown += [("loss", losses[0])] if losses else []
-    return [
+    items = [
         f"{name}={scalars[tag]:.3g}"
         for name, tag in shown
         if tag in scalars and isinstance(scalars[tag], (int, float)) and math.isfinite(scalars[tag])
     ]
+    if scalars.get("time/eval_s"):  # the bar's wall-clock rate includes it: say how much
+        items.append(f"evaluating={scalars['time/eval_s']:.0f}s")
+    return items
 
 
 def _stderr_size_known() -> bool:

@@ -85,7 +85,7 @@ def _start(
     try:
         resumed = _restore(agent, run_dir, settings.n_envs) if resume else []
         envs = make_vector_env(
-            env_factory(agent.env, **agent.env_kwargs), agent.n_members * settings.n_envs, env_name(agent.env)
+            env_factory(agent.env, True, **agent.env_kwargs), agent.n_members * settings.n_envs, env_name(agent.env)
         )
         runs = MemberRuns(agent, total_steps, run_dir, settings, resumed, lock)
     except BaseException:
@@ -267,7 +267,11 @@ class Stepper:
             next_mask = _with_final(next_mask, dones, final_info["action_mask"])
         episode, metrics = infos["episode"], final_info.get("metrics") or {}
         n_all, ended = len(dones), np.flatnonzero(dones).tolist()
-        for i, r, length in zip(ended, episode["r"][ended].tolist(), episode["l"][ended].tolist()):
+        returns, lengths = episode["r"].tolist(), episode["l"].tolist()
+        if "_life_lost" in final_info or "_game_return" in final_info:  # an Atari game's lives: whole games count
+            ended, returns, lengths = _whole_games(final_info, ended, returns, lengths)
+        for i in ended:
+            r, length = returns[i], lengths[i]
             mine = (
                 {
                     name: float(values[i])
@@ -296,3 +300,16 @@ def _with_final(batch: Any, dones: np.ndarray, final: np.ndarray) -> Any:
     for i in idx:
         out[i] = final[i]
     return out
+
+
+def _whole_games(final_info: dict[str, Any], ended: list[int], returns: list, lengths: list) -> tuple[list, list, list]:
+    """The episodes that ended a game, with the game's raw score and length: an env whose episodes are
+    the lives of a game (the ALE's in training, :mod:`rlsuite.core.atari`) ends an episode at a lost life
+    (``info["life_lost"]``) and reports the whole game (``info["game_return"]``, ``"game_length"``)."""
+    lost = final_info.get("_life_lost", np.zeros(len(returns), bool))
+    games = final_info.get("_game_return", np.zeros(len(returns), bool))
+    returns, lengths = list(returns), list(lengths)
+    for i in ended:
+        if games[i]:
+            returns[i], lengths[i] = float(final_info["game_return"][i]), int(final_info["game_length"][i])
+    return [i for i in ended if not lost[i]], returns, lengths

@@ -271,6 +271,7 @@ def aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
         "requested_steps": first["requested_steps"],
         "wall_s": round(wall, 3),
         "sps": round(steps / wall, 1) if wall > 0 else 0.0,
+        "eval_s": max(float(s.get("eval_s", 0.0)) for s in summaries),
         "eval_mean_return": float(np.mean(returns)),
         "eval_std_across_seeds": float(np.std(returns)),
         "eval_iqm_return": point,

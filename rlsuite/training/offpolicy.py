@@ -39,6 +39,7 @@ from rlsuite.nets import resolve_device
 from rlsuite.nets.memberwise import clip_grad_norm_per_member, with_member_axis
 from rlsuite.nets.stacked import StackedLayer, load_member
 from rlsuite.training.agent import Agent, ConfigT
+from rlsuite.training.framereplay import FrameReplayBuffer, stores_frames
 from rlsuite.training.replay import Batch, ReplayBuffer, check_memory
 
 
@@ -104,8 +105,17 @@ class OffPolicyAgent(Agent[ConfigT]):
         progress: bool = False,
         **loop_settings: Any,
     ):
-        check_memory(self.config.buffer_size * self.n_members, self.observation_space, self.action_space)
+        check_memory(
+            self.config.buffer_size * self.n_members,
+            self.observation_space,
+            self.action_space,
+            frames=self._stores_frames(),
+        )
         return super().learn(total_steps, run_dir=run_dir, resume=resume, progress=progress, **loop_settings)
+
+    def _stores_frames(self) -> bool:
+        """Whether the replay stores each frame of the env's stacked frames once (the Atari preprocessing's)."""
+        return stores_frames(self.env, self.observation_space)
 
     # ----- the schedule's pieces ----------------------------------------------------------------
     def store(self, batch: Transition) -> int:
@@ -124,7 +134,8 @@ class OffPolicyAgent(Agent[ConfigT]):
                 if batch.next_mask is not None and isinstance(self.action_space, spaces.Discrete)
                 else None
             )
-            self.buffer = ReplayBuffer(
+            kind = FrameReplayBuffer if self._stores_frames() else ReplayBuffer
+            self.buffer = kind(
                 max(self.config.buffer_size // n_envs, 2), self.observation_space, self.action_space, rows, n_mask
             )
         masks = self.buffer.masks is not None

@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 from PIL import Image
 
-from rlsuite.core.envspec import EnvSpec, env_name, make_env
+from rlsuite.core.envspec import EnvSpec, env_name, gym_make, make_env
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.training.pictures import ROW_H, draw_text
 
@@ -64,7 +64,7 @@ def rgb_array_env(env: EnvSpec, env_kwargs: dict[str, Any] | None = None) -> gym
     if not isinstance(env, gym.Env):
         return make_env(env, render_mode="rgb_array", **kwargs)
     if env.spec is not None and env.spec.id in gym.registry:
-        return gym.make(env.spec, render_mode="rgb_array")
+        return gym_make(env.spec, render_mode="rgb_array")
     raise RLSuiteError(
         f"video_every needs rgb_array frames, and the env instance {env_name(env)!r} was made with "
         f"render_mode={env.render_mode!r}; make it with render_mode='rgb_array' or pass its id."

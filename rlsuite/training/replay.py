@@ -67,12 +67,19 @@ class Batch:
         return [Batch(*(None if v is None else v[i] for v in self._fields())) for i in range(len(self.reward))]
 
 
-def transition_bytes(observation_space: gym.Space, action_space: gym.Space, n_mask_actions: int | None = None) -> int:
+def transition_bytes(
+    observation_space: gym.Space, action_space: gym.Space, n_mask_actions: int | None = None, frames: bool = False
+) -> int:
     """Bytes one stored transition takes: its observation, its final observation (counted only for
     observations smaller than a memory page, whose pages all get written; ``np.zeros`` backs a large
-    one's pages only for the steps that ended an episode), action, reward, flags and masks."""
-    obs = math.prod(observation_space.shape or ()) * np.dtype(observation_space.dtype).itemsize
-    final = obs if obs < _page_size() else 0
+    one's pages only for the steps that ended an episode), action, reward, flags and masks; with
+    ``frames``, the newest frame of stacked frames and its age
+    (:class:`~rlsuite.training.framereplay.FrameReplayBuffer`)."""
+    if frames:
+        obs, final = math.prod(observation_space.shape[1:]) + 1, 0
+    else:
+        obs = math.prod(observation_space.shape or ()) * np.dtype(observation_space.dtype).itemsize
+        final = obs if obs < _page_size() else 0
     action = math.prod(action_space.shape or ()) * np.dtype(action_space.dtype).itemsize
     masks = 2 * n_mask_actions if n_mask_actions else 0
     return obs + final + action + 4 + 4 + 1 + masks  # + float32 reward, float32 terminated, bool ended
@@ -116,11 +123,12 @@ def check_memory(
     action_space: gym.Space,
     n_mask_actions: int | None = None,
     setting: str = "buffer_size",
+    frames: bool = False,
 ) -> None:
     """One line if a buffer of ``transitions`` transitions does not fit in the memory available."""
     if isinstance(observation_space, (spaces.Dict, spaces.Tuple)):
         return  # refused by the buffer itself
-    each = transition_bytes(observation_space, action_space, n_mask_actions)
+    each = transition_bytes(observation_space, action_space, n_mask_actions, frames)
     need, available = transitions * each, available_memory()
     if available is not None and need > available:
         fits = max(int(available * 0.8) // each, 1)
@@ -154,11 +162,11 @@ class ReplayBuffer:
             )
         self.capacity = int(capacity)
         self.n_envs = int(n_envs)
-        check_memory(self.capacity * self.n_envs, observation_space, action_space, n_mask_actions)
+        check_memory(
+            self.capacity * self.n_envs, observation_space, action_space, n_mask_actions, frames=self.frame_storage
+        )
         shape = (self.capacity, self.n_envs)
-        obs_shape = observation_space.shape or ()
-        self.obs = np.zeros(shape + obs_shape, dtype=observation_space.dtype)
-        self.final_obs = np.zeros_like(self.obs)
+        self._allocate_obs(observation_space)
         act_shape = action_space.shape or ()
         self.actions = np.zeros(shape + act_shape, dtype=action_space.dtype)
         self.rewards = np.zeros(shape, dtype=np.float32)
@@ -168,6 +176,12 @@ class ReplayBuffer:
         self.final_masks = None if n_mask_actions is None else np.ones_like(self.masks)
         self.pos = 0
         self.full = False
+
+    frame_storage = False  # a FrameReplayBuffer (framereplay.py) stores each frame of stacked frames once
+
+    def _allocate_obs(self, observation_space: gym.Space) -> None:
+        self.obs = np.zeros((self.capacity, self.n_envs, *(observation_space.shape or ())), observation_space.dtype)
+        self.final_obs = np.zeros_like(self.obs)
 
     def __len__(self) -> int:
         return (self.capacity if self.full else self.pos) * self.n_envs
@@ -186,18 +200,11 @@ class ReplayBuffer:
         """Store one vector-env step; ``next_obs`` is the true next observation (final ones included)."""
         p, nxt = self.pos, (self.pos + 1) % self.capacity
         ended = np.logical_or(terminated, truncated)
-        self.obs[p] = obs
+        self._store_obs(p, nxt, obs, next_obs, ended)
         self.actions[p] = action
         self.rewards[p] = reward
         self.terminated[p] = terminated
         self.ended[p] = ended
-        # Written ahead: the next slot's obs is this transition's next obs for envs that go on.
-        # Envs whose episode ended get their reset obs there with the next add.
-        if ended.any():
-            self.final_obs[p][ended] = np.asarray(next_obs)[ended]
-            self.obs[nxt][~ended] = np.asarray(next_obs)[~ended]
-        else:
-            self.obs[nxt] = next_obs
         if self.masks is not None:
             self.masks[p] = 1 if mask is None else mask
             if next_mask is not None:
@@ -208,6 +215,16 @@ class ReplayBuffer:
                     self.masks[nxt] = next_mask
         self.pos = nxt
         self.full = self.full or nxt == 0
+
+    def _store_obs(self, p: int, nxt: int, obs: Any, next_obs: Any, ended: np.ndarray) -> None:
+        """Written ahead: the next slot's obs is this transition's next obs for envs that go on.
+        Envs whose episode ended get their reset obs there with the next add."""
+        self.obs[p] = obs
+        if ended.any():
+            self.final_obs[p][ended] = np.asarray(next_obs)[ended]
+            self.obs[nxt][~ended] = np.asarray(next_obs)[~ended]
+        else:
+            self.obs[nxt] = next_obs
 
     def sample_batches(self, n_batches: int, batch_size: int, rng: Streams, device: Any = None) -> list[Batch]:
         """``n_batches`` minibatches for one training round, each (K, batch_size, ...) with member k's
@@ -235,10 +252,11 @@ class ReplayBuffer:
         own = self.n_envs // members
         per_member = n_batches * batch_size
         u = rng.random((members * per_member, 2))  # (slot, env) uniforms, member-major
-        high = self.capacity - 1 if self.full else self.pos
+        skip = self._oldest_unsampled()
+        high = self.capacity - skip if self.full else self.pos
         slots = below(u[:, 0], high)
         if self.full:  # the slot at pos had its obs overwritten ahead of time: its transition is gone
-            slots = (self.pos + 1 + slots) % self.capacity
+            slots = (self.pos + skip + slots) % self.capacity
         envs = below(u[:, 1], own)
         envs += np.repeat(np.arange(members, dtype=np.int64) * own, per_member)
         # batch-major order, so that each gradient step's (K, B) batch is one contiguous block
@@ -246,20 +264,31 @@ class ReplayBuffer:
         slots, envs = (a.reshape(order).transpose(1, 0, 2).ravel() for a in (slots, envs))
         return self._gather(slots, envs).reshape(n_batches, members, batch_size)
 
+    def _oldest_unsampled(self) -> int:
+        """How many of the oldest slots of a full buffer are not sampled: the one written ahead."""
+        return 1
+
+    def _obs_at(self, slots: np.ndarray, envs: np.ndarray) -> np.ndarray:
+        return self.obs[slots, envs]
+
+    def _next_obs_at(self, slots: np.ndarray, envs: np.ndarray, ended: np.ndarray) -> np.ndarray:
+        next_obs = self.obs[(slots + 1) % self.capacity, envs]
+        if ended.any():
+            next_obs[ended] = self.final_obs[slots[ended], envs[ended]]
+        return next_obs
+
     def _gather(self, slots: np.ndarray, envs: np.ndarray) -> Batch:
         """The transitions at (slot, env) pairs, with the next observation (and mask) of each."""
         ended = self.ended[slots, envs]
         following = (slots + 1) % self.capacity
-        next_obs = self.obs[following, envs]
-        if ended.any():
-            next_obs[ended] = self.final_obs[slots[ended], envs[ended]]
+        next_obs = self._next_obs_at(slots, envs, ended)
         next_mask = None
         if self.masks is not None:
             next_mask = self.masks[following, envs]
             if ended.any():
                 next_mask[ended] = self.final_masks[slots[ended], envs[ended]]
         return Batch(
-            self.obs[slots, envs],
+            self._obs_at(slots, envs),
             self.actions[slots, envs],
             self.rewards[slots, envs],
             next_obs,
@@ -276,8 +305,7 @@ class ReplayBuffer:
         used = self.capacity if self.full else self.pos
         ahead = self.capacity if self.full else min(self.pos + 1, self.capacity)
         arrays = {
-            "obs": self.obs[:ahead],
-            "final_obs": self.final_obs[:used],
+            **self._obs_arrays(used, ahead),
             "actions": self.actions[:used],
             "rewards": self.rewards[:used],
             "terminated": self.terminated[:used],
@@ -287,6 +315,23 @@ class ReplayBuffer:
         if self.masks is not None:
             arrays.update(masks=self.masks[:ahead], final_masks=self.final_masks[:used])
         return arrays
+
+    def _obs_arrays(self, used: int, ahead: int) -> dict[str, np.ndarray]:
+        return {"obs": self.obs[:ahead], "final_obs": self.final_obs[:used]}
+
+    def _load_obs_arrays(self, arrays: dict[str, np.ndarray], columns: slice | None = None) -> None:
+        columns = columns or slice(0, self.n_envs)
+        for name in ("obs", "final_obs"):
+            getattr(self, name)[: len(arrays[name]), columns] = arrays[name]
+
+    def _member_obs_arrays(self, arrays: dict[str, np.ndarray], columns: slice) -> dict[str, np.ndarray]:
+        return {name: arrays[name][:, columns].copy() for name in ("obs", "final_obs")}
+
+    @staticmethod
+    def obs_shapes(observation_space: gym.Space) -> dict[str, tuple[int, ...]]:
+        """The per-(slot, env) shape of each observation array a checkpoint holds."""
+        shape = observation_space.shape or ()
+        return {"obs": shape, "final_obs": shape}
 
     @classmethod
     def from_arrays(
@@ -303,18 +348,23 @@ class ReplayBuffer:
     ) -> ReplayBuffer:
         """An empty buffer for ``members`` blocks of the envs of ``arrays`` (one member's :meth:`state_arrays`,
         checked first), with its capacity and cursor: :meth:`load_member_state_arrays` fills it."""
+        if "frames" in arrays and not cls.frame_storage:
+            from rlsuite.training.framereplay import FrameReplayBuffer
+
+            return FrameReplayBuffer.for_members(arrays, observation_space, action_space, members)
         cursor = arrays["cursor"]
         capacity = int(cursor[2]) if len(cursor) > 2 else len(arrays["rewards"])  # older checkpoints: all slots
         n_envs = arrays["rewards"].shape[1]
         n_mask = arrays["masks"].shape[-1] if "masks" in arrays else None
-        _check_arrays(arrays, capacity, n_envs, observation_space, action_space)
+        _check_arrays(arrays, capacity, n_envs, cls.obs_shapes(observation_space), action_space)
         buffer = cls(capacity, observation_space, action_space, members * n_envs, n_mask)
         buffer.pos, buffer.full = int(cursor[0]), bool(cursor[1])
         return buffer
 
-    _NAMES = ("obs", "final_obs", "actions", "rewards", "terminated", "ended", "masks", "final_masks")
+    _NAMES = ("actions", "rewards", "terminated", "ended", "masks", "final_masks")
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self._load_obs_arrays(arrays)
         for name in self._NAMES:
             if name in arrays and getattr(self, name) is not None:
                 getattr(self, name)[: len(arrays[name])] = arrays[name]
@@ -331,9 +381,10 @@ class ReplayBuffer:
         """Member k's part of :meth:`state_arrays` (its block of n_envs / members envs), as a buffer of
         those envs alone gives them."""
         columns = self._member_columns(k, members)
-        return {
-            name: array if name == "cursor" else array[:, columns].copy() for name, array in self.state_arrays().items()
-        }
+        arrays = self.state_arrays()
+        obs = self._member_obs_arrays(arrays, columns)
+        rest = {name: a if name == "cursor" else a[:, columns].copy() for name, a in arrays.items() if name not in obs}
+        return {**rest, **obs}
 
     def load_member_state_arrays(self, k: int, members: int, arrays: dict[str, np.ndarray]) -> None:
         """Put a one-member buffer's :meth:`state_arrays` in as member k's envs. The members of a run
@@ -347,6 +398,7 @@ class ReplayBuffer:
                 f"the other members' at slot {self.pos} of {self.capacity} (full: {self.full}); load "
                 "the members' checkpoints of one step."
             )
+        self._load_obs_arrays(arrays, columns)
         for name in self._NAMES:
             mine, array = getattr(self, name), arrays.get(name)
             if mine is None or array is None:
@@ -360,15 +412,14 @@ class ReplayBuffer:
 
 
 def _check_arrays(
-    arrays: dict[str, np.ndarray], capacity: int, n_envs: int, observation_space: gym.Space, action_space: gym.Space
+    arrays: dict[str, np.ndarray], capacity: int, n_envs: int, obs_shapes: dict[str, tuple], action_space: gym.Space
 ) -> None:
     """The saved buffer's cursor lies within its capacity and its arrays have the shapes it needs."""
     cursor = arrays["cursor"]
     pos, full = int(cursor[0]), int(cursor[1])
     used = capacity if full else pos
     shapes = {
-        "obs": (observation_space.shape or ()),
-        "final_obs": (observation_space.shape or ()),
+        **obs_shapes,
         "actions": (action_space.shape or ()),
         "rewards": (),
         "terminated": (),

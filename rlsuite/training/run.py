@@ -109,6 +109,7 @@ class Run:
         self.recent: deque[float] = deque(maxlen=20)
         self.last_eval, self.evaluated_at, self.logged_at = (math.nan, math.nan), -1, self.start_step
         self.wall_before, self.t0 = float(resumed.get("wall_s", 0.0)), time.perf_counter()
+        self.eval_s = float(resumed.get("eval_s", 0.0))  # evaluating and recording: not training time
         if run_dir is not None and not (resumed and (run_dir / "config.yaml").is_file()):
             # a resumed run keeps the config.yaml that describes it
             write_text(run_dir / "config.yaml", yaml.safe_dump(self.config(), sort_keys=False))
@@ -186,7 +187,7 @@ class Run:
             self.step,
             sps,
             float(np.mean(self.recent)) if self.recent else None,
-            {**means, "eval/mean_return": self.last_eval[0]},
+            {**means, "eval/mean_return": self.last_eval[0], "time/eval_s": self.eval_s},
         )
 
     def log_images(self) -> None:
@@ -222,6 +223,7 @@ class Run:
             self.fault("evaluation return", self.step)
         self.logger.write("eval/mean_return", self.last_eval[0], self.step)
         self.t0 += seconds  # evaluation is not training time (wall_s, SPS)
+        self.eval_s += seconds
 
     def record(self) -> None:
         """Record one deterministic evaluation episode to ``videos/step_<N>.gif`` and ``videos/eval``."""
@@ -240,6 +242,7 @@ class Run:
         self.logger.encoded_image("videos/eval", gif, frames[0].shape[0], frames[0].shape[1], self.step)
         self.recorded_at = self.step
         self.t0 += time.perf_counter() - start  # recording is not training time (wall_s, SPS)
+        self.eval_s += time.perf_counter() - start
 
     def checkpoint(self, loop_state: dict[str, Any] | None = None) -> None:
         if self.run_dir is None:
@@ -248,6 +251,7 @@ class Run:
             "step": self.step,
             "episodes": self.episodes,
             "wall_s": self.wall_before + self.training_seconds(),
+            "eval_s": self.eval_s,
             **(loop_state or {}),
         }
         save_checkpoint(
@@ -333,6 +337,7 @@ class Run:
             "episodes": self.episodes,
             "wall_s": round(wall, 3),
             "sps": round(self.step / wall, 1) if wall > 0 else 0.0,
+            "eval_s": round(self.eval_s, 3),
             "eval_mean_return": eval_mean,
             "eval_std_return": eval_std,
             "interrupted": interrupted,

@@ -215,7 +215,7 @@ class SB3Runner(Trainable):
             )
         settings = LoopSettings.build({**loop_settings, "progress": progress})
         model = self.build(
-            make_vec_env(env_factory(self.env, **self.env_kwargs), n_envs=settings.n_envs, seed=self.seed)
+            make_vec_env(env_factory(self.env, True, **self.env_kwargs), n_envs=settings.n_envs, seed=self.seed)
         )
         set_torch_threads(settings.torch_threads)
         run = Run(self, total_steps, Path(run_dir) if run_dir is not None else None, settings)
