@@ -8,7 +8,7 @@ pickle), progress display and ``summary.json``. Users can so put an SB3 algorith
 rlsuite one on their own env and compare like with like.
 
 Hyperparameters are the algorithm's own constructor arguments (``--set learning_rate=1e-3``),
-plus ``policy`` (default ``MlpPolicy``, ``MultiInputPolicy`` for dict observations),
+plus ``policy`` (default ``MlpPolicy``, ``CnnPolicy`` for images, ``MultiInputPolicy`` for dict observations),
 ``net_arch`` (goes into ``policy_kwargs``), and ``noise_std`` with ``noise_type`` (``normal``
 or ``ornstein-uhlenbeck``) for action noise in the normalised action range, as rlsuite's DDPG
 takes them, for algorithms that have ``action_noise``.
@@ -27,6 +27,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from rlsuite.core.envspec import env_factory, make_env
 from rlsuite.core.errors import RLSuiteError, did_you_mean
+from rlsuite.nets.backbones import is_image_space
 from rlsuite.training.agent import Trainable
 from rlsuite.training.ctrlc import CtrlC
 from rlsuite.training.run import Run
@@ -163,7 +164,13 @@ class SB3Runner(Trainable):
         from stable_baselines3.common.logger import Logger
 
         kwargs = dict(self.config)
-        default_policy = "MultiInputPolicy" if isinstance(self.observation_space, gym.spaces.Dict) else "MlpPolicy"
+        default_policy = (
+            "MultiInputPolicy"
+            if isinstance(self.observation_space, gym.spaces.Dict)
+            else "CnnPolicy"
+            if is_image_space(self.observation_space)
+            else "MlpPolicy"
+        )
         policy = kwargs.pop("policy", default_policy)
         self._policy_kwargs(kwargs)
         try:
