@@ -45,7 +45,9 @@ def agent_class(name: str):
 
 
 def preset(agent: str, env_id: str) -> dict[str, Any]:
-    """Tuned settings for ``agent`` on ``env_id``: ``{"hyperparameters": {...}, "steps": N}`` or {}.
+    """Tuned settings for ``agent`` on ``env_id``: ``{"hyperparameters": {...}, "steps": N}`` or {}; a
+    preset may also hold ``loop`` settings (the CLI's base) and ``env_wrapper``, Gymnasium wrappers the
+    env is made in unless the user gives their own (``env_kwargs={"wrappers": [...]}``).
 
     A preset's key is an env id, or a pattern of ids (``ALE/*-v5``: every game) that an id with no
     preset of its own takes."""
@@ -88,6 +90,9 @@ def make_agent(
         raise RLSuiteError(
             f"{name} trains one seed per run; give one seed (seed=S), or run seeds side by side with rlsuite sweep."
         )
+    tuned = preset(name, env_name(env)) if use_preset else {}
+    if tuned.get("env_wrapper") and "wrappers" not in (env_kwargs or {}):  # a preset's wrappers, as rl-zoo's
+        env_kwargs = {**(env_kwargs or {}), "wrappers": list(tuned["env_wrapper"])}
     probe = make_env(env, **(env_kwargs or {}))
     try:
         reason = cls.supports(probe.observation_space, probe.action_space)
@@ -95,7 +100,7 @@ def make_agent(
             fits = agents_for(probe.observation_space, probe.action_space)
             hint = f"use {' or '.join(repr(a) for a in fits)}" if fits else _no_agent_hint(probe)
             raise RLSuiteError(f"agent {name!r} cannot train on {env_name(env)}: {reason}; {hint}.")
-        values = dict(preset(name, env_name(env)).get("hyperparameters", {})) if use_preset else {}
+        values = dict(tuned.get("hyperparameters", {}))
         values.update(hyperparameters)
         config = cls.make_config(values)
         if len(member_seeds) > 1:

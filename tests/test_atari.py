@@ -8,6 +8,7 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium import spaces
 
 import rlsuite
@@ -293,3 +294,21 @@ def test_wrappers_apply_to_an_env_instance_too():
     )
     result = agent.learn(100, eval_episodes=1)
     assert agent.observation_space.shape == (3,) and max(result.episode_lengths) <= 20
+
+
+def test_frames_reach_the_network_as_bytes_and_acting_is_one_forward():
+    agent = rlsuite.make_agent("dqn", "ALE/Breakout-v5", seeds=2, learning_starts=40, buffer_size=200, train_freq=1)
+    seen = []
+    agent.q_net.backbone.register_forward_pre_hook(lambda module, args: seen.append((args[0].dtype, args[0].shape)))
+    agent.learn(60, n_envs=2, eval_episodes=1, eval_max_steps=5)
+    acting = [shape for dtype, shape in seen if shape[1] == 2]  # (K, n_envs, 4, 84, 84): all envs in one forward
+    training = [shape for dtype, shape in seen if shape[1] == agent.config.batch_size]
+    assert acting and training and all(dtype == torch.uint8 for dtype, _ in seen)  # scaled inside the network
+
+
+def test_a_presets_env_wrapper_applies_unless_the_user_gives_wrappers(monkeypatch):
+    monkeypatch.setattr(rlsuite.agents, "preset", lambda agent, env: {"env_wrapper": ["FlattenObservation"]})
+    agent = rlsuite.make_agent("dqn", DictEnv(), buffer_size=100)
+    assert agent.env_kwargs["wrappers"] == ["FlattenObservation"] and agent.observation_space.shape == (3,)
+    with pytest.raises(RLSuiteError, match="--wrapper FlattenObservation"):
+        rlsuite.make_agent("dqn", DictEnv(), env_kwargs={"wrappers": ["TimeLimit(max_episode_steps=5)"]})
