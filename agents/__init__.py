@@ -152,11 +152,24 @@ def load(path: str | Path, device: str | None = None, env: EnvSpec | None = None
     data, so a ``module:Class`` env it names is never imported on its word: pass the same spec as
     ``env`` to confirm it (or another env, an id or an instance, to use that instead).
     """
+    from rlsuite.training.checkpoint import find_checkpoint
+
+    given = Path(path)
+    for attempt in range(3):
+        path = find_checkpoint(given)
+        try:
+            return _load_checkpoint(path, device, env)
+        except RLSuiteError:
+            # a run that is still training prunes its oldest checkpoint as it writes a new one: take the newest again
+            if attempt == 2 or path == given or path.exists():
+                raise
+
+
+def _load_checkpoint(path: Path, device: str | None, env: EnvSpec | None):
     from rlsuite.core.envspec import saved_env
     from rlsuite.core.spaces import space_from_json
-    from rlsuite.training.checkpoint import find_checkpoint, read_checkpoint, restore_into
+    from rlsuite.training.checkpoint import read_checkpoint, restore_into
 
-    path = find_checkpoint(Path(path))
     meta, _ = read_checkpoint(path)
     try:
         cls = agent_class(meta["agent"])

@@ -1,4 +1,5 @@
 import json
+import math
 import pickle
 import re
 import signal
@@ -208,3 +209,40 @@ def test_numerical_faults_stop_the_run_and_keep_the_last_good_checkpoint(tmp_pat
     assert kept and str(kept[-1]) in str(info.value)
     assert int(kept[-1].name.split("_")[1]) < (50 if what != "huge" else 31)
     rlsuite.load(kept[-1])
+
+
+@pytest.mark.parametrize("seeds", [None, 2])
+def test_resuming_a_finished_run_logs_no_point_twice(tmp_path, seeds):
+    def agent():
+        return rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, seeds=seeds, gamma=0.9)
+
+    run = tmp_path / "run"
+    agent().learn(300, run_dir=run, eval_freq=100)
+    agent().learn(300, run_dir=run, resume=True, eval_freq=100)  # finished: nothing left to do
+    member = run / "seed_0" if seeds else run
+    points = scalars(member)
+    for tag in ("eval/mean_return", "hparam/eval_mean_return"):
+        steps = [e.step for e in points[tag]]
+        assert len(steps) == len(set(steps)), (tag, steps)
+    summary = json.loads((member / "summary.json").read_text())
+    assert summary["steps"] == 300 and math.isfinite(summary["eval_mean_return"])
+
+
+def test_a_reader_takes_the_newest_checkpoint_again_when_a_training_run_prunes_its_own(tmp_path, monkeypatch):
+    import shutil
+
+    run = tmp_path / "run"
+    rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0).learn(300, run_dir=run, checkpoint_every=100)
+    real, opened = rlsuite.agents._load_checkpoint, []
+
+    def racing(path, device, env):
+        opened.append(path.name)
+        if len(opened) == 1:  # meanwhile the run writes a newer checkpoint and prunes this one
+            shutil.copytree(path, path.with_name("step_000000000400"))
+            shutil.rmtree(path)
+            raise RLSuiteError(f"{path} is not an rlsuite checkpoint")
+        return real(path, device, env)
+
+    monkeypatch.setattr(rlsuite.agents, "_load_checkpoint", racing)
+    assert rlsuite.load(run).q_table.shape == (2, 3)  # the robot's 2 states, 3 actions
+    assert opened == ["step_000000000300", "step_000000000400"]

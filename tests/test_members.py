@@ -70,6 +70,14 @@ def test_max_episodes_stops_each_member_as_its_own_run_would():
     assert results[1].summary["eval_mean_return"] == alone.summary["eval_mean_return"]
 
 
+def test_the_parent_summary_gives_each_members_steps(tmp_path):
+    agent = rlsuite.make_agent("qlearning", "CliffWalking-v1", seeds=[4, 9], **CLIFF)
+    results = agent.learn(100_000, run_dir=tmp_path / "run", max_episodes=30, **QUICK)
+    parent = json.loads((tmp_path / "run" / "summary.json").read_text())
+    steps = {str(r.summary["seed"]): r.summary["steps"] for r in results}
+    assert parent["member_steps"] == steps and parent["steps"] == max(steps.values())
+
+
 def test_members_are_single_seed_agents_that_save_load_and_evaluate(tmp_path):
     agent = rlsuite.make_agent("qlearning", "rlsuite/WalkToT-v0", seeds=[2, 5], **WALK)
     agent.learn(2000, progress=False)
@@ -331,3 +339,24 @@ def test_the_seeds_bench_measures_stacked_against_one_after_another(tmp_path):
     assert "CliffWalking" in text and "| 2 |" in text
     with pytest.raises(rlsuite.RLSuiteError, match="not a case of the seeds suite"):
         _ = bench_seeds.run(type("Args", (), {"only": ["cartpol"], "seeds": None, "out": str(tmp_path)})())
+
+
+def test_eval_of_a_many_seed_run_takes_exactly_the_members_its_config_names(tmp_path, capsys):
+    import shutil
+
+    from rlsuite.tools.cli import main
+
+    run = tmp_path / "run"
+    rlsuite.make_agent("qlearning", "rlsuite/WalkToT-v0", seeds=[2, 5], **WALK).learn(300, run_dir=run, **QUICK)
+    assert main(["eval", str(run), "--episodes", "1"]) == 0
+    shutil.copytree(run / "seed_5", run / "seed_99")  # a stray member copied in
+    assert main(["eval", str(run), "--episodes", "1"]) == 2
+    assert "holds seed_99, which it does not name" in capsys.readouterr().err
+    shutil.rmtree(run / "seed_99")
+    (run / "seed_5").rename(run / "seed_3")  # a member removed, another under the wrong name
+    assert main(["eval", str(run), "--episodes", "1"]) == 2
+    assert "lacks seed_5; holds seed_3" in capsys.readouterr().err
+    (run / "seed_2").rename(run / "seed_5")
+    (run / "seed_3").rename(run / "seed_2")  # every seed named, each in the other's directory
+    assert main(["eval", str(run), "--episodes", "1"]) == 2
+    assert "holds a member trained with seed 5, not 2" in capsys.readouterr().err

@@ -315,6 +315,8 @@ def test_grid_values_keep_lists_together():
         (["--set", "gama=0.9"], "did you mean 'gamma'"),
         (["--workers", "0"], "--workers 0 is less than 1"),
         (["--address", "auto"], "add --backend ray"),
+        (["--grid", "gamma=0.9,2,3"], "grid value gamma=2.0 would fail its trials"),  # up front, not every trial
+        (["--grid", "eval_episodes=2,-1"], "grid value eval_episodes=-1 would fail its trials"),
     ],
 )
 def test_bad_input_is_one_sentence(argv, needle):

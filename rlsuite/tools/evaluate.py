@@ -57,7 +57,35 @@ def member_dirs(path: Path) -> list[tuple[int, Path]]:
 
     if not path.is_dir() or latest_checkpoint(path) is not None:
         return []
-    return [(seed, d) for seed, d in seed_members(path) if latest_checkpoint(d) is not None]
+    members = [(seed, d) for seed, d in seed_members(path) if latest_checkpoint(d) is not None]
+    named = _config_seeds(path)
+    if members and named is not None and sorted(named) != [seed for seed, _ in members]:
+        found = {seed for seed, _ in members}
+        missing, stray = sorted(set(named) - found), sorted(found - set(named))
+        what = "; ".join(
+            part
+            for part in (
+                f"lacks {', '.join(f'seed_{s}' for s in missing)}" if missing else "",
+                f"holds {', '.join(f'seed_{s}' for s in stray)}, which it does not name" if stray else "",
+            )
+            if part
+        )
+        raise RLSuiteError(
+            f"{path} is a run of seeds {sorted(named)} (its config.yaml) but {what}; put back the run's own "
+            "members, or evaluate one member directory."
+        )
+    return members
+
+
+def _config_seeds(path: Path) -> list[int] | None:
+    """The seeds a run of several seeds names in its config.yaml (None where it names none)."""
+    import yaml
+
+    try:
+        seeds = yaml.safe_load((path / "config.yaml").read_text()).get("seeds")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    return [int(s) for s in seeds] if isinstance(seeds, list) and all(isinstance(s, int) for s in seeds) else None
 
 
 def _eval_members(args: argparse.Namespace) -> int:
@@ -71,6 +99,11 @@ def _eval_members(args: argparse.Namespace) -> int:
     rows = []
     for seed, path in member_dirs(Path(args.run_dir)):
         agent = load(path, env=args.env)
+        if agent.seed != seed:
+            raise RLSuiteError(
+                f"{path} holds a member trained with seed {agent.seed}, not {seed}; a member's directory is "
+                "seed_<its seed>: put back the run's own members."
+            )
         returns, lengths = evaluate_episodes(agent, episodes=args.episodes, seed=args.seed)
         rows.append(
             {

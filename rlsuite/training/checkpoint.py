@@ -256,6 +256,19 @@ def check_meta(meta: dict[str, Any], path: Path) -> None:
     if isinstance(loop, dict):
         checks += [(f"loop.{k}", loop[k], _counter, "a non-negative int") for k in ("step", "episodes") if k in loop]
         checks += [
+            (f"loop.{k}", loop[k], lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= -1, "an int >= -1")
+            for k in ("evaluated_at", "hparams_at")
+            if k in loop
+        ]
+        checks += [
+            (
+                "loop.last_eval",
+                loop.get("last_eval", [0.0, 0.0]),
+                lambda v: isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v),
+                "two numbers",
+            )
+        ]
+        checks += [
             (
                 "loop.wall_s",
                 loop.get("wall_s", 0.0),

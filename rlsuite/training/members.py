@@ -267,7 +267,8 @@ def aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
         "agent": first["agent"],
         "seeds": [s["seed"] for s in summaries],
         "members": len(summaries),
-        "steps": first["steps"],
+        "steps": max(int(s["steps"]) for s in summaries),  # members that stop at max_episodes run fewer
+        "member_steps": {str(s["seed"]): int(s["steps"]) for s in summaries},
         "requested_steps": first["requested_steps"],
         "wall_s": round(wall, 3),
         "sps": round(steps / wall, 1) if wall > 0 else 0.0,

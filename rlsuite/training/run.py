@@ -108,6 +108,10 @@ class Run:
         self.lengths: list[int] = []
         self.recent: deque[float] = deque(maxlen=20)
         self.last_eval, self.evaluated_at, self.logged_at = (math.nan, math.nan), -1, self.start_step
+        if "evaluated_at" in resumed:  # a checkpoint written after an evaluation at its step: not logged twice
+            self.evaluated_at = int(resumed["evaluated_at"])
+            self.last_eval = tuple(float(x) for x in resumed["last_eval"])
+        self.hparams_at = int(resumed.get("hparams_at", -1))  # the step the hparams summary was written at
         self.wall_before, self.t0 = float(resumed.get("wall_s", 0.0)), time.perf_counter()
         self.eval_s = float(resumed.get("eval_s", 0.0))  # evaluating and recording: not training time
         if run_dir is not None and not (resumed and (run_dir / "config.yaml").is_file()):
@@ -252,6 +256,9 @@ class Run:
             "episodes": self.episodes,
             "wall_s": self.wall_before + self.training_seconds(),
             "eval_s": self.eval_s,
+            "evaluated_at": self.evaluated_at,
+            "last_eval": [float(x) for x in self.last_eval],
+            "hparams_at": self.hparams_at,
             **(loop_state or {}),
         }
         save_checkpoint(
@@ -326,8 +333,20 @@ class Run:
             if self.recorded_at != self.step:
                 self.record()
             self.video_env.close()
-        self.checkpoint(loop_state)
         eval_mean, eval_std = self.last_eval
+        if self.hparams_at != self.step:  # before the checkpoint, which records it: a resume does not write it twice
+            config = self.config()
+            columns = {
+                **config["hyperparameters"],
+                "env": config["env"],
+                "agent": config["agent"],
+                "seed": config["seed"],
+            }
+            table = {k: v for k, v in config.items() if k not in ("hyperparameters", "loop")}
+            table.update({**config["hyperparameters"], **{f"loop.{k}": v for k, v in config["loop"].items()}})
+            self.logger.hparams(columns, {"hparam/eval_mean_return": eval_mean}, self.step, table)
+            self.hparams_at = self.step
+        self.checkpoint(loop_state)
         summary = {
             "env": env_name(self.agent.env),
             "agent": self.agent.name,
@@ -346,11 +365,6 @@ class Run:
         }
         if signal_name:
             summary["signal"] = signal_name
-        config = self.config()
-        columns = {**config["hyperparameters"], "env": config["env"], "agent": config["agent"], "seed": config["seed"]}
-        table = {k: v for k, v in config.items() if k not in ("hyperparameters", "loop")}
-        table.update({**config["hyperparameters"], **{f"loop.{k}": v for k, v in config["loop"].items()}})
-        self.logger.hparams(columns, {"hparam/eval_mean_return": eval_mean}, self.step, table)
         self.logger.close()
         if self.run_dir is not None:
             write_text(self.run_dir / "summary.json", json.dumps(summary, indent=1))

@@ -160,6 +160,23 @@ def check_grid(grid: dict[str, Any], search: str | None, agent: str) -> dict[str
     return checked
 
 
+def _check_grid_values(grid: dict[str, list], probe: Any, hyperparameters: dict, loop: dict) -> None:
+    """Each value of a grid checked as its trials would check it, once here rather than failing every
+    trial that holds it: hyperparameters by the agent's config, loop settings by the loop's."""
+    from rlsuite.training.loop import LOOP_KEYS
+    from rlsuite.training.settings import LoopSettings
+
+    for key, values in grid.items():
+        for value in values:
+            try:
+                if key in LOOP_KEYS:
+                    LoopSettings.build({**loop, key: value, "progress": False})
+                elif not key.startswith("env.") and hasattr(probe, "make_config"):
+                    probe.make_config({**probe.hyperparameters(), **hyperparameters, key: value})
+            except RLSuiteError as exc:
+                raise RLSuiteError(f"grid value {key}={value!r} would fail its trials: {exc}") from None
+
+
 def grid_configs(grid: dict[str, list]) -> list[dict[str, Any]]:
     """Every combination of the grid's values, the first key varying slowest."""
     keys = list(grid)
@@ -253,6 +270,8 @@ def build_spec(
     LoopSettings.build({**loop, "progress": False})  # misspelled or out-of-range loop settings fail here, once
     # the agent, the env and the fixed hyperparameters are checked once here rather than failing every trial
     probe = make_agent(agent, env, seed=seed_values[0], env_kwargs=env_kwargs or None, **(hyperparameters or {}))
+    if search is None:
+        _check_grid_values(grid, probe, hyperparameters or {}, loop)
     del probe
     return SweepSpec(
         env=env_name(env),
