@@ -220,7 +220,7 @@ def test_wrapper_specs_are_literals_of_gymnasiums_wrappers():
 
 # ----------------------------------------------------------------------------------------- replay
 def test_a_stacked_frame_transition_costs_one_frame():
-    from rlsuite.training.replay import transition_bytes
+    from rlsuite.training.memory import transition_bytes
 
     obs = spaces.Box(0, 255, (4, 84, 84), np.uint8)
     each = transition_bytes(obs, spaces.Discrete(6), frames=True)
@@ -230,8 +230,7 @@ def test_a_stacked_frame_transition_costs_one_frame():
 
 def test_sampled_pairs_are_the_envs_over_lives_games_and_wrap_around():
     from rlsuite.core.streams import Streams
-    from rlsuite.training.framereplay import FrameReplayBuffer
-    from rlsuite.training.replay import ReplayBuffer
+    from rlsuite.training.framereplay import FrameReplayBuffer, buffer_kind
 
     envs = [make_env("ALE/Breakout-v5", for_training=True) for _ in range(2)]
     obs = np.stack([env.reset(seed=i)[0] for i, env in enumerate(envs)])
@@ -249,7 +248,7 @@ def test_sampled_pairs_are_the_envs_over_lives_games_and_wrap_around():
         obs = np.stack([env.reset()[0] if t or u else o for env, t, u, o in zip(envs, terminated, truncated, next_obs)])
     assert ends >= 4
     saved = buffer.state_arrays()
-    again = ReplayBuffer.from_arrays(saved, envs[0].observation_space, envs[0].action_space)
+    again = buffer_kind(saved).from_arrays(saved, envs[0].observation_space, envs[0].action_space)
     assert sum(a.nbytes for a in saved.values()) < 40 * 2 * 84 * 84 * 1.3  # about a frame a transition
     slots = (buffer.pos + 4 + np.arange(36)) % 40  # every slot that is sampled once the buffer is full
     for b in (buffer, again):
@@ -261,7 +260,7 @@ def test_sampled_pairs_are_the_envs_over_lives_games_and_wrap_around():
     sample = buffer.sample(64, Streams([0]))
     assert sample.obs.shape == (1, 64, 4, 84, 84)
     member = buffer.member_state_arrays(1, 2)
-    alone = ReplayBuffer.from_arrays(member, envs[0].observation_space, envs[0].action_space)
+    alone = buffer_kind(member).from_arrays(member, envs[0].observation_space, envs[0].action_space)
     batch = alone._gather(slots, np.zeros(36, int))
     for i, slot in enumerate(slots):
         np.testing.assert_array_equal(batch.next_obs[i], truth[slot, 1][1])
@@ -273,10 +272,10 @@ def test_an_atari_checkpoint_is_compact(tmp_path):
     (checkpoint,) = sorted((tmp_path / "run" / "checkpoints").iterdir())[-1:]
     assert (checkpoint / "replay.npz").stat().st_size < 600 * 8_000  # a frame a transition: 5 000 in 40 MB
     assert (checkpoint / "agent.json").stat().st_size < 20_000  # the (4, 84, 84) space's bounds are two numbers
-    from rlsuite.training.replay import ReplayBuffer
+    from rlsuite.training.framereplay import buffer_kind
 
     with np.load(checkpoint / "replay.npz", allow_pickle=False) as saved:
-        buffer = ReplayBuffer.from_arrays(dict(saved), agent.observation_space, agent.action_space)
+        buffer = buffer_kind(saved).from_arrays(dict(saved), agent.observation_space, agent.action_space)
     assert type(buffer).__name__ == "FrameReplayBuffer" and len(buffer) == 600
     again = rlsuite.make_agent("dqn", "ALE/Breakout-v5", seed=0, learning_starts=10**6, buffer_size=5000)
     again.learn(700, run_dir=tmp_path / "run", resume=True, eval_episodes=1, eval_max_steps=20)

@@ -41,6 +41,11 @@ def stores_frames(env: EnvSpec | None, observation_space: gym.Space) -> bool:
     )
 
 
+def buffer_kind(arrays: dict[str, np.ndarray]) -> type[ReplayBuffer]:
+    """The buffer class whose :meth:`~ReplayBuffer.state_arrays` these are (a checkpoint's replay.npz)."""
+    return FrameReplayBuffer if "frames" in arrays else ReplayBuffer
+
+
 class FrameReplayBuffer(ReplayBuffer):
     """:class:`~rlsuite.training.replay.ReplayBuffer` of stacked-frame observations, each frame stored once."""
 

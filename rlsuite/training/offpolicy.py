@@ -39,8 +39,9 @@ from rlsuite.nets import resolve_device
 from rlsuite.nets.memberwise import clip_grad_norm_per_member, with_member_axis
 from rlsuite.nets.stacked import StackedLayer, load_member
 from rlsuite.training.agent import Agent, ConfigT
-from rlsuite.training.framereplay import FrameReplayBuffer, stores_frames
-from rlsuite.training.replay import Batch, ReplayBuffer, check_memory
+from rlsuite.training.framereplay import FrameReplayBuffer, buffer_kind, stores_frames
+from rlsuite.training.memory import check_memory
+from rlsuite.training.replay import Batch, ReplayBuffer
 
 
 class OffPolicyAgent(Agent[ConfigT]):
@@ -201,14 +202,15 @@ class OffPolicyAgent(Agent[ConfigT]):
         return None if self.buffer is None else self.buffer.state_arrays()
 
     def load_replay_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.buffer = ReplayBuffer.from_arrays(arrays, self.observation_space, self.action_space)
+        self.buffer = buffer_kind(arrays).from_arrays(arrays, self.observation_space, self.action_space)
 
     def member_replay_arrays(self, k: int) -> dict[str, np.ndarray] | None:
         return None if self.buffer is None else self.buffer.member_state_arrays(k, self.n_members)
 
     def load_member_replay_arrays(self, k: int, arrays: dict[str, np.ndarray]) -> None:
         if self.buffer is None or len(self.buffer) == 0:
-            self.buffer = ReplayBuffer.for_members(arrays, self.observation_space, self.action_space, self.n_members)
+            kind = buffer_kind(arrays)
+            self.buffer = kind.for_members(arrays, self.observation_space, self.action_space, self.n_members)
         self.buffer.load_member_state_arrays(k, self.n_members, arrays)
 
 

@@ -12,8 +12,6 @@ so a ``buffer_size`` too large for the machine is one line, not an out-of-memory
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +21,7 @@ from gymnasium import spaces
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import Streams, below
+from rlsuite.training.memory import check_memory
 
 
 @dataclass
@@ -65,78 +64,6 @@ class Batch:
     def unstack(self) -> list[Batch]:
         """One batch per index of the leading axis (views, no copies)."""
         return [Batch(*(None if v is None else v[i] for v in self._fields())) for i in range(len(self.reward))]
-
-
-def transition_bytes(
-    observation_space: gym.Space, action_space: gym.Space, n_mask_actions: int | None = None, frames: bool = False
-) -> int:
-    """Bytes one stored transition takes: its observation, its final observation (counted only for
-    observations smaller than a memory page, whose pages all get written; ``np.zeros`` backs a large
-    one's pages only for the steps that ended an episode), action, reward, flags and masks; with
-    ``frames``, the newest frame of stacked frames and its age
-    (:class:`~rlsuite.training.framereplay.FrameReplayBuffer`)."""
-    if frames:
-        obs, final = math.prod(observation_space.shape[1:]) + 1, 0
-    else:
-        obs = math.prod(observation_space.shape or ()) * np.dtype(observation_space.dtype).itemsize
-        final = obs if obs < _page_size() else 0
-    action = math.prod(action_space.shape or ()) * np.dtype(action_space.dtype).itemsize
-    masks = 2 * n_mask_actions if n_mask_actions else 0
-    return obs + final + action + 4 + 4 + 1 + masks  # + float32 reward, float32 terminated, bool ended
-
-
-def _page_size() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return 4096
-
-
-def available_memory() -> int | None:
-    """Bytes of memory this process can still get: MemAvailable (/proc/meminfo), else the free pages,
-    capped by a cgroup (v2) limit; None where the system does not say."""
-    found = None
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    found = int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    if found is None:
-        try:
-            found = os.sysconf("SC_AVPHYS_PAGES") * _page_size()
-        except (AttributeError, ValueError, OSError):
-            return None
-    try:
-        limit = open("/sys/fs/cgroup/memory.max").read().strip()
-        if limit != "max":
-            found = min(found, int(limit) - int(open("/sys/fs/cgroup/memory.current").read()))
-    except (OSError, ValueError):
-        pass
-    return found
-
-
-def check_memory(
-    transitions: int,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    n_mask_actions: int | None = None,
-    setting: str = "buffer_size",
-    frames: bool = False,
-) -> None:
-    """One line if a buffer of ``transitions`` transitions does not fit in the memory available."""
-    if isinstance(observation_space, (spaces.Dict, spaces.Tuple)):
-        return  # refused by the buffer itself
-    each = transition_bytes(observation_space, action_space, n_mask_actions, frames)
-    need, available = transitions * each, available_memory()
-    if available is not None and need > available:
-        fits = max(int(available * 0.8) // each, 1)
-        raise RLSuiteError(
-            f"the replay buffer ({setting}={transitions:,} transitions of {each:,} bytes) needs "
-            f"{need / 1e9:,.1f} GB but {available / 1e9:,.1f} GB of memory is available; choose a "
-            f"smaller {setting} (at most about {fits:,} here), e.g. --set {setting}={fits}."
-        )
 
 
 class ReplayBuffer:
@@ -348,10 +275,6 @@ class ReplayBuffer:
     ) -> ReplayBuffer:
         """An empty buffer for ``members`` blocks of the envs of ``arrays`` (one member's :meth:`state_arrays`,
         checked first), with its capacity and cursor: :meth:`load_member_state_arrays` fills it."""
-        if "frames" in arrays and not cls.frame_storage:
-            from rlsuite.training.framereplay import FrameReplayBuffer
-
-            return FrameReplayBuffer.for_members(arrays, observation_space, action_space, members)
         cursor = arrays["cursor"]
         capacity = int(cursor[2]) if len(cursor) > 2 else len(arrays["rewards"])  # older checkpoints: all slots
         n_envs = arrays["rewards"].shape[1]
