@@ -116,14 +116,15 @@ def test_grid_of_two_by_two_by_two_seeds_gives_eight_runs_and_the_table(tmp_path
 
 def test_a_failing_and_a_killed_trial_are_reported_and_the_others_finish(tmp_path):
     out = tmp_path / "fails"
-    result = sweep(WALK, "qlearning", steps=200, seeds=1, grid={"learning_rate": [0.1, 2.0, 0.3]}, loop=TINY, out=out)
+    # a hyperparameter out of range is refused up front; an env argument the env rejects fails its trial
+    result = sweep(WALK, "qlearning", steps=200, seeds=1, grid={"env.n_cells": [4, 0, 5]}, loop=TINY, out=out)
     rows = {r["config"]: r for r in result.rows}
-    assert rows["learning_rate=0.1"]["seeds_done"] == 1 and rows["learning_rate=0.3"]["seeds_done"] == 1
-    bad = rows["learning_rate=2"]
+    assert rows["env.n_cells=4"]["seeds_done"] == 1 and rows["env.n_cells=5"]["seeds_done"] == 1
+    bad = rows["env.n_cells=0"]
     assert bad["seeds_done"] == 0 and bad["seeds_failed"] == 1 and math.isnan(bad["mean_return"])
-    assert "RLSuiteError" in bad["errors"] and "out of range" in bad["errors"]
+    assert "RLSuiteError" in bad["errors"] and "too small" in bad["errors"]
     table = (out / "sweep.md").read_text()
-    assert "learning_rate=2/seed_0`: failed" in table and "out of range" in table
+    assert "env.n_cells=0/seed_0`: failed" in table and "too small" in table
 
     out = tmp_path / "killed"
     result = sweep(
