@@ -246,3 +246,29 @@ def test_a_reader_takes_the_newest_checkpoint_again_when_a_training_run_prunes_i
     monkeypatch.setattr(rlsuite.agents, "_load_checkpoint", racing)
     assert rlsuite.load(run).q_table.shape == (2, 3)  # the robot's 2 states, 3 actions
     assert opened == ["step_000000000300", "step_000000000400"]
+
+
+@pytest.mark.parametrize("seeds", [None, 2])
+def test_signals_during_the_final_evaluation_cut_it_short_and_every_summary_is_written(tmp_path, monkeypatch, seeds):
+    import os
+
+    from rlsuite.training import members, run
+    from rlsuite.training.checkpoint import latest_checkpoint
+
+    def signalled(real):
+        def evaluate(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGTERM)  # as the final evaluation starts, twice
+            os.kill(os.getpid(), signal.SIGINT)
+            return real(*args, **kwargs)
+
+        return evaluate
+
+    monkeypatch.setattr(run, "evaluate", signalled(run.evaluate))
+    monkeypatch.setattr(members, "evaluate_members", signalled(members.evaluate_members))
+    agent = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, seeds=seeds)
+    agent.learn(200, run_dir=tmp_path / "run", eval_freq=10**6)  # no evaluation before the final one
+    for member in [tmp_path / "run" / "seed_0", tmp_path / "run" / "seed_1"] if seeds else [tmp_path / "run"]:
+        summary = json.loads((member / "summary.json").read_text())
+        assert summary["steps"] == 200 and summary["signal"] == "SIGTERM" and summary["final_eval_cut"]
+        assert math.isnan(summary["eval_mean_return"]) and latest_checkpoint(member).name.endswith("200")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back

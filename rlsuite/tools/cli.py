@@ -122,7 +122,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if s["interrupted"]:
         print(f"continue it with: rlsuite train --resume {run_dir}")
-        return 143 if s.get("signal") == "SIGTERM" else 130  # 128 + the signal's number, as shells report it
+    if s.get("signal"):  # interrupted, or a signal cut the final evaluation short
+        return 143 if s["signal"] == "SIGTERM" else 130  # 128 + the signal's number, as shells report it
     return 0
 
 
@@ -138,9 +139,10 @@ def _report_members(results: list[Any], run_dir: Path) -> int:
         f"IQM {summary['eval_iqm_return']:.3f} [95% CI {low:.3f}, {high:.3f}]; run dir {run_dir} "
         f"(one seed_<s>/ run per seed; tensorboard --logdir {run_dir})"
     )
+    signals = {r.summary.get("signal") for r in results} - {None}
     if summary["interrupted"]:
         print(f"continue it with: rlsuite train --resume {run_dir}")
-        signals = {r.summary.get("signal") for r in results}
+    if signals:  # interrupted, or a signal cut the final evaluation short
         return 143 if "SIGTERM" in signals else 130
     return 0
 

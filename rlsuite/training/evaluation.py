@@ -8,6 +8,7 @@ import numpy as np
 from rlsuite.core.envspec import EnvSpec, make_env
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import check_seed
+from rlsuite.training.ctrlc import stop_requested
 
 
 def evaluate(
@@ -22,7 +23,8 @@ def evaluate(
 
     ``env`` defaults to the agent's own env; the first reset is seeded with ``seed``, so the
     same call gives the same numbers. An episode that neither terminates nor truncates is cut
-    after ``max_steps`` steps, so an env without a time limit cannot hang evaluation.
+    after ``max_steps`` steps, so an env without a time limit cannot hang evaluation. A signal
+    while a training run finishes stops it at once, with the episodes done so far (nan for none).
     """
     returns, _ = evaluate_episodes(agent, env, episodes, seed, deterministic, max_steps)
     return float(np.mean(returns)), float(np.std(returns))
@@ -47,16 +49,18 @@ def evaluate_episodes(
         obs, info = env.reset(seed=seed)
         for _ in range(episodes):
             total, done, steps = 0.0, False, 0
-            while not done and steps < max_steps:
+            while not done and steps < max_steps and not stop_requested():
                 action = agent.predict(obs, deterministic=deterministic, action_mask=info.get("action_mask"))
                 obs, reward, terminated, truncated, info = env.step(action)
                 total += float(reward)
                 done = terminated or truncated
                 steps += 1
+            if stop_requested():  # a signal while the run finishes: the episodes so far, or none (nan)
+                break
             returns.append(total)
             lengths.append(steps)
             obs, info = env.reset()
     finally:
         if own:
             env.close()
-    return returns, lengths
+    return (returns, lengths) if returns else ([float("nan")], [0])

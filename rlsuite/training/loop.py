@@ -72,7 +72,11 @@ def train(
         envs.close()
         ctrl_c.restore()
     signal_name = ctrl_c.signal or ("SIGINT" if interrupted else None)  # a KeyboardInterrupt is a SIGINT
-    return runs.finish(interrupted, stepper.loop_state if stepper is not None else None, signal_name)
+    finishing = CtrlC(finishing=True).install()  # a signal now cuts the final evaluation, never the summaries
+    try:
+        return runs.finish(interrupted, stepper.loop_state if stepper is not None else None, signal_name)
+    finally:
+        finishing.restore()
 
 
 def _start(

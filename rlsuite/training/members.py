@@ -20,6 +20,7 @@ total steps per second.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ import yaml
 
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.stats import iqm_ci
+from rlsuite.training.ctrlc import stop_requested
 from rlsuite.training.logger import Progress
 from rlsuite.training.memberstate import DoneMembers
 from rlsuite.training.run import PictureClock, Run
@@ -295,7 +297,7 @@ def evaluate_members(agent: Agent, seeds: list[int], episodes: int, max_steps: i
     try:
         obs, infos = envs.reset(seed=list(seeds))
         total, length = np.zeros(k_all), np.zeros(k_all, dtype=np.int64)
-        while min(map(len, returns)) < episodes:
+        while min(map(len, returns)) < episodes and not stop_requested():
             actions = agent.act(obs, infos.get("action_mask"), explore=False)
             obs, reward, terminated, truncated, infos = envs.step(actions)
             total += reward
@@ -309,7 +311,7 @@ def evaluate_members(agent: Agent, seeds: list[int], episodes: int, max_steps: i
                 obs, infos = _reset_some(envs, cut, obs, infos)
     finally:
         envs.close()
-    return [(float(np.mean(r[:episodes])), float(np.std(r[:episodes]))) for r in returns]
+    return [(float(np.mean(r[:episodes])), float(np.std(r[:episodes]))) if r else (math.nan, math.nan) for r in returns]
 
 
 def _reset_some(envs, which: np.ndarray, obs: Any, infos: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

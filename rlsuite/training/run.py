@@ -34,6 +34,7 @@ import yaml
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.training.checkpoint import latest_checkpoint, save_checkpoint
+from rlsuite.training.ctrlc import late_signal, stop_requested
 from rlsuite.training.evaluation import evaluate
 from rlsuite.training.logger import Progress, RunLogger, event_byte_seconds
 from rlsuite.training.recording import gif_bytes, record_episode, rgb_array_env
@@ -223,7 +224,7 @@ class Run:
         """Log an evaluation's (mean, std) at this step; its ``seconds`` are not training time."""
         self.last_eval = result
         self.evaluated_at = self.step
-        if not math.isfinite(self.last_eval[0]):
+        if not math.isfinite(self.last_eval[0]) and not stop_requested():  # nan: a signal cut it before an episode
             self.fault("evaluation return", self.step)
         self.logger.write("eval/mean_return", self.last_eval[0], self.step)
         self.t0 += seconds  # evaluation is not training time (wall_s, SPS)
@@ -363,8 +364,10 @@ class Run:
             "stop_reason": self.stop_reason(interrupted),
             **self.agent.summary_metrics(),
         }
-        if signal_name:
-            summary["signal"] = signal_name
+        if signal_name or late_signal():
+            summary["signal"] = signal_name or late_signal()
+        if stop_requested():
+            summary["final_eval_cut"] = True  # a signal while the run finished: evaluated on fewer episodes
         self.logger.close()
         if self.run_dir is not None:
             write_text(self.run_dir / "summary.json", json.dumps(summary, indent=1))
