@@ -8,7 +8,7 @@ pickle), progress display and ``summary.json``. Users can so put an SB3 algorith
 rlsuite one on their own env and compare like with like.
 
 Hyperparameters are the algorithm's own constructor arguments (``--set learning_rate=1e-3``),
-plus ``policy`` (default ``MlpPolicy``, ``CnnPolicy`` for images, ``MultiInputPolicy`` for dict observations),
+plus ``policy`` (default ``MlpPolicy``, ``CnnPolicy`` for uint8 images, ``MultiInputPolicy`` for dict observations),
 ``net_arch`` (goes into ``policy_kwargs``), and ``noise_std`` with ``noise_type`` (``normal``
 or ``ornstein-uhlenbeck``) for action noise in the normalised action range, as rlsuite's DDPG
 takes them, for algorithms that have ``action_noise``.
@@ -168,7 +168,7 @@ class SB3Runner(Trainable):
             "MultiInputPolicy"
             if isinstance(self.observation_space, gym.spaces.Dict)
             else "CnnPolicy"
-            if is_image_space(self.observation_space)
+            if is_image_space(self.observation_space) and self.observation_space.dtype == np.uint8
             else "MlpPolicy"
         )
         policy = kwargs.pop("policy", default_policy)
@@ -176,7 +176,8 @@ class SB3Runner(Trainable):
         try:
             model = self.algorithm()(policy, env, seed=self.seed, device="cpu", verbose=0, **kwargs)
         except (AssertionError, ValueError, TypeError, KeyError) as exc:
-            raise RLSuiteError(f"{self.name} rejected its settings: {exc}") from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RLSuiteError(f"{self.name} rejected its settings: {first}") from None
         model.set_logger(Logger(folder=None, output_formats=[]))  # values are read by logged_scalars
         self.model = model
         return model
