@@ -311,3 +311,14 @@ def test_a_presets_env_wrapper_applies_unless_the_user_gives_wrappers(monkeypatc
     assert agent.env_kwargs["wrappers"] == ["FlattenObservation"] and agent.observation_space.shape == (3,)
     with pytest.raises(RLSuiteError, match="--wrapper FlattenObservation"):
         rlsuite.make_agent("dqn", DictEnv(), env_kwargs={"wrappers": ["TimeLimit(max_episode_steps=5)"]})
+
+
+def test_stable_baselines3_takes_minatar_with_its_mlp_and_its_refusals_are_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--env", "MinAtar/Breakout-v1", "--agent", "sb3:DQN", "--steps", "60", "--no-progress"]
+    assert main([*args, "--set", "learning_starts=30", "--set", "eval_episodes=1"]) == 0
+    assert main([*args, "--set", "policy=CnnPolicy"]) == 2  # SB3's NatureCNN takes no boolean frames
+    error = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rlsuite: error")]
+    assert len(error) == 1 and error[0].endswith(
+        "NatureCNN only with images not with Box(False, True, (10, 10, 4), bool)"
+    )
