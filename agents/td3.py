@@ -28,7 +28,8 @@ from torch import nn
 
 from rlsuite.agents.ddpg import DDPG, Critic, DDPGConfig
 from rlsuite.core.config import hp
-from rlsuite.nets.stacked import grouped
+from rlsuite.nets.backbones import MLP, as_float
+from rlsuite.nets.stacked import StackedLinear, grouped
 from rlsuite.nets.torchutil import polyak_update
 
 
@@ -52,6 +53,19 @@ class TwinCritic(nn.Module):
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         k = self.members
         return self.q(_twice(obs, k), _twice(action, k)).reshape(k, 2, -1)
+
+    def first(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Q_1(s, a) alone, (K, B): what the actor's loss needs, at half the arithmetic. For vector
+        observations (the critic's backbone is the identity) its layers run on Q_1's slices of the
+        stacked weights; otherwise (an image backbone, layer norm) both run and Q_2 is dropped."""
+        head, layers, backbone = self.q.head, list(self.q.head.hidden.layers), self.q.backbone
+        plain = (nn.ReLU, nn.Tanh, nn.ELU, nn.LeakyReLU, nn.GELU, StackedLinear)
+        if not (isinstance(backbone, MLP) and len(backbone.layers) == 0 and all(isinstance(m, plain) for m in layers)):
+            return self(obs, action)[:, 0]
+        x = torch.cat([as_float(obs), action.reshape(*obs.shape[:2], head.action_dim).float()], dim=-1)
+        for layer in [*layers, head.output]:
+            x = torch.baddbmm(layer.bias[0::2], x, layer.weight[0::2]) if isinstance(layer, StackedLinear) else layer(x)
+        return x.squeeze(-1)
 
 
 def _twice(x: torch.Tensor, members: int) -> torch.Tensor:
@@ -115,7 +129,7 @@ class TD3(DDPG):
                 continue
 
             self.critic.requires_grad_(False)  # the actor's gradient flows through Q_1; its weights need none
-            actor_loss = -self.critic(obs, self.actor(obs))[:, 0].mean(dim=-1)
+            actor_loss = -self.critic.first(obs, self.actor(obs)).mean(dim=-1)
             self.actor_optimizer.zero_grad(set_to_none=True)
             actor_loss.sum().backward()
             self.actor_optimizer.step()

@@ -280,3 +280,11 @@ def test_a_short_sac_pendulum_run_learns():
     )
     result = agent.learn(3000, eval_freq=3000, eval_episodes=5)
     assert result.summary["eval_mean_return"] > -1000  # a random policy scores about -1 200 to -1 500
+
+
+@pytest.mark.parametrize("seeds", [None, 3])
+def test_td3s_actor_loss_reads_q1_alone_as_the_twins_give_it(seeds):
+    agent = make("td3", seeds=seeds)
+    k = agent.n_members
+    obs, action = torch.randn(k, 5, 3), torch.rand(k, 5, 2) * 2 - 1
+    torch.testing.assert_close(agent.critic.first(obs, action), agent.critic(obs, action)[:, 0])
