@@ -30,18 +30,20 @@ def test_the_presets_cover_the_mujoco_tasks():
             assert preset["steps"] == 1_000_000 and preset["hyperparameters"]["batch_size"] == 256, (name, env_id)
 
 
-def run_python(code):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+def run_python(code, cwd=None):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
-def test_mujoco_notices_are_shown_once_per_process():
+def test_mujoco_notices_are_shown_once_per_process_and_written_nowhere(tmp_path):
     made = run_python(
         "from rlsuite.core.envspec import make_env\n"
         "for _ in range(4): make_env('HalfCheetah-v5').close()\n"
-        "print('made')"
+        "print('made')",
+        cwd=tmp_path,
     )
     assert made.returncode == 0 and made.stdout.strip() == "made", made.stderr
     assert made.stderr.count("deprecated") == 1, made.stderr  # four envs made, the notice shown once
+    assert list(tmp_path.iterdir()) == []  # no MUJOCO_LOG.TXT in the current directory
 
 
 def test_without_mujoco_the_id_fails_in_one_line_naming_the_extra():

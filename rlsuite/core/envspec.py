@@ -127,11 +127,31 @@ def _make_from_string(spec: str, for_training: bool = False, **kwargs: Any) -> g
 
 
 def gym_make(spec: str | EnvSpecType, **kwargs: Any) -> gym.Env:
-    """``gymnasium.make``, with MuJoCo's compiler notices shown once per process (:func:`_native_stderr_once`)."""
+    """``gymnasium.make``, with MuJoCo's warnings and other packages' notices shown once per process."""
     env_id = spec if isinstance(spec, str) else spec.id
-    quiet = env_id in gym.registry and _extra_of(env_id) is not None
-    with _native_stderr_once() if quiet else contextlib.nullcontext():
+    extra = _extra_of(env_id) if env_id in gym.registry else None
+    if extra == "mujoco":
+        _mujoco_warnings_once()
+    with _native_stderr_once() if extra else contextlib.nullcontext():
         return gym.make(spec, **kwargs)
+
+
+def _mujoco_warnings_once() -> None:
+    """MuJoCo's warnings (HalfCheetah's model uses an attribute it deprecates) go to stderr and to a
+    MUJOCO_LOG.TXT it writes in the current directory, at every env creation; with this handler each
+    distinct one is shown once per process, and no file is written."""
+    try:
+        import mujoco
+    except ImportError:  # gym.make says what to install
+        return
+    if mujoco.get_mju_user_warning() is None:
+        mujoco.set_mju_user_warning(_show_once)
+
+
+def _show_once(message: str) -> None:
+    if message not in _SHOWN:
+        _SHOWN.add(message)
+        print(f"MuJoCo: {message}", file=sys.stderr)
 
 
 #: the rlsuite extra that installs what a registered env's entry point needs
