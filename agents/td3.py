@@ -49,6 +49,12 @@ class TwinCritic(nn.Module):
         super().__init__()
         self.q = Critic(observation_space, action_space, config, members=2 * members)
         grouped(self, 2)
+        layers, backbone = list(self.q.head.hidden.layers), self.q.backbone
+        plain = (nn.ReLU, nn.Tanh, nn.ELU, nn.LeakyReLU, nn.GELU, StackedLinear)
+        # Q_1 runs alone on its weights' slices where the backbone is the identity (vector observations)
+        self._q1_sliceable = (
+            isinstance(backbone, MLP) and not backbone.layers and all(isinstance(m, plain) for m in layers)
+        )
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         k = self.members
@@ -58,12 +64,11 @@ class TwinCritic(nn.Module):
         """Q_1(s, a) alone, (K, B): what the actor's loss needs, at half the arithmetic. For vector
         observations (the critic's backbone is the identity) its layers run on Q_1's slices of the
         stacked weights; otherwise (an image backbone, layer norm) both run and Q_2 is dropped."""
-        head, layers, backbone = self.q.head, list(self.q.head.hidden.layers), self.q.backbone
-        plain = (nn.ReLU, nn.Tanh, nn.ELU, nn.LeakyReLU, nn.GELU, StackedLinear)
-        if not (isinstance(backbone, MLP) and len(backbone.layers) == 0 and all(isinstance(m, plain) for m in layers)):
+        if not self._q1_sliceable:
             return self(obs, action)[:, 0]
+        head = self.q.head
         x = torch.cat([as_float(obs), action.reshape(*obs.shape[:2], head.action_dim).float()], dim=-1)
-        for layer in [*layers, head.output]:
+        for layer in [*head.hidden.layers, head.output]:
             x = torch.baddbmm(layer.bias[0::2], x, layer.weight[0::2]) if isinstance(layer, StackedLinear) else layer(x)
         return x.squeeze(-1)
 

@@ -126,8 +126,8 @@ def test_a_lost_life_ends_an_episode_in_training_only_and_games_keep_their_raw_s
 def test_training_records_whole_games_with_their_raw_scores():
     agent = rlsuite.make_agent("dqn", "ALE/Breakout-v5", seed=0, learning_starts=10**6, buffer_size=100)
     result = agent.learn(700, eval_episodes=1, eval_max_steps=50)
-    assert 1 <= len(result.episode_returns) <= 5  # games of ~170 steps, not lives of ~30
-    assert all(length > 100 for length in result.episode_lengths)
+    assert result.episode_returns and sum(result.episode_lengths) <= 700
+    assert all(length > 100 for length in result.episode_lengths)  # games of ~170 steps, not lives of ~30
     assert all(float(r).is_integer() and r >= 0 for r in result.episode_returns)
 
 

@@ -100,6 +100,25 @@ def test_td3_moves_the_actor_and_the_targets_every_policy_delay_updates():
     assert all(not torch.equal(a, b) for a, b in zip(critic_before, agent.critic.parameters()))
 
 
+def sb3_model(algorithm, **settings):
+    """Stable-Baselines3's ``algorithm`` with the settings :func:`make` gives ours (gamma 0.95, tau 0.05)."""
+    from stable_baselines3.common.logger import configure
+
+    model = algorithm(
+        "MlpPolicy",
+        SmallBoxEnv(),
+        learning_rate=1e-2,
+        batch_size=8,
+        gamma=0.95,
+        tau=0.05,
+        policy_kwargs={"net_arch": [16, 16]},
+        device="cpu",
+        **settings,
+    )
+    model.set_logger(configure(None, []))
+    return model
+
+
 def _pairs(ours, theirs_critic):
     """(Stable-Baselines3's Linear, our twin critic's stacked layer, twin i) of each layer: its Linear
     holds (out, in) weights, our stacked layers (member, in, out)."""
@@ -138,21 +157,9 @@ def _replay_into(theirs, batches):
 
 def test_a_td3_training_round_equals_stable_baselines3s_on_the_same_minibatches_and_noise(monkeypatch):
     from stable_baselines3 import TD3
-    from stable_baselines3.common.logger import configure
 
     ours = make("td3", policy_delay=2, gamma=0.95, tau=0.05)
-    theirs = TD3(
-        "MlpPolicy",
-        SmallBoxEnv(),
-        learning_rate=1e-2,
-        batch_size=8,
-        gamma=0.95,
-        tau=0.05,
-        policy_delay=2,
-        policy_kwargs={"net_arch": [16, 16]},
-        device="cpu",
-    )
-    theirs.set_logger(configure(None, []))
+    theirs = sb3_model(TD3, policy_delay=2)
     with torch.no_grad():
         for p, q in zip(theirs.actor.mu.parameters(), ours.actor.parameters(), strict=True):
             p.copy_(q)
@@ -224,20 +231,9 @@ def test_a_fixed_entropy_coefficient_is_not_learned():
 
 def test_a_sac_training_round_equals_stable_baselines3s_on_the_same_minibatches_and_noise(monkeypatch):
     from stable_baselines3 import SAC
-    from stable_baselines3.common.logger import configure
 
     ours = make("sac", gamma=0.95, tau=0.05)
-    theirs = SAC(
-        "MlpPolicy",
-        SmallBoxEnv(),
-        learning_rate=1e-2,
-        batch_size=8,
-        gamma=0.95,
-        tau=0.05,
-        policy_kwargs={"net_arch": [16, 16]},
-        device="cpu",
-    )
-    theirs.set_logger(configure(None, []))
+    theirs = sb3_model(SAC)
     actor = theirs.actor
     with torch.no_grad():
         for p, q in zip(actor.latent_pi.parameters(), ours.actor.backbone.parameters(), strict=True):
