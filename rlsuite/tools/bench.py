@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from rlsuite.core.errors import RLSuiteError, did_you_mean
-from rlsuite.tools import bench_seeds, report, textbook
+from rlsuite.tools import bench_parity, bench_seeds, report, textbook
 from rlsuite.tools.bench_floor import env_floor_s, update_floor_s
 
 RUN_SETTINGS = {
@@ -337,9 +337,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         suites = {}
     parser.add_argument(
         "--suite",
-        choices=sorted([*suites, "textbook", "seeds"]) if suites else None,
+        choices=sorted([*suites, "textbook", "seeds", "parity"]) if suites else None,
         default="quick",
-        help="; ".join([f"{s.name}: {s.help}" for s in suites.values()] + [textbook.HELP, bench_seeds.HELP]),
+        help="; ".join(
+            [f"{s.name}: {s.help}" for s in suites.values()] + [textbook.HELP, bench_seeds.HELP, bench_parity.HELP]
+        ),
     )
     parser.add_argument(
         "--seeds",
@@ -353,8 +355,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.suite in ("textbook", "seeds"):  # not lists of cases: rlsuite/tools/textbook.py, bench_seeds.py
-        return (textbook if args.suite == "textbook" else bench_seeds).run(args)
+    special = {"textbook": textbook, "seeds": bench_seeds, "parity": bench_parity}  # not lists of cases
+    if args.suite in special:
+        return special[args.suite].run(args)
     suite = load_suites()[args.suite]  # a name from the file: --suite's choices
     seeds = args.seeds if args.seeds is not None else suite.seeds
     report.check_suite_args(args.only, seeds, [c.key for c in suite.cases], f"a case of the {args.suite} suite")
