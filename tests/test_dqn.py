@@ -83,6 +83,19 @@ def test_polyak_update_formula():
         torch.testing.assert_close(new, 0.1 * p + 0.9 * o)
 
 
+def test_polyak_update_follows_loaded_weights_and_another_online_net():
+    torch.manual_seed(0)
+    online, other, target = nn.Linear(3, 2), nn.Linear(3, 2), nn.Linear(3, 2)
+    polyak_update(online, target, tau=1.0)  # lists the pair's tensors
+    online.load_state_dict(other.state_dict())  # in place: the listed tensors are the loaded ones
+    polyak_update(online, target, tau=1.0)
+    torch.testing.assert_close(target.state_dict(), other.state_dict())
+    with torch.no_grad():
+        other.weight.add_(1.0)
+    polyak_update(other, target, tau=1.0)  # another online module: its own tensors
+    torch.testing.assert_close(target.weight, other.weight)
+
+
 def test_solves_walk_to_t_from_one_hot_states():
     agent = rlsuite.make_agent("dqn", "rlsuite/WalkToT-v0", seed=0)
     result = agent.learn(3000)
