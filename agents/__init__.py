@@ -30,9 +30,9 @@ PRESET_DIR = Path(__file__).parent / "presets"
 
 
 def agent_class(name: str):
-    """The class registered under ``name``; ``sb3:ALGO`` is Stable-Baselines3's ALGO (training/sb3.py)."""
+    """The class registered under ``name``; ``sb3:ALGO`` is Stable-Baselines3's ALGO (integrations/sb3.py)."""
     if name.startswith("sb3:"):
-        from rlsuite.training.sb3 import sb3_runner_class
+        from rlsuite.integrations.sb3 import sb3_runner_class
 
         return sb3_runner_class(name[4:])
     if name not in REGISTRY:
@@ -131,7 +131,7 @@ def _no_agent_hint(env) -> str:
 
 def member_seed_list(seed: int, seeds: int | list[int] | None) -> list[int]:
     """The members' seeds: ``[seed]``, ``seed .. seed + K - 1`` for ``seeds=K``, or the list given."""
-    from rlsuite.training.agent import check_seeds
+    from rlsuite.learning.agent import check_seeds
 
     if seeds is None:
         return check_seeds([seed])
@@ -152,7 +152,7 @@ def load(path: str | Path, device: str | None = None, env: EnvSpec | None = None
     data, so a ``module:Class`` env it names is never imported on its word: pass the same spec as
     ``env`` to confirm it (or another env, an id or an instance, to use that instead).
     """
-    from rlsuite.training.checkpoint import find_checkpoint
+    from rlsuite.driver.checkpoint import find_checkpoint
 
     given = Path(path)
     for attempt in range(3):
@@ -168,7 +168,7 @@ def load(path: str | Path, device: str | None = None, env: EnvSpec | None = None
 def _load_checkpoint(path: Path, device: str | None, env: EnvSpec | None):
     from rlsuite.core.envspec import saved_env
     from rlsuite.core.spaces import space_from_json
-    from rlsuite.training.checkpoint import read_checkpoint, restore_into
+    from rlsuite.driver.checkpoint import read_checkpoint, restore_into
 
     meta, _ = read_checkpoint(path)
     try:

@@ -10,7 +10,7 @@ the actor's normalised action range [−1, 1] (``noise_std`` is a fraction of ha
 rl-zoo presets mean it), and the noisy action is clipped to the bounds. The first
 ``learning_starts`` steps take uniform random actions.
 
-With K seeds (:mod:`rlsuite.training.offpolicy`) actor, critic and targets hold K members; each
+With K seeds (:mod:`rlsuite.learning.offpolicy`) actor, critic and targets hold K members; each
 member's noise (and Ornstein-Uhlenbeck state) and random actions come from its own stream.
 """
 
@@ -30,10 +30,10 @@ from torch import nn
 from rlsuite.core.config import hp
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
+from rlsuite.learning.noise import NormalNoise, OrnsteinUhlenbeckNoise
+from rlsuite.learning.offpolicy import OffPolicyAgent
 from rlsuite.nets import ActorHead, CriticHead, make_backbone
 from rlsuite.nets.torchutil import polyak_update
-from rlsuite.training.noise import NormalNoise, OrnsteinUhlenbeckNoise
-from rlsuite.training.offpolicy import OffPolicyAgent
 
 
 @dataclass

@@ -18,7 +18,7 @@ import numpy as np
 
 from rlsuite.core.exploration import masked
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig
+from rlsuite.learning.tabular import TabularAgent, TabularConfig
 
 
 class DoubleQLearning(TabularAgent[TabularConfig]):

@@ -15,7 +15,7 @@ choice and the max in the target.
 The whole algorithm is in this file, top to bottom: acting (:meth:`DQN.act`), the schedule
 (:meth:`DQN.observe`: store, move the target, train), the target (:meth:`DQN.td_targets`) and the
 update (:meth:`DQN.train_round`). The replay buffer, the schedule's counters and the member
-machinery are calls into :mod:`rlsuite.training.offpolicy`. With K seeds the Q-network and its
+machinery are calls into :mod:`rlsuite.learning.offpolicy`. With K seeds the Q-network and its
 target hold K members (stacked weights, (K, B, ...) batches, K = 1 included): one forward acts for
 K × n_envs observations, each member explores with its own random stream, learns from its own
 replay and keeps its own Adam moments and gradient norm.
@@ -38,9 +38,9 @@ from rlsuite.core.config import hp
 from rlsuite.core.exploration import epsilon_greedy
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
+from rlsuite.learning.offpolicy import OffPolicyAgent
 from rlsuite.nets import QHead, make_backbone
 from rlsuite.nets.torchutil import polyak_update
-from rlsuite.training.offpolicy import OffPolicyAgent
 
 
 @dataclass

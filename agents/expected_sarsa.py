@@ -5,7 +5,7 @@
 pi is the agent's own ε-greedy policy over A(S'): probability 1 − ε spread over the greedy
 actions and ε / |A(S')| on every allowed action. The expectation removes the variance that
 Sarsa's sampled next action adds, so a large step size stays stable (the book's Figure 6.3).
-The table, the behaviour and the update are :class:`~rlsuite.training.tabular.TabularAgent`'s.
+The table, the behaviour and the update are :class:`~rlsuite.learning.tabular.TabularAgent`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from rlsuite.core.exploration import masked
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig
+from rlsuite.learning.tabular import TabularAgent, TabularConfig
 
 
 class ExpectedSarsa(TabularAgent[TabularConfig]):

@@ -5,7 +5,7 @@
 ε-greedy behaviour with random tie-breaking among equal Q-values; the max and the action
 choice range over A(s) when the env gives ``info["action_mask"]``. A terminated transition
 does not bootstrap; a truncated one bootstraps from its true final state. The table, the
-behaviour and the update are :class:`~rlsuite.training.tabular.TabularAgent`'s; what makes it
+behaviour and the update are :class:`~rlsuite.learning.tabular.TabularAgent`'s; what makes it
 Q-learning is the max below.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from rlsuite.core.exploration import masked
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig
+from rlsuite.learning.tabular import TabularAgent, TabularConfig
 
 
 class QLearning(TabularAgent[TabularConfig]):

@@ -36,10 +36,10 @@ from rlsuite.agents.ddpg import DDPG
 from rlsuite.agents.td3 import TwinCritic
 from rlsuite.core.config import hp
 from rlsuite.core.transition import Transition
+from rlsuite.learning.offpolicy import OffPolicyAgent
 from rlsuite.nets import make_backbone
 from rlsuite.nets.stacked import StackedLayer, StackedLinear, stack_members
 from rlsuite.nets.torchutil import polyak_update
-from rlsuite.training.offpolicy import OffPolicyAgent
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 

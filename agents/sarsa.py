@@ -7,7 +7,7 @@ played by the next ``act``, so the update learns the value of the ε-greedy poli
 (on CliffWalking: the safe path away from the edge, where Q-learning takes the edge). When the
 episode ended in S' (terminated: no bootstrap; truncated: A' is drawn for the bootstrap but not
 played), the next ``act`` draws afresh for the new episode. The table, the behaviour and the
-update are :class:`~rlsuite.training.tabular.TabularAgent`'s.
+update are :class:`~rlsuite.learning.tabular.TabularAgent`'s.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from rlsuite.core.exploration import epsilon_greedy
 from rlsuite.core.transition import Transition
-from rlsuite.training.tabular import TabularAgent, TabularConfig
+from rlsuite.learning.tabular import TabularAgent, TabularConfig
 
 
 class Sarsa(TabularAgent[TabularConfig]):

@@ -97,7 +97,7 @@ class GridEnv(gym.Env):
     grid_shape: tuple[int, int]
     _labels: dict[int, str]
     _colors: dict[int, tuple[int, int, int]]
-    steps_by_P = True  # step() is exactly P, so rlsuite.training.psim may step copies of it by P
+    steps_by_P = True  # step() is exactly P, so rlsuite.vecenv.psim may step copies of it by P
 
     @property
     def initial_state_distrib(self) -> np.ndarray:

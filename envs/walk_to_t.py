@@ -35,7 +35,7 @@ class WalkToTEnv(gym.Env):
     metadata = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
     state_names: tuple[str, ...]
     action_names = ("left", "right")
-    steps_by_P = True  # step() is exactly P, so rlsuite.training.psim may step copies of it by P
+    steps_by_P = True  # step() is exactly P, so rlsuite.vecenv.psim may step copies of it by P
 
     def __init__(
         self,

@@ -220,7 +220,7 @@ def test_wrapper_specs_are_literals_of_gymnasiums_wrappers():
 
 # ----------------------------------------------------------------------------------------- replay
 def test_a_stacked_frame_transition_costs_one_frame():
-    from rlsuite.training.memory import transition_bytes
+    from rlsuite.learning.memory import transition_bytes
 
     obs = spaces.Box(0, 255, (4, 84, 84), np.uint8)
     each = transition_bytes(obs, spaces.Discrete(6), frames=True)
@@ -230,7 +230,7 @@ def test_a_stacked_frame_transition_costs_one_frame():
 
 def test_sampled_pairs_are_the_envs_over_lives_games_and_wrap_around():
     from rlsuite.core.streams import Streams
-    from rlsuite.training.framereplay import FrameReplayBuffer, buffer_kind
+    from rlsuite.learning.framereplay import FrameReplayBuffer, buffer_kind
 
     envs = [make_env("ALE/Breakout-v5", for_training=True) for _ in range(2)]
     obs = np.stack([env.reset(seed=i)[0] for i, env in enumerate(envs)])
@@ -257,8 +257,8 @@ def test_sampled_pairs_are_the_envs_over_lives_games_and_wrap_around():
             for i, slot in enumerate(slots):
                 np.testing.assert_array_equal(batch.obs[i], truth[slot, e][0])
                 np.testing.assert_array_equal(batch.next_obs[i], truth[slot, e][1])
-    sample = buffer.sample(64, Streams([0]))
-    assert sample.obs.shape == (1, 64, 4, 84, 84)
+    sample = buffer.sample(1, 64, Streams([0]))
+    assert sample.obs.shape == (1, 1, 64, 4, 84, 84)
     member = buffer.member_state_arrays(1, 2)
     alone = buffer_kind(member).from_arrays(member, envs[0].observation_space, envs[0].action_space)
     batch = alone._gather(slots, np.zeros(36, int))
@@ -272,7 +272,7 @@ def test_an_atari_checkpoint_is_compact(tmp_path):
     (checkpoint,) = sorted((tmp_path / "run" / "checkpoints").iterdir())[-1:]
     assert (checkpoint / "replay.npz").stat().st_size < 600 * 8_000  # a frame a transition: 5 000 in 40 MB
     assert (checkpoint / "agent.json").stat().st_size < 20_000  # the (4, 84, 84) space's bounds are two numbers
-    from rlsuite.training.framereplay import buffer_kind
+    from rlsuite.learning.framereplay import buffer_kind
 
     with np.load(checkpoint / "replay.npz", allow_pickle=False) as saved:
         buffer = buffer_kind(saved).from_arrays(dict(saved), agent.observation_space, agent.action_space)

@@ -252,8 +252,8 @@ def test_a_reader_takes_the_newest_checkpoint_again_when_a_training_run_prunes_i
 def test_signals_during_the_final_evaluation_cut_it_short_and_every_summary_is_written(tmp_path, monkeypatch, seeds):
     import os
 
-    from rlsuite.training import members, run
-    from rlsuite.training.checkpoint import latest_checkpoint
+    from rlsuite.driver import members
+    from rlsuite.driver.checkpoint import latest_checkpoint
 
     def signalled(real):
         def evaluate(*args, **kwargs):
@@ -263,7 +263,6 @@ def test_signals_during_the_final_evaluation_cut_it_short_and_every_summary_is_w
 
         return evaluate
 
-    monkeypatch.setattr(run, "evaluate", signalled(run.evaluate))
     monkeypatch.setattr(members, "evaluate_members", signalled(members.evaluate_members))
     agent = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seed=0, seeds=seeds)
     agent.learn(200, run_dir=tmp_path / "run", eval_freq=10**6)  # no evaluation before the final one

@@ -11,7 +11,7 @@ import pytest
 import rlsuite
 from rlsuite.agents import REGISTRY, agent_class
 from rlsuite.core.envspec import make_env
-from rlsuite.training.checkpoint import latest_checkpoint
+from rlsuite.driver.checkpoint import latest_checkpoint
 
 QUIET = {"progress": False, "eval_episodes": 1, "eval_max_steps": 50, "log_images": False}
 # the env and settings each kind of agent is checked on: small, and quick to learn something

@@ -10,8 +10,8 @@ import rlsuite
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import Streams
 from rlsuite.envs import WalkToTContinuousEnv
+from rlsuite.learning.noise import OrnsteinUhlenbeckNoise
 from rlsuite.nets.torchutil import polyak_update
-from rlsuite.training.noise import OrnsteinUhlenbeckNoise
 
 
 class AsymmetricEnv(WalkToTContinuousEnv):

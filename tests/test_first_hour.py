@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import rlsuite.training.loop as loop_module
+import rlsuite.driver.loop as loop_module
 from rlsuite.agents import make_agent
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.driver.evaluation import evaluate, evaluate_episodes
 from rlsuite.tools.cli import main
-from rlsuite.training.evaluation import evaluate, evaluate_episodes
 
 SCRIPT = Path(sys.executable).parent / "rlsuite"
 

@@ -1,15 +1,31 @@
 """The package's structure: layers import only downward, no import cycles, small modules and functions.
 
-Layers, bottom to top: core, nets, training, then envs and agents (side by side, neither
-imports the other), then tools, then the package root (the public API). An import inside
-``if TYPE_CHECKING:`` does not count; one inside a function does.
+Layers, bottom to top: core; nets, vecenv and media (side by side: networks, env
+vectorisation, pictures and recording); driver (the loop and the run machinery, which drives
+agents through their hooks without importing them); learning (the agent base and its building
+blocks: ``learn`` and ``save`` call down into the driver); integrations (the Stable-Baselines3
+runner); envs and agents (side by side, neither imports the other); tools; the package root (the
+public API). Layers of one rank import nothing of each other. An import inside
+``if TYPE_CHECKING:`` does not count (a type hint runs nothing); one inside a function does.
 """
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RANK = {"core": 0, "nets": 1, "training": 2, "envs": 3, "agents": 3, "tools": 4, "": 5}
+RANK = {
+    "core": 0,
+    "nets": 1,
+    "vecenv": 1,
+    "media": 1,
+    "driver": 2,
+    "learning": 3,
+    "integrations": 4,
+    "envs": 5,
+    "agents": 5,
+    "tools": 6,
+    "": 7,
+}
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 80
 
 
@@ -117,7 +133,7 @@ def test_modules_and_functions_stay_small():
 
 
 def test_the_loop_names_no_particular_agent():
-    loop = (ROOT / "rlsuite" / "training" / "loop.py").read_text()
+    loop = (ROOT / "rlsuite" / "driver" / "loop.py").read_text()
     for name in ("q_table", "collects_itself", "train_round", "hasattr(agent"):
         assert name not in loop, name
 
@@ -130,3 +146,11 @@ def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
     known = {"rlsuite.core.bad": fake / "bad.py", "rlsuite.tools.cli": fake / "bad.py"}
     assert imports("rlsuite.core.bad", fake / "bad.py", known) == {"rlsuite.tools.cli"}
     assert RANK[layer("rlsuite.tools.cli")] > RANK[layer("rlsuite.core.bad")]
+
+
+def test_every_package_is_a_layer_with_its_purpose_on_top():
+    """A new package under rlsuite/ gets a place in RANK (else it would count as the package root,
+    free to import anything) and says at its top what it is for."""
+    for package in sorted(p for p in (ROOT / "rlsuite").iterdir() if (p / "__init__.py").is_file()):
+        assert package.name in RANK, f"rlsuite/{package.name} is not a layer of RANK"
+        assert ast.get_docstring(ast.parse((package / "__init__.py").read_text())), f"rlsuite/{package.name}"

@@ -14,7 +14,7 @@ import pytest
 
 import rlsuite
 from rlsuite.core.streams import Streams
-from rlsuite.training.members import evaluate_members
+from rlsuite.driver.members import evaluate_members
 
 WALK = dict(learning_rate=0.1, gamma=0.8, epsilon=0.1)
 CLIFF = dict(learning_rate=0.5, gamma=1.0, epsilon=0.1, use_preset=False)

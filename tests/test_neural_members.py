@@ -14,8 +14,8 @@ from agents.dqn import DQN
 import rlsuite
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
-from rlsuite.training.memberstate import DoneMembers, member_arrays
-from rlsuite.training.vector import env_seeds
+from rlsuite.driver.memberstate import DoneMembers, member_arrays
+from rlsuite.vecenv.vector import env_seeds
 
 CARTPOLE = gym.make("CartPole-v1")
 PENDULUM = gym.make("Pendulum-v1")

@@ -17,8 +17,8 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import rlsuite
-from rlsuite.training import run as run_module
-from rlsuite.training.pictures import layout_of, policy_picture, q_picture, value_picture
+from rlsuite.driver import run as run_module
+from rlsuite.media.pictures import layout_of, policy_picture, q_picture, value_picture
 
 TABULAR_TAGS = {"tabular/q_values", "tabular/value", "tabular/policy", "tabular/value_star"}
 

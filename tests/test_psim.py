@@ -1,4 +1,4 @@
-"""PVectorEnv (rlsuite.training.psim) against the real Gymnasium stack it stands in for."""
+"""PVectorEnv (rlsuite.vecenv.psim) against the real Gymnasium stack it stands in for."""
 
 import json
 
@@ -8,7 +8,7 @@ import pytest
 
 import rlsuite  # noqa: F401  (registers the rlsuite/ envs)
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.training.psim import PVectorEnv, p_vector_env
+from rlsuite.vecenv.psim import PVectorEnv, p_vector_env
 
 SAME_STEP = gym.vector.AutoresetMode.SAME_STEP
 CLIFF_TO_GOAL = [0] + [1] * 11 + [2]  # up, right x 11, down: CliffWalking's start to its goal

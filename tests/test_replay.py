@@ -5,7 +5,7 @@ from gymnasium import spaces
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import Streams
-from rlsuite.training.replay import ReplayBuffer
+from rlsuite.learning.replay import ReplayBuffer
 
 
 def one(seed):
@@ -15,7 +15,7 @@ def one(seed):
 
 def draw(buffer, n, seed):
     """``n`` transitions of a one-member buffer, as (n, ...) arrays."""
-    batch = buffer.sample(n, one(seed))
+    batch = buffer.sample(1, n, one(seed)).unstack()[0]
     assert batch.reward.shape[:1] == (1,)
     return batch.unstack()[0]
 
@@ -125,17 +125,17 @@ def test_members_sample_their_own_envs_with_their_own_streams():
     space = spaces.Box(-1e9, 1e9, (1,), np.float32)
     buffer = ReplayBuffer(8, space, spaces.Discrete(2), n_envs=3 * 2)  # 3 members of 2 envs
     fill(buffer, 11, n_envs=6)
-    batch = buffer.sample(400, Streams([5, 6, 7]))
+    batch = buffer.sample(1, 400, Streams([5, 6, 7])).unstack()[0]
     assert batch.obs.shape == (3, 400, 1)
     env = (batch.obs[..., 0] - batch.reward) // 100
     for k in range(3):
         assert set(env[k].astype(int)) == {2 * k, 2 * k + 1}
     # member 1 (seed 6) draws the same slots and envs (within its block) beside other seeds
-    other = buffer.sample(400, Streams([9, 6, 4]))
+    other = buffer.sample(1, 400, Streams([9, 6, 4])).unstack()[0]
     np.testing.assert_array_equal(other.obs[1], batch.obs[1])
     # and a round of 3 batches is the 3 batches drawn one after another
     streams = Streams([5, 6, 7])
-    singles = [buffer.sample(16, streams) for _ in range(3)]
+    singles = [buffer.sample(1, 16, streams).unstack()[0] for _ in range(3)]
     rounds = buffer.sample_batches(3, 16, Streams([5, 6, 7]))
     for single, batch in zip(singles, rounds):
         assert tuple(batch.obs.shape) == (3, 16, 1)

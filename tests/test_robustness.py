@@ -16,8 +16,8 @@ import pytest
 
 import rlsuite
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.training.checkpoint import latest_checkpoint
-from rlsuite.training.rundir import claim_run_dir
+from rlsuite.driver.checkpoint import latest_checkpoint
+from rlsuite.driver.rundir import claim_run_dir
 
 CLI = [sys.executable, "-m", "rlsuite"]
 SLOW_RUN = [

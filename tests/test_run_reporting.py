@@ -19,7 +19,7 @@ from tensorboard.util import tensor_util
 from tests.conftest import ConstantRewardEnv
 
 import rlsuite
-from rlsuite.training.logger import Progress
+from rlsuite.driver.logger import Progress
 
 
 def _accumulator(run_dir: Path) -> EventAccumulator:
@@ -76,6 +76,25 @@ def test_sb3_runner_reports_max_episodes(tmp_path):
     result = agent.learn(5000, run_dir=tmp_path / "run", max_episodes=3, eval_episodes=1)
     assert result.summary["stop_reason"] == "max_episodes" and result.summary["episodes"] == 3
     assert "charts/episodic_return" in _accumulator(tmp_path / "run").Tags()["scalars"]
+
+
+def test_the_sb3_runner_and_the_loop_log_evaluate_and_checkpoint_on_one_schedule(tmp_path):
+    """One scheduler and one evaluator for every trainable: the same settings give the same steps."""
+    settings = dict(eval_freq=200, eval_episodes=2, checkpoint_every=300, keep_checkpoints=10, log_interval=100)
+    steps = {}
+    for name in ("qlearning", "sb3:DQN"):
+        run = tmp_path / name.replace(":", "_")
+        agent = rlsuite.make_agent(name, "rlsuite/WalkToT-v0", seed=0)
+        agent.learn(700, run_dir=run, **settings)
+        acc = _accumulator(run)
+        steps[name] = (
+            [e.step for e in acc.Scalars("eval/mean_return")],
+            [e.step for e in acc.Scalars("charts/SPS")],
+            sorted(p.name for p in (run / "checkpoints").iterdir()),
+        )
+    assert steps["sb3:DQN"] == steps["qlearning"]
+    evaluations, logs, _ = steps["qlearning"]
+    assert evaluations == [200, 400, 600, 700] and logs == [100, 200, 300, 400, 500, 600, 700]
 
 
 # ----- HPARAMS ---------------------------------------------------------------------------------------
@@ -174,7 +193,7 @@ def test_a_bar_renders_on_a_terminal_of_unknown_size():
 
     main, child = pty.openpty()  # a new pseudo-terminal reports 0 x 0, as under `script` in CI
     code = (
-        "from rlsuite.training.logger import Progress\n"
+        "from rlsuite.driver.logger import Progress\n"
         "p = Progress(100, 0, True)\n"
         "p.update(50, 10.0, 0.5, {'charts/epsilon': 0.1})\n"
         "p.close()\n"

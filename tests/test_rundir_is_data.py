@@ -12,8 +12,8 @@ import yaml
 
 import rlsuite
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.driver.checkpoint import latest_checkpoint
 from rlsuite.tools.cli import main
-from rlsuite.training.checkpoint import latest_checkpoint
 
 ATTACK = {"env": "os:system", "env_kwargs": {"command": "touch PWNED"}}
 # a module in the current directory that leaves a mark when it is imported
@@ -231,7 +231,7 @@ def test_a_file_a_checkpoint_lists_must_be_there(capsys):
 def test_a_tensor_of_another_dtype_is_refused_even_with_its_checksum_redone(capsys):
     from safetensors.numpy import load_file, save_file
 
-    from rlsuite.training.checkpoint import sha256_of
+    from rlsuite.driver.checkpoint import sha256_of
 
     run = dqn_run(capsys)
     checkpoint = latest_checkpoint(run)

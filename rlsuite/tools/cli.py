@@ -42,7 +42,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in REGISTRY:
         cls = agent_class(name)
         print(f"  {name:<{width}} {cls.summary}  [{cls.spaces_doc}]")
-    from rlsuite.training.sb3 import algorithms
+    from rlsuite.integrations.sb3 import algorithms
 
     print(
         f"  {'sb3:ALGO':<{width}} a Stable-Baselines3 algorithm with rlsuite's run handling: "
@@ -54,7 +54,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from rlsuite.agents import make_agent, preset
     from rlsuite.core.envspec import saved_env
-    from rlsuite.training.loop import LoopSettings
+    from rlsuite.driver.loop import LoopSettings
 
     resume = args.resume is not None
     if resume and args.config:
@@ -169,7 +169,7 @@ def _write_curves(run_dir: Path, results: list[Any] | None = None) -> None:
 
 def _resume_config(run_dir: Path) -> dict[str, Any]:
     """The config.yaml of a run directory that ``--resume`` can continue."""
-    from rlsuite.training.checkpoint import latest_checkpoint
+    from rlsuite.driver.checkpoint import latest_checkpoint
 
     if not run_dir.is_dir():
         raise RLSuiteError(f"cannot resume {run_dir}: no such run directory; give one written by rlsuite train.")
@@ -188,7 +188,7 @@ def _resume_config(run_dir: Path) -> dict[str, Any]:
 def _resume_point(run_dir: Path, steps: int) -> str:
     """``from step N of M`` for the banner of a resumed run: the newest step all its members reached,
     the one the run goes on from."""
-    from rlsuite.training.checkpoint import checkpoints, read_checkpoint
+    from rlsuite.driver.checkpoint import checkpoints, read_checkpoint
 
     dirs = [d for _, d in member_dirs(run_dir)] or [run_dir]
     complete = [{c.name: c for c in checkpoints(d) if (c / "agent.json").is_file()} for d in dirs]

@@ -15,8 +15,8 @@ import numpy as np
 from rlsuite.agents import make_agent
 from rlsuite.core.envspec import make_env
 from rlsuite.core.solver import solve, tabular_mdp
-from rlsuite.training.pictures import layout_of, q_picture, save_png
-from rlsuite.training.recording import gif_bytes, record_episode, rgb_array_env
+from rlsuite.media.pictures import layout_of, q_picture, save_png
+from rlsuite.media.recording import gif_bytes, record_episode, rgb_array_env
 
 RUNS = Path("runs")
 WRITTEN: list[Path] = []  # every run directory and file the demo wrote, printed at the end

@@ -20,7 +20,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
 
     from rlsuite.agents import load
-    from rlsuite.training.evaluation import evaluate_episodes
+    from rlsuite.driver.evaluation import evaluate_episodes
 
     if (Path(args.run_dir) / "sweep.json").is_file():
         raise _sweep_dir_error(Path(args.run_dir))
@@ -52,8 +52,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def member_dirs(path: Path) -> list[tuple[int, Path]]:
     """The seed_<s> runs of a run of several seeds (none for an ordinary run directory)."""
+    from rlsuite.driver.checkpoint import latest_checkpoint
     from rlsuite.tools.plot import seed_members
-    from rlsuite.training.checkpoint import latest_checkpoint
 
     if not path.is_dir() or latest_checkpoint(path) is not None:
         return []
@@ -94,7 +94,7 @@ def _eval_members(args: argparse.Namespace) -> int:
 
     from rlsuite.agents import load
     from rlsuite.core.stats import iqm_ci
-    from rlsuite.training.evaluation import evaluate_episodes
+    from rlsuite.driver.evaluation import evaluate_episodes
 
     rows = []
     for seed, path in member_dirs(Path(args.run_dir)):
@@ -143,7 +143,7 @@ def _eval_members(args: argparse.Namespace) -> int:
 
 def _sweep_dir_error(path: Path, shown: int = 10) -> RLSuiteError:
     """What ``rlsuite eval SWEEP_DIR`` says: the sweep's trial run directories, to evaluate one of."""
-    from rlsuite.training.checkpoint import latest_checkpoint
+    from rlsuite.driver.checkpoint import latest_checkpoint
 
     trials = sorted(d.parent for d in path.rglob("checkpoints") if latest_checkpoint(d.parent) is not None)
     if not trials:

@@ -49,7 +49,7 @@ def route_settings(
 
     With ``agent`` (and ``env``), a name that is none of the agent's hyperparameters, the loop
     settings and the env's arguments is an error suggesting the closest of them all."""
-    from rlsuite.training.loop import LOOP_KEYS
+    from rlsuite.driver.loop import LOOP_KEYS
 
     hyper, loop, env_kwargs = dict(hyperparameters or {}), dict(loop or {}), dict(env_kwargs or {})
     for key, value in values.items():

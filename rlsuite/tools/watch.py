@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.media.recording import gif_bytes, quiet_pygame, upscale
 from rlsuite.tools.evaluate import ENV_HELP
 from rlsuite.tools.plot import seed_members
-from rlsuite.training.recording import gif_bytes, quiet_pygame, upscale
 
 MAX_STEPS = 10_000  # an episode is cut here, as evaluation cuts it, so an env without a time limit cannot hang
 ANSI_CODE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -71,7 +71,7 @@ def _episode_arguments(p: argparse.ArgumentParser, episodes: int) -> None:
 def pick_run(path: Path, member: int | None) -> Path:
     """The run directory to play: ``path``, or one of its ``seed_<s>/`` runs (``member``, asked on a
     terminal, else the first, said on stderr)."""
-    from rlsuite.training.checkpoint import latest_checkpoint
+    from rlsuite.driver.checkpoint import latest_checkpoint
 
     members = {seed: d for seed, d in seed_members(path) if latest_checkpoint(d) is not None}
     if not members:
@@ -332,7 +332,7 @@ def _writer(out: Path) -> Callable[[list, Path, float], None]:
 
 
 def _scaled(frame: Any):
-    """An HxWx3 uint8 frame scaled up to be seen (:func:`~rlsuite.training.recording.upscale`)."""
+    """An HxWx3 uint8 frame scaled up to be seen (:func:`~rlsuite.media.recording.upscale`)."""
     if frame is None:
         raise RLSuiteError("the env's render() returned None in rgb_array mode; it must return an image array.")
     return upscale(frame)

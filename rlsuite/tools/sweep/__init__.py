@@ -1,7 +1,7 @@
 """Sweeps over seeds and hyperparameters: ``rlsuite sweep`` and ``rlsuite.tools.sweep(...)``.
 
 rlsuite does not schedule anything itself. A sweep is a list of trials (one configuration,
-one seed); each trial is an ordinary ``rlsuite.training.loop.train`` run written to
+one seed); each trial is an ordinary ``rlsuite.driver.loop.train`` run written to
 ``<sweep dir>/<configuration>/seed_<s>``, so TensorBoard pointed at the sweep directory shows
 every trial side by side and every other rlsuite command works on a trial's run directory.
 

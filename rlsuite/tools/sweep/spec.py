@@ -128,7 +128,7 @@ def parse_range(key: str, text: str) -> tuple[str, float, float]:
 def check_grid(grid: dict[str, Any], search: str | None, agent: str) -> dict[str, Any]:
     """The grid with its keys checked against the agent's hyperparameters and the loop settings."""
     from rlsuite.agents import agent_class
-    from rlsuite.training.loop import LOOP_KEYS
+    from rlsuite.driver.loop import LOOP_KEYS
 
     cls = agent_class(agent)
     fields = [] if hasattr(cls, "accepted_keys") else dataclasses.fields(cls.Config)
@@ -163,8 +163,8 @@ def check_grid(grid: dict[str, Any], search: str | None, agent: str) -> dict[str
 def _check_grid_values(grid: dict[str, list], probe: Any, hyperparameters: dict, loop: dict) -> None:
     """Each value of a grid checked as its trials would check it, once here rather than failing every
     trial that holds it: hyperparameters by the agent's config, loop settings by the loop's."""
-    from rlsuite.training.loop import LOOP_KEYS
-    from rlsuite.training.settings import LoopSettings
+    from rlsuite.driver.loop import LOOP_KEYS
+    from rlsuite.driver.settings import LoopSettings
 
     for key, values in grid.items():
         for value in values:
@@ -247,7 +247,7 @@ def build_spec(
     """Check a new sweep's arguments and build its spec (the agent is built once, on the first seed)."""
     from rlsuite.agents import make_agent, preset
     from rlsuite.core.envspec import env_name
-    from rlsuite.training.loop import LoopSettings
+    from rlsuite.driver.loop import LoopSettings
 
     if not isinstance(env, str):
         raise RLSuiteError(

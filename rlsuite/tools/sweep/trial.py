@@ -169,7 +169,7 @@ def _train(trial: Trial) -> dict[str, Any]:
     import torch
 
     from rlsuite.agents import make_agent
-    from rlsuite.training.checkpoint import latest_checkpoint
+    from rlsuite.driver.checkpoint import latest_checkpoint
 
     torch.set_num_threads(1)  # the workers share the cores; one thread each is fastest and exact
     run_dir = Path(trial.run_dir)
@@ -190,7 +190,7 @@ def _train_stacked(trial: Trial) -> dict[str, dict[str, Any]]:
     import torch
 
     from rlsuite.agents import make_agent
-    from rlsuite.training.checkpoint import latest_checkpoint
+    from rlsuite.driver.checkpoint import latest_checkpoint
 
     torch.set_num_threads(1)
     run_dir = Path(trial.run_dir)

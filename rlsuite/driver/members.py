@@ -1,7 +1,7 @@
 """The runs of a K-member agent: one ordinary run (and run directory) per member, kept in lockstep.
 
 The loop trains K members as one agent, but each member's run is a run of its own: its
-:class:`~rlsuite.training.run.Run` has its episodes, logger, evaluations, checkpoints and
+:class:`~rlsuite.driver.run.Run` has its episodes, logger, evaluations, checkpoints and
 ``summary.json``, in ``RUN/seed_<s>/`` (with one member: in ``RUN`` itself). :class:`MemberRuns`
 keeps them on one schedule and hands each what is its own: the episodes of its envs, its
 element of every per-member metric, its evaluation. A member that reached ``max_episodes``
@@ -9,7 +9,9 @@ finishes its run there and stops learning while the others go on.
 
 Evaluation is batched (:func:`evaluate_members`): member k's evaluation env is seeded as its
 single-seed run's would be, and all K play their episodes in lockstep with one ``act`` per step,
-so member k's numbers are those of ``rlsuite.evaluate`` on member k alone.
+so member k's numbers are those of ``rlsuite.evaluate`` on member k alone. The loop and the
+Stable-Baselines3 runner (one member, its steps taken by SB3) both drive their runs through
+:class:`MemberRuns`: one scheduler and one evaluator for every trainable.
 
 With several members, ``RUN/config.yaml`` holds the run with its ``seeds`` (rerun or resume it
 from there) and ``RUN/summary.json`` the aggregate over members: the mean, the IQM and its
@@ -30,16 +32,16 @@ import yaml
 
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.stats import iqm_ci
-from rlsuite.training.ctrlc import stop_requested
-from rlsuite.training.logger import Progress
-from rlsuite.training.memberstate import DoneMembers
-from rlsuite.training.run import PictureClock, Run
-from rlsuite.training.rundir import RunDirLock, claim_member_dir, write_text
-from rlsuite.training.settings import LoopSettings, TrainResult
-from rlsuite.training.vector import make_vector_env
+from rlsuite.driver.ctrlc import stop_requested
+from rlsuite.driver.logger import Progress
+from rlsuite.driver.memberstate import DoneMembers
+from rlsuite.driver.run import PictureClock, Run
+from rlsuite.driver.rundir import RunDirLock, claim_member_dir, write_text
+from rlsuite.driver.settings import LoopSettings, TrainResult
+from rlsuite.vecenv.vector import make_vector_env
 
 if TYPE_CHECKING:
-    from rlsuite.training.agent import Agent
+    from rlsuite.learning.agent import Agent
 
 
 def pick(values: dict[str, Any], k: int) -> dict[str, float]:
@@ -287,7 +289,7 @@ def aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate_members(agent: Agent, seeds: list[int], episodes: int, max_steps: int) -> list[tuple[float, float]]:
     """(mean, std) of the return of each member over ``episodes`` deterministic episodes on its own
-    env, seeded with ``seeds[k]`` as :func:`~rlsuite.training.evaluation.evaluate` seeds it; all
+    env, seeded with ``seeds[k]`` as :func:`~rlsuite.driver.evaluation.evaluate` seeds it; all
     members step together. An episode not over after ``max_steps`` steps is cut."""
     k_all = agent.n_members
     envs = make_vector_env(

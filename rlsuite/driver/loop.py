@@ -3,10 +3,10 @@
 It owns the environments (a Gymnasium vector env with same-step autoreset and Gymnasium's
 episode statistics) and the step: act, ``env.step``, hand the transition to the agent. The
 run's bookkeeping — schedule, evaluation, logging, checkpoints, summary — is
-:class:`~rlsuite.training.run.Run`'s. The loop calls the agent's interface only
+:class:`~rlsuite.driver.run.Run`'s. The loop calls the agent's interface only
 (``begin``, ``act``, ``observe`` and the hooks the run calls); it knows no particular agent.
 
-The run directory is claimed (locked and checked, :mod:`rlsuite.training.rundir`) before anything
+The run directory is claimed (locked and checked, :mod:`rlsuite.driver.rundir`) before anything
 reads or writes it, the checkpoint a resumed run starts from included. SIGINT and SIGTERM stop the
 run at the end of a step, with a checkpoint and a summary; any other way out gives the directory up.
 """
@@ -24,16 +24,16 @@ import yaml
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
-from rlsuite.training.checkpoint import checkpoints, read_checkpoint, restore_into
-from rlsuite.training.ctrlc import CtrlC
-from rlsuite.training.members import MemberRuns, member_dir
-from rlsuite.training.psim import PVectorEnv
-from rlsuite.training.rundir import claim_run_dir
-from rlsuite.training.settings import LOOP_KEYS, LoopSettings, TrainResult, set_torch_threads
-from rlsuite.training.vector import env_seeds, make_vector_env, replay_resets, single_envs
+from rlsuite.driver.checkpoint import checkpoints, read_checkpoint, restore_into
+from rlsuite.driver.ctrlc import CtrlC
+from rlsuite.driver.members import MemberRuns, member_dir
+from rlsuite.driver.rundir import claim_run_dir
+from rlsuite.driver.settings import LOOP_KEYS, LoopSettings, TrainResult, set_torch_threads
+from rlsuite.vecenv.psim import PVectorEnv
+from rlsuite.vecenv.vector import env_seeds, make_vector_env, replay_resets, single_envs
 
 if TYPE_CHECKING:
-    from rlsuite.training.agent import Agent
+    from rlsuite.learning.agent import Agent
 
 __all__ = ["LOOP_KEYS", "LoopSettings", "TrainResult", "train"]
 
@@ -57,7 +57,7 @@ def train(
     stepper = None
     try:
         set_torch_threads(settings.torch_threads)
-        agent.begin(total_steps, runs.runs[0].eval_env, runs.step)
+        agent.begin(total_steps, runs.runs[0].env, runs.step)
         stepper = Stepper(agent, envs, runs, resumed)
         while runs.step < total_steps and not ctrl_c.requested and not runs.all_done:
             stepper.step()

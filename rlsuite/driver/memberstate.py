@@ -1,7 +1,7 @@
 """One member's state out of a stacked agent, and back in: what member views, per-member
 checkpoints and the resume of a many-seed run are made of.
 
-An agent's :meth:`~rlsuite.training.agent.Trainable.state_parts` are numpy arrays with the member
+An agent's :meth:`~rlsuite.learning.agent.Trainable.state_parts` are numpy arrays with the member
 axis first (a tabular (K, S, A) table), torch modules built with ``members=K`` (stacked layers,
 :mod:`rlsuite.nets.stacked`) and torch optimizers over those modules' parameters. Member k's
 state is written in the layout of the same agent built with one member — the layout of its
@@ -18,7 +18,7 @@ checkpoint — so ``rlsuite.load(RUN/seed_<s>)`` gives an ordinary single-seed a
   that stopped early shows the run's count, not its own; its weights and moments are its own.
 
 With one member the layout is already the single one: the arrays are those of
-:func:`~rlsuite.training.checkpoint.parts_to_arrays`.
+:func:`~rlsuite.driver.checkpoint.parts_to_arrays`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.training.checkpoint import load_parts, parts_to_arrays
+from rlsuite.driver.checkpoint import load_parts, parts_to_arrays
 
 
 def member_arrays(parts: dict[str, Any], k: int, members: int) -> dict[str, np.ndarray]:

@@ -32,6 +32,10 @@ from rlsuite.core.envspec import EnvSpec, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import Streams, check_seed
 from rlsuite.core.transition import Transition
+from rlsuite.driver.checkpoint import load_parts, parts_to_arrays, save_agent
+from rlsuite.driver.loop import train
+from rlsuite.driver.memberstate import load_member_arrays, member_arrays
+from rlsuite.driver.settings import LoopSettings
 
 ConfigT = TypeVar("ConfigT")
 #: at most this many members in one run (a thousand tabular seeds is a normal use)
@@ -57,7 +61,7 @@ def check_seeds(seeds: Any) -> list[int]:
 
 class Trainable(ABC):
     """What rlsuite trains, checkpoints and evaluates: an rlsuite :class:`Agent`, or a
-    Stable-Baselines3 algorithm run through rlsuite (training/sb3.py). A checkpoint holds its
+    Stable-Baselines3 algorithm run through rlsuite (integrations/sb3.py). A checkpoint holds its
     :meth:`state_parts` (arrays) and :meth:`extra_state` (JSON); saving and loading are generic."""
 
     name: ClassVar[str]
@@ -153,13 +157,9 @@ class Trainable(ABC):
 
     def state_tensors(self) -> dict[str, np.ndarray]:
         """Every array of :meth:`state_parts` by name."""
-        from rlsuite.training.checkpoint import parts_to_arrays
-
         return parts_to_arrays(self.state_parts())
 
     def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
-        from rlsuite.training.checkpoint import load_parts
-
         load_parts(self.state_parts(), tensors)
 
     def extra_state(self) -> dict[str, Any]:
@@ -178,8 +178,6 @@ class Trainable(ABC):
 
     def save(self, path: str | Path) -> Path:
         """Write to the directory ``path`` (safetensors + JSON, no pickle)."""
-        from rlsuite.training.checkpoint import save_agent
-
         return save_agent(self, Path(path))
 
     def __repr__(self) -> str:
@@ -274,8 +272,6 @@ class Agent(Trainable, Generic[ConfigT]):
         progress: bool = False,
         **loop_settings: Any,
     ):
-        from rlsuite.training.loop import LoopSettings, train
-
         settings = LoopSettings.build({**loop_settings, "progress": progress})
         return train(self, total_steps, run_dir=run_dir, settings=settings, resume=resume)
 
@@ -285,8 +281,6 @@ class Agent(Trainable, Generic[ConfigT]):
             return super().member(k)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.n_members:
             raise RLSuiteError(f"member k={k!r} is not one of the {self.n_members} members 0..{self.n_members - 1}.")
-        from rlsuite.training.memberstate import member_arrays
-
         single = self.blank_member(k)
         single.total_steps = self.total_steps
         single.load_state_tensors(member_arrays(self.state_parts(), k, self.n_members))
@@ -309,8 +303,6 @@ class Agent(Trainable, Generic[ConfigT]):
 
     def load_member(self, k: int, single: Agent) -> None:
         """Put the single-seed agent ``single`` (e.g. restored from member k's checkpoint) in as member k."""
-        from rlsuite.training.memberstate import load_member_arrays
-
         load_member_arrays(self.state_parts(), k, self.n_members, single.state_tensors())
         self.load_member_extra_state(k, single.extra_state())
         replay = single.replay_arrays()

@@ -1,6 +1,6 @@
 """A run directory that nothing can corrupt: one owner at a time, no clobbered runs, no links followed.
 
-:func:`claim_run_dir` is what a :class:`~rlsuite.training.run.Run` does before it writes anything:
+:func:`claim_run_dir` is what a :class:`~rlsuite.driver.run.Run` does before it writes anything:
 
 * it takes an OS lock (``fcntl.flock``) on ``RUN/.lock``, which holds the owner's PID. The lock
   goes with the process: :meth:`RunDirLock.release` at the end of a run, the OS on a crash or

@@ -35,13 +35,13 @@ from torch import nn
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
+from rlsuite.learning.agent import Agent, ConfigT
+from rlsuite.learning.framereplay import FrameReplayBuffer, buffer_kind, stores_frames
+from rlsuite.learning.memory import check_memory
+from rlsuite.learning.replay import Batch, ReplayBuffer
 from rlsuite.nets import resolve_device
 from rlsuite.nets.memberwise import clip_grad_norm_per_member, with_member_axis
 from rlsuite.nets.stacked import StackedLayer, load_member
-from rlsuite.training.agent import Agent, ConfigT
-from rlsuite.training.framereplay import FrameReplayBuffer, buffer_kind, stores_frames
-from rlsuite.training.memory import check_memory
-from rlsuite.training.replay import Batch, ReplayBuffer
 
 
 class OffPolicyAgent(Agent[ConfigT]):

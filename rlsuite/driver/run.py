@@ -1,8 +1,9 @@
-"""One run's bookkeeping, shared by the training loop and the Stable-Baselines3 runner.
+"""One run's bookkeeping: one member's run of :class:`~rlsuite.driver.members.MemberRuns`, which
+keeps the K members' runs on one schedule (:class:`RunSchedule`) and evaluates them together, for
+the training loop and the Stable-Baselines3 runner alike.
 
 :class:`Run` owns what is the same however the env steps are taken: the run directory
-(``config.yaml``, checkpoints, ``summary.json``), the schedule of logging, evaluation,
-checkpoints and videos (:class:`RunSchedule`), the TensorBoard logger (scalars, and the agent's
+(``config.yaml``, checkpoints, ``summary.json``), the TensorBoard logger (scalars, and the agent's
 pictures unless ``log_images`` is off: at every log while they take under :data:`PICTURE_SHARE`
 of the training time, and always at the first and the last), the progress display, episode
 statistics, the clock (evaluation and recording are not training time) and the final summary.
@@ -11,7 +12,7 @@ With ``video_every=N`` the run records one deterministic evaluation episode (the
 of an evaluation) every N env steps and at the end, on an ``rgb_array`` env made like the
 evaluation env, to ``RUN_DIR/videos/step_<N>.gif`` and TensorBoard's ``videos/eval``.
 
-A run owns its directory while it runs (:mod:`rlsuite.training.rundir`: an OS lock on
+A run owns its directory while it runs (:mod:`rlsuite.driver.rundir`: an OS lock on
 ``RUN/.lock``, released by :meth:`Run.finish`, :meth:`Run.abort` or the OS when the process dies),
 and SIGTERM stops it as Ctrl-C does: a checkpoint, a summary, ``stop_reason: "interrupted"``.
 """
@@ -23,7 +24,6 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,17 +33,16 @@ import yaml
 
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.training.checkpoint import latest_checkpoint, save_checkpoint
-from rlsuite.training.ctrlc import late_signal, stop_requested
-from rlsuite.training.evaluation import evaluate
-from rlsuite.training.logger import Progress, RunLogger, event_byte_seconds
-from rlsuite.training.recording import gif_bytes, record_episode, rgb_array_env
-from rlsuite.training.rundir import RunDirLock, claim_run_dir, refuse_link, write_text
-from rlsuite.training.settings import NOT_RECORDED, LoopSettings, RunSchedule, TrainResult
-from rlsuite.training.vector import ProtocolCheck
+from rlsuite.driver.checkpoint import latest_checkpoint, save_checkpoint
+from rlsuite.driver.ctrlc import late_signal, stop_requested
+from rlsuite.driver.logger import Progress, RunLogger, event_byte_seconds
+from rlsuite.driver.rundir import RunDirLock, claim_run_dir, refuse_link, write_text
+from rlsuite.driver.settings import NOT_RECORDED, LoopSettings, RunSchedule, TrainResult
+from rlsuite.media.recording import gif_bytes, record_episode, rgb_array_env
+from rlsuite.vecenv.vector import ProtocolCheck
 
 if TYPE_CHECKING:
-    from rlsuite.training.agent import Agent
+    from rlsuite.learning.agent import Agent
 
 #: the agent's pictures may take this share of the training time (drawing, encoding, the event writer's
 #: time for their bytes); a log past it goes without pictures. The first and the last log always have them.
@@ -104,7 +103,7 @@ class Run:
         # points at the checkpoint's own step were logged before it was written; later ones are replayed
         self.logger = RunLogger(run_dir, purge_step=self.start_step + 1 if resumed else None)
         self.progress = Progress(self.total_steps, self.start_step, settings.progress)
-        self._eval_env: ProtocolCheck | None = None  # made at the first evaluation that needs it
+        self._env: ProtocolCheck | None = None  # made when first asked for
         self.returns: list[float] = []
         self.lengths: list[int] = []
         self.recent: deque[float] = deque(maxlen=20)
@@ -120,18 +119,16 @@ class Run:
             write_text(run_dir / "config.yaml", yaml.safe_dump(self.config(), sort_keys=False))
 
     @property
-    def eval_env(self) -> ProtocolCheck:
-        """The evaluation env, made like the training envs at first use."""
-        if self._eval_env is None:
-            self._eval_env = ProtocolCheck(
-                env_factory(self.agent.env, **self.agent.env_kwargs)(), env_name(self.agent.env)
-            )
-        return self._eval_env
+    def env(self) -> ProtocolCheck:
+        """An env made like the training envs at first use (the agent's ``begin`` gets it)."""
+        if self._env is None:
+            self._env = ProtocolCheck(env_factory(self.agent.env, **self.agent.env_kwargs)(), env_name(self.agent.env))
+        return self._env
 
-    def close_eval_env(self) -> None:
-        if self._eval_env is not None:
-            self._eval_env.close()
-            self._eval_env = None
+    def close_env(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = None
 
     def config(self) -> dict[str, Any]:
         """Everything needed to rerun this run, as written to ``config.yaml``."""
@@ -159,19 +156,6 @@ class Run:
     @property
     def episode_limit_reached(self) -> bool:
         return bool(self.settings.max_episodes) and self.episodes >= self.settings.max_episodes
-
-    def after_step(self, step: int, loop_state: Callable[[], dict[str, Any]] | None = None) -> None:
-        """Log, evaluate and checkpoint where the schedule says so, after env step ``step``;
-        ``loop_state()`` gives what a checkpoint needs from the stepper (asked only when one is due)."""
-        self.step = step
-        if self.schedule.log_due(step):
-            self.log(final=step >= self.total_steps)
-        if self.schedule.eval_due(step):
-            self.evaluate()
-        if self.schedule.checkpoint_due(step):
-            self.checkpoint(loop_state() if loop_state is not None else None)
-        if self.schedule.video_due(step):
-            self.record()
 
     def training_seconds(self) -> float:
         return time.perf_counter() - self.t0
@@ -207,18 +191,6 @@ class Run:
         if self.pictures_logged:
             self.pictures.spent += time.perf_counter() - start + written * event_byte_seconds()
         self.pictures_logged += 1
-
-    def evaluate(self) -> tuple[float, float]:
-        start = time.perf_counter()
-        result = evaluate(
-            self.agent.single(),
-            self.eval_env,
-            self.settings.eval_episodes,
-            seed=self.schedule.eval_seed,
-            max_steps=self.settings.eval_max_steps,
-        )
-        self.record_eval(result, time.perf_counter() - start)
-        return self.last_eval
 
     def record_eval(self, result: tuple[float, float], seconds: float) -> None:
         """Log an evaluation's (mean, std) at this step; its ``seconds`` are not training time."""
@@ -290,7 +262,7 @@ class Run:
                 self.logged_at = self.step
             self.progress.close()
             self.logger.close()
-            self.close_eval_env()
+            self.close_env()
             if self.video_env is not None:
                 self.video_env.close()
         finally:
@@ -310,8 +282,9 @@ class Run:
     def finish(
         self, interrupted: bool, loop_state: dict[str, Any] | None = None, signal_name: str | None = None
     ) -> TrainResult:
-        """Flush the curves (also when no logging interval was reached), evaluate (unless the last
-        evaluation was at this step), checkpoint, and write ``summary.json``; however the run stopped.
+        """Flush the curves (also when no logging interval was reached), checkpoint, and write
+        ``summary.json``, however the run stopped; its final evaluation was recorded before
+        (:meth:`MemberRuns.finish <rlsuite.driver.members.MemberRuns.finish>` evaluates all members at once).
         ``signal_name`` ("SIGINT" or "SIGTERM") is the signal that interrupted the run, where one did;
         the summary records it as ``signal``."""
         try:
@@ -327,9 +300,7 @@ class Run:
         if self.step > self.logged_at:
             self.log(final=True)
         self.progress.close()
-        if self.evaluated_at != self.step:
-            self.evaluate()
-        self.close_eval_env()
+        self.close_env()
         if self.video_env is not None:
             if self.recorded_at != self.step:
                 self.record()

@@ -328,11 +328,11 @@ def make_vector_env(
     """``n_envs`` copies of ``make()`` with same-step autoreset and episode statistics, each checked
     by :class:`ProtocolCheck` (``name`` names the env in its messages). Copies of an env that steps
     exactly by its ``P`` table (Gymnasium's toy text, rlsuite's envs) are one
-    :class:`~rlsuite.training.psim.PVectorEnv`, one copy or many, so a member's run is the same alone
+    :class:`~rlsuite.vecenv.psim.PVectorEnv`, one copy or many, so a member's run is the same alone
     or beside others; ``simulate="deterministic"`` only where that gives the real env's trajectories
     (evaluation: its numbers are those of ``rlsuite.evaluate``), False never."""
     if simulate:
-        from rlsuite.training.psim import p_vector_env
+        from rlsuite.vecenv.psim import p_vector_env
 
         simulated = p_vector_env(make, n_envs, name)  # a finite MDP stepped from its P: one numpy step for all envs
         # a deterministic MDP steps the same either way: one copy of it is quicker stepped for real

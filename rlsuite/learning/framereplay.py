@@ -21,7 +21,7 @@ import numpy as np
 
 from rlsuite.core.envspec import EnvSpec
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.training.replay import ReplayBuffer
+from rlsuite.learning.replay import ReplayBuffer
 
 
 def stores_frames(env: EnvSpec | None, observation_space: gym.Space) -> bool:
@@ -47,7 +47,7 @@ def buffer_kind(arrays: dict[str, np.ndarray]) -> type[ReplayBuffer]:
 
 
 class FrameReplayBuffer(ReplayBuffer):
-    """:class:`~rlsuite.training.replay.ReplayBuffer` of stacked-frame observations, each frame stored once."""
+    """:class:`~rlsuite.learning.replay.ReplayBuffer` of stacked-frame observations, each frame stored once."""
 
     frame_storage = True
 

@@ -8,7 +8,7 @@ import numpy as np
 from rlsuite.core.envspec import EnvSpec, make_env
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import check_seed
-from rlsuite.training.ctrlc import stop_requested
+from rlsuite.driver.ctrlc import stop_requested
 
 
 def evaluate(

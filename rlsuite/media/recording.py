@@ -22,7 +22,7 @@ from PIL import Image
 
 from rlsuite.core.envspec import EnvSpec, env_name, gym_make, make_env
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.training.pictures import ROW_H, draw_text
+from rlsuite.media.pictures import ROW_H, draw_text
 
 MIN_SIDE = 400  # frames are scaled up by a whole factor until their longer side reaches this
 MAX_RECORDED_STEPS = 500  # a recorded episode is cut here (CartPole's 500 steps fit)

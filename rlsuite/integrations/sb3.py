@@ -2,7 +2,7 @@
 
 Stable-Baselines3 steps its environment itself, so it does not go through rlsuite's loop; this
 runner hands it rlsuite's env, runs ``model.learn``, and a callback feeds the same
-:class:`~rlsuite.training.run.Run` the loop feeds: the same schedule, TensorBoard tags,
+runs the loop feeds (:class:`~rlsuite.driver.members.MemberRuns`): the same schedule, TensorBoard tags,
 evaluation (:func:`rlsuite.evaluate`), checkpoints (the policy's weights as safetensors, no
 pickle), progress display and ``summary.json``. Users can so put an SB3 algorithm beside an
 rlsuite one on their own env and compare like with like.
@@ -27,11 +27,11 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from rlsuite.core.envspec import env_factory, make_env
 from rlsuite.core.errors import RLSuiteError, did_you_mean
+from rlsuite.driver.ctrlc import CtrlC
+from rlsuite.driver.members import MemberRuns
+from rlsuite.driver.settings import LoopSettings, TrainResult, set_torch_threads
+from rlsuite.learning.agent import Trainable
 from rlsuite.nets.backbones import is_image_space
-from rlsuite.training.agent import Trainable
-from rlsuite.training.ctrlc import CtrlC
-from rlsuite.training.run import Run
-from rlsuite.training.settings import LoopSettings, TrainResult, set_torch_threads
 
 EXTRA_KEYS = {"policy", "net_arch", "noise_std", "noise_type"}
 # constructor arguments the adapter sets itself
@@ -191,6 +191,11 @@ class SB3Runner(Trainable):
         action, _ = self._ensure_model().predict(obs, deterministic=deterministic)
         return action
 
+    def act(self, obs: Any, mask: np.ndarray | None = None, explore: bool = True) -> Any:
+        """Actions for a batch of observations (the runs' evaluation asks with ``explore=False``)."""
+        action, _ = self._ensure_model().predict(obs, deterministic=not explore)
+        return action
+
     def state_parts(self) -> dict[str, Any]:
         return {"policy": self._ensure_model().policy}
 
@@ -226,8 +231,9 @@ class SB3Runner(Trainable):
             make_vec_env(env_factory(self.env, True, **self.env_kwargs), n_envs=settings.n_envs, seed=self.seed)
         )
         set_torch_threads(settings.torch_threads)
-        run = Run(self, total_steps, Path(run_dir) if run_dir is not None else None, settings)
-        callback = _RunCallback(run)
+        # the loop's own schedule, evaluator and summaries: SB3 takes the steps, MemberRuns does the rest
+        runs = MemberRuns(self, total_steps, Path(run_dir) if run_dir is not None else None, settings, [], None)
+        callback = _RunCallback(self, runs)
         ctrl_c = callback.ctrl_c.install()
         interrupted = False
         try:
@@ -235,22 +241,29 @@ class SB3Runner(Trainable):
         except KeyboardInterrupt:
             interrupted = True
         except BaseException:
-            run.abort()  # close the event file and release the run directory
+            runs.abort()  # close the event file and release the run directory
             raise
         finally:
             model.env.close()
             ctrl_c.restore()
-        self.num_timesteps = run.step = model.num_timesteps
-        return run.finish(interrupted or ctrl_c.requested, signal_name=ctrl_c.signal)
+        self.num_timesteps = model.num_timesteps
+        runs.step = max(runs.step, model.num_timesteps)
+        finishing = CtrlC(finishing=True).install()  # a signal now cuts the final evaluation, never the summaries
+        try:
+            return runs.finish(
+                interrupted or ctrl_c.requested, None, ctrl_c.signal or ("SIGINT" if interrupted else None)
+            )
+        finally:
+            finishing.restore()
 
 
 class _RunCallback(BaseCallback):
-    """Feeds SB3's finished episodes and step count to the run, which logs, evaluates and
-    checkpoints on its schedule."""
+    """Feeds SB3's finished episodes and step count to the runs, which log, evaluate and checkpoint
+    on the loop's schedule."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, runner: SB3Runner, runs: MemberRuns) -> None:
         super().__init__()
-        self.run = run
+        self.runner, self.runs = runner, runs
         self.ctrl_c = CtrlC()
 
     def _on_step(self) -> bool:
@@ -258,7 +271,12 @@ class _RunCallback(BaseCallback):
             episode = info.get("episode")
             if episode is not None:
                 metrics = {name: float(value) for name, value in (info.get("metrics") or {}).items()}
-                self.run.add_episode(float(episode["r"]), int(episode["l"]), metrics)
-        self.run.agent.num_timesteps = self.num_timesteps
-        self.run.after_step(self.num_timesteps)
-        return not (self.ctrl_c.requested or self.run.episode_limit_reached)
+                self.runs.add_episode(0, float(episode["r"]), int(episode["l"]), metrics)
+        self.runner.num_timesteps = self.num_timesteps  # the runner's own count, saved in its checkpoints
+        self.runs.after_step(self.num_timesteps, _no_loop_state)
+        return not (self.ctrl_c.requested or self.runs.all_done)
+
+
+def _no_loop_state(k: int) -> dict[str, Any]:
+    """SB3 keeps its envs' state itself: a checkpoint has nothing of the loop's to hold."""
+    return {}

@@ -1,6 +1,6 @@
 """The transition table ``P`` of a finite MDP read once into arrays (:class:`PTables`), for envs whose
 ``P`` is exactly the env (Gymnasium's FrozenLake, CliffWalking, Taxi, and rlsuite's envs that declare
-``steps_by_P``), under no wrapper that changes what a step does; :mod:`rlsuite.training.psim` steps
+``steps_by_P``), under no wrapper that changes what a step does; :mod:`rlsuite.vecenv.psim` steps
 copies of them in numpy."""
 
 from __future__ import annotations

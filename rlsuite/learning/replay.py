@@ -21,7 +21,7 @@ from gymnasium import spaces
 
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import Streams, below
-from rlsuite.training.memory import check_memory
+from rlsuite.learning.memory import check_memory
 
 
 @dataclass
@@ -155,22 +155,20 @@ class ReplayBuffer:
 
     def sample_batches(self, n_batches: int, batch_size: int, rng: Streams, device: Any = None) -> list[Batch]:
         """``n_batches`` minibatches for one training round, each (K, batch_size, ...) with member k's
-        from its own envs' transitions (see :meth:`sample`), drawn at once: one index draw, one
+        from its own envs' transitions (:meth:`sample`), drawn at once: one index draw, one
         gather and (for a GPU ``device``) one copy per round instead of one per gradient step.
         The buffer itself stays in host memory."""
         device = None if device is None or str(device) == "cpu" else device
-        return self._sample(n_batches, batch_size, rng).as_tensors(device).unstack()
+        return self.sample(n_batches, batch_size, rng).as_tensors(device).unstack()
 
-    def sample(self, batch_size: int, rng: Streams) -> Batch:
-        """``batch_size`` transitions per member drawn uniformly with replacement, arrays (K, batch_size, ...).
+    def sample(self, n_batches: int, batch_size: int, rng: Streams) -> Batch:
+        """``n_batches`` × ``batch_size`` transitions per member drawn uniformly with replacement, as
+        (n_batches, K, batch_size, ...) arrays.
 
         ``rng`` holds K streams, one per member; the buffer's envs are K blocks of n_envs / K (member
         k's are columns k*n .. (k+1)*n - 1), and member k draws its slots and envs from its own stream
-        among its own columns only, so its sample does not depend on the other members."""
-        return self._sample(1, batch_size, rng).unstack()[0]
-
-    def _sample(self, n_batches: int, batch_size: int, rng: Streams) -> Batch:
-        """(n_batches, K, batch_size, ...) arrays; member k's n_batches * batch_size draws in a row."""
+        among its own columns only (its n_batches * batch_size draws in a row), so its sample does not
+        depend on the other members."""
         members = len(rng)
         if self.n_envs % members:
             raise RLSuiteError(f"a replay buffer of {self.n_envs} envs does not split over {members} members.")

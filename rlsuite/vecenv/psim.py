@@ -42,7 +42,7 @@ from gymnasium.vector.utils import batch_space
 from rlsuite.core.envspec import env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.streams import Streams, stream_key
-from rlsuite.training.ptables import PTables, p_tables
+from rlsuite.vecenv.ptables import PTables, p_tables
 
 # the dtype of the "prob" each of Gymnasium's P-stepped envs returns from reset() (1 or 1.0)
 _SPAWN = 0x656E76  # "env": env streams stay apart from an agent's streams of the same seed

@@ -9,7 +9,7 @@ is here: a terminated transition does not bootstrap, a truncated one bootstraps 
 final state, and the next values range over A(s') when the env gives ``info["action_mask"]``.
 They share :class:`TabularConfig`: learning_rate, gamma, epsilon, the exploration schedule and
 initial_q, and what the run logs about the table: ``tabular/q_error`` against q* and the pictures
-of :meth:`TabularAgent.logged_images` (:mod:`rlsuite.training.pictures`).
+of :meth:`TabularAgent.logged_images` (:mod:`rlsuite.media.pictures`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.exploration import as_bool, epsilon_greedy
 from rlsuite.core.schedules import linear_schedule
 from rlsuite.core.transition import Transition
-from rlsuite.training.agent import Agent, ConfigT
-from rlsuite.training.pictures import Layout, layout_of, policy_picture, q_picture, state_values, value_picture
+from rlsuite.learning.agent import Agent, ConfigT
+from rlsuite.media.pictures import Layout, layout_of, policy_picture, q_picture, state_values, value_picture
 
 
 @dataclass

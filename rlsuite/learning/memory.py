@@ -19,7 +19,7 @@ def transition_bytes(
     observations smaller than a memory page, whose pages all get written; ``np.zeros`` backs a large
     one's pages only for the steps that ended an episode), action, reward, flags and masks; with
     ``frames``, the newest frame of stacked frames and its age
-    (:class:`~rlsuite.training.framereplay.FrameReplayBuffer`)."""
+    (:class:`~rlsuite.learning.framereplay.FrameReplayBuffer`)."""
     if frames:
         obs, final = math.prod(observation_space.shape[1:]) + 1, 0
     else:

@@ -27,7 +27,7 @@ from rlsuite.core import __version__
 from rlsuite.core.envspec import env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.spaces import space_to_json
-from rlsuite.training.rundir import refuse_link
+from rlsuite.driver.rundir import refuse_link
 
 FORMAT = "rlsuite-checkpoint"
 VERSION = 1

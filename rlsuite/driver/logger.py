@@ -28,7 +28,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 from tqdm import tqdm
 
-from rlsuite.training.pictures import png_bytes
+from rlsuite.media.pictures import png_bytes
 
 #: tqdm's size where the terminal does not say its own (``script`` and some CI terminals report 0 x 0,
 #: which tqdm takes as "no room" and prints nothing)

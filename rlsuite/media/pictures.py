@@ -12,7 +12,7 @@ colour and that are cached. The corridor's three pictures take about 0.3 ms, Fro
   on the unwrapped env, FrozenLake's ``desc``, CliffWalking's ``shape`` and cliff, the corridor's
   ``n_cells``), with its holes, cliff and goal.
 
-Recording episodes (``video_every``) is :mod:`rlsuite.training.recording`'s.
+Recording episodes (``video_every``) is :mod:`rlsuite.media.recording`'s.
 """
 
 from __future__ import annotations
