@@ -22,6 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check rlsuite envs agents tests
 	$(BIN)/ruff format --check rlsuite envs agents tests
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/rlsuite bench

@@ -19,10 +19,13 @@ the raw env.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import gymnasium as gym
 import numpy as np
+
+if TYPE_CHECKING:
+    from ale_py.env import AtariEnv
 
 FRAME_SKIP, NOOP_MAX, SCREEN_SIZE, FRAME_STACK = 4, 30, 84, 4
 
@@ -31,6 +34,11 @@ def is_atari(env_id: str) -> bool:
     """Whether the registered ``env_id`` is one of the ALE's envs."""
     entry = gym.registry[env_id].entry_point
     return (entry if isinstance(entry, str) else getattr(entry, "__module__", "")).startswith("ale_py")
+
+
+def _ale_env(env: gym.Env) -> AtariEnv:
+    # the wrappers here only ever wrap an ALE env, which Gymnasium types as a plain Env
+    return cast("AtariEnv", env.unwrapped)
 
 
 class GameScore(gym.Wrapper):
@@ -63,7 +71,7 @@ class EpisodicLife(gym.Wrapper):
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._game_over = terminated or truncated
-        lives = self.env.unwrapped.ale.lives()
+        lives = _ale_env(self.env).ale.lives()
         if 0 < lives < self._lives:
             terminated, info = True, {**info, "life_lost": True}
         self._lives = lives
@@ -77,7 +85,7 @@ class EpisodicLife(gym.Wrapper):
             if terminated or truncated:  # the no-op ended the game
                 obs, info = self.env.reset(**kwargs)
         self._game_over = False
-        self._lives = self.env.unwrapped.ale.lives()
+        self._lives = _ale_env(self.env).ale.lives()
         return obs, info
 
 
@@ -86,7 +94,7 @@ class FireReset(gym.Wrapper):
 
     @staticmethod
     def needed(env: gym.Env) -> bool:
-        meanings = env.unwrapped.get_action_meanings()
+        meanings = _ale_env(env).get_action_meanings()
         return len(meanings) >= 3 and meanings[1] == "FIRE"
 
     def reset(self, **kwargs: Any):
@@ -110,7 +118,7 @@ def preprocess(env: gym.Env, training: bool) -> gym.Env:
     if FireReset.needed(env):
         env = FireReset(env)
     if training:
-        env = gym.wrappers.TransformReward(env, lambda r: float(np.sign(r)))
+        env = gym.wrappers.TransformReward(env, lambda r: float(np.sign(float(r))))
     return gym.wrappers.FrameStackObservation(env, FRAME_STACK)
 
 

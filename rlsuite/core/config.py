@@ -12,11 +12,14 @@ import dataclasses
 import difflib
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rlsuite.core.errors import RLSuiteError
 
-C = TypeVar("C")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")
 
 #: names from papers and other libraries -> what rlsuite calls them (the first one the owner has)
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -48,7 +51,7 @@ def hp(
     return dataclasses.field(default=default, metadata=meta)
 
 
-def describe_range(meta: dict) -> str:
+def describe_range(meta: Mapping[str, Any]) -> str:
     if meta["choices"] is not None:
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
     lo = "(" if meta["low_open"] else "["
@@ -108,8 +111,8 @@ def unknown_name(
         if len(groups) == 1
         else ", ".join(f"{kind}s ({', '.join(group) or 'none'})" for kind, group in groups.items())
     )
-    kinds = list(groups)
-    kinds = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0]
+    kind_names = list(groups)
+    kinds = ", ".join(kind_names[:-1]) + " or " + kind_names[-1] if len(kind_names) > 1 else kind_names[0]
     return RLSuiteError(f"{owner} has no {kinds} {name!r}{hint}; valid names: {valid}.")
 
 
@@ -120,9 +123,10 @@ def build_config(cls: type[C], values: dict[str, Any], owner: str) -> C:
     for name, value in values.items():
         if name not in fields:
             raise unknown_name(name, owner, fields)
-        default = fields[name].default
-        if default is dataclasses.MISSING:
-            default = fields[name].default_factory()
+        field = fields[name]
+        default = field.default
+        if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
         kwargs[name] = _coerce(name, value, default, owner)
     config = cls(**kwargs)
     check_ranges(config, owner)

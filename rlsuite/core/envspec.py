@@ -58,6 +58,8 @@ def env_arguments(env: EnvSpec) -> list[str] | None:
             entry = gym.spec(attr).entry_point
             target = load_env_creator(entry) if isinstance(entry, str) else entry
             extra = {"max_episode_steps", "disable_env_checker"}
+        if not callable(target):
+            return None
         params = list(inspect.signature(target).parameters.values())
     except Exception:  # best effort: make_env reports a bad env itself
         return None
@@ -68,12 +70,13 @@ def env_arguments(env: EnvSpec) -> list[str] | None:
 
 def _rejected(spec: str, kwargs: dict[str, Any], exc: Exception) -> RLSuiteError:
     names = env_arguments(spec)
-    unknown = [k for k in kwargs if names is not None and k not in names]
-    if unknown:
-        return RLSuiteError(
-            f"env {spec!r} has no argument {unknown[0]!r}{did_you_mean(unknown[0], names)}; "
-            f"its arguments are {', '.join(names) or '(none)'}."
-        )
+    if names is not None:
+        unknown = [k for k in kwargs if k not in names]
+        if unknown:
+            return RLSuiteError(
+                f"env {spec!r} has no argument {unknown[0]!r}{did_you_mean(unknown[0], names)}; "
+                f"its arguments are {', '.join(names) or '(none)'}."
+            )
     return RLSuiteError(f"env {spec!r} rejected its arguments {kwargs}: {exc}")
 
 

@@ -12,11 +12,15 @@ by one linear solve (policy evaluation, Sutton & Barto's eq. 4.4 solved in close
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import gymnasium as gym
 import numpy as np
 
 from rlsuite.core.errors import RLSuiteError
+
+if TYPE_CHECKING:
+    from gymnasium.envs.toy_text import CliffWalkingEnv, FrozenLakeEnv, TaxiEnv
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,15 @@ def tabular_mdp(env: gym.Env) -> TabularMDP:
     """Read ``P`` (and A(s), state and action names) off an environment."""
     base = env.unwrapped
     P = getattr(base, "P", None)
+    name = env.spec.id if env.spec else type(base).__name__
     if P is None or not isinstance(env.observation_space, gym.spaces.Discrete):
         raise RLSuiteError(
-            f"{env.spec.id if env.spec else type(base).__name__} has no transition table `P`: "
+            f"{name} has no transition table `P`: "
             "the exact solver needs a finite MDP with `P[s][a] = [(prob, next_state, reward, terminated), ...]`."
+        )
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        raise RLSuiteError(
+            f"{name} has a {type(env.action_space).__name__} action space: the exact solver needs Discrete actions."
         )
     n_s, n_a = env.observation_space.n, env.action_space.n
     reward = np.zeros((n_s, n_a))
@@ -94,24 +103,29 @@ def names(env: gym.Env) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def _toy_text_names(base: gym.Env) -> tuple[list[str] | None, list[str] | None]:
     """Names for Gymnasium's toy-text grids, in their docstrings' action order; states as (row,col)."""
+    # the envs are told apart by class name, which does not narrow their type; hence the casts
     kind = type(base).__name__
     if kind == "FrozenLakeEnv":  # the tile is S(tart), F(rozen), H(ole) or G(oal)
+        lake = cast("FrozenLakeEnv", base)
+        # Gymnasium annotates desc as the list of rows it is given; it holds that list as a byte array
+        desc = cast(np.ndarray, lake.desc)
         return (
-            [f"({r},{c}){base.desc[r, c].decode()}" for r in range(base.nrow) for c in range(base.ncol)],
+            [f"({r},{c}){desc[r, c].decode()}" for r in range(lake.nrow) for c in range(lake.ncol)],
             ["left", "down", "right", "up"],
         )
     if kind == "CliffWalkingEnv":
-        rows, cols = base.shape
+        rows, cols = cast("CliffWalkingEnv", base).shape
         return [f"({r},{c})" for r in range(rows) for c in range(cols)], ["up", "right", "down", "left"]
     if kind == "TaxiEnv":  # taxi (row,col), p: where the passenger waits (or taxi), d: the destination
         places = ("R", "G", "Y", "B", "taxi")
+        taxi = cast("TaxiEnv", base)
 
         def taxi_state(s: int) -> str:
-            row, col, passenger, destination = tuple(base.decode(s))
+            row, col, passenger, destination = tuple(taxi.decode(s))
             return f"({row},{col}) p:{places[passenger]} d:{places[destination]}"
 
         return (
-            [taxi_state(s) for s in range(base.observation_space.n)],
+            [taxi_state(s) for s in range(cast(gym.spaces.Discrete, taxi.observation_space).n)],
             ["south", "north", "east", "west", "pickup", "dropoff"],
         )
     return None, None

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def iqm(values: Sequence[float]) -> float:
+def iqm(values: Sequence[float] | np.ndarray) -> float:
     """Interquartile mean: the mean after cutting the lowest and highest 25 % of the values."""
     from scipy import stats
 

@@ -53,8 +53,11 @@ def _parse_call(text: str) -> tuple[str, dict[str, Any]]:
         node = ast.parse(text.strip(), mode="eval").body
         if isinstance(node, (ast.Name, ast.Attribute)):
             return ast.unparse(node), {}
-        if isinstance(node, ast.Call) and not node.args and all(k.arg for k in node.keywords):
-            return ast.unparse(node.func), {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+        if isinstance(node, ast.Call) and not node.args:
+            # a keyword without a name is a **mapping, which is not a literal argument
+            named = [(k.arg, k.value) for k in node.keywords if k.arg]
+            if len(named) == len(node.keywords):
+                return ast.unparse(node.func), {arg: ast.literal_eval(value) for arg, value in named}
     except (SyntaxError, ValueError):
         pass
     raise RLSuiteError(

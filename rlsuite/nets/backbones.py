@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeGuard
 
 import gymnasium as gym
 import numpy as np
@@ -282,7 +282,7 @@ class Chain(nn.Sequential):
 # --------------------------------------------------------------------------- make_backbone
 
 
-def is_image_space(space: gym.Space) -> bool:
+def is_image_space(space: gym.Space) -> TypeGuard[spaces.Box]:
     """True for a 3-D uint8 or boolean Box: an image in (H, W, C) or (C, H, W) layout (boolean: one
     channel per kind of object, as MinAtar's)."""
     return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype in (np.uint8, np.bool_)
@@ -318,7 +318,9 @@ def make_backbone(observation_space: gym.Space, spec: Mapping[str, Any] | None =
     """
     members = check_members(members)
     options = check_backbone_spec(spec)
-    mlp_options = {key: options[key] for key in ("activation", "layer_norm", "dropout") if key in options}
+    mlp_options: dict[str, Any] = {
+        key: options[key] for key in ("activation", "layer_norm", "dropout") if key in options
+    }
     mlp_options["init"] = options.get("init", "he")
     mlp_options["members"] = members
     net_arch = options.get("net_arch", list(DEFAULT_NET_ARCH))

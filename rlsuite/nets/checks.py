@@ -7,7 +7,7 @@ sentence that names the bad value and the valid choices.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from torch import nn
@@ -128,9 +128,13 @@ def check_members(members: Any) -> int:
 # --------------------------------------------------------------------------- initialisation
 
 
-def _gain_nonlinearity(activation: str) -> str:
+_GainNonlinearity = Literal["relu", "leaky_relu", "tanh", "sigmoid"]
+_GAIN_NONLINEARITIES: dict[str, _GainNonlinearity] = {n: n for n in ("relu", "leaky_relu", "tanh", "sigmoid")}
+
+
+def _gain_nonlinearity(activation: str) -> _GainNonlinearity:
     # The smooth ReLU relatives (elu, gelu, softplus) keep roughly half the variance, like ReLU.
-    return activation if activation in ("relu", "leaky_relu", "tanh", "sigmoid") else "relu"
+    return _GAIN_NONLINEARITIES.get(activation, "relu")
 
 
 def initialize(module: nn.Module, init: str, activation: str) -> None:

@@ -103,7 +103,7 @@ def member_seeds(members: int, seed: Any, seeds: Sequence[Any] | None) -> list[i
     ``SeedSequence(seed).spawn(K)``, so the members' streams are independent (not seed, seed+1, ...)."""
     if seeds is None:
         require(
-            isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0,
+            isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and int(seed) >= 0,
             f"seed={seed!r} must be a non-negative integer to derive the seeds of {members} members.",
         )
         return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(int(seed)).spawn(members)]
@@ -155,10 +155,12 @@ def member_data(
         stacked = (x_val.expand(members, *x_val.shape), y_val.expand(members, *y_val.shape))
         return MemberData(inputs, targets, everything, stacked)
     splits = [split_indices(n, validation_split, generator) for generator in generators]
-    if splits[0] is None:
+    # whether anything is held out depends on n and validation_split alone, so all members agree
+    held_out = [split for split in splits if split is not None]
+    if not held_out:
         return MemberData(inputs, targets, everything, None)
-    train_index = torch.stack([train for train, _ in splits])
-    val_index = torch.stack([val for _, val in splits])
+    train_index = torch.stack([train for train, _ in held_out])
+    val_index = torch.stack([val for _, val in held_out])
     return MemberData(inputs, targets, train_index, (inputs[val_index], targets[val_index]))
 
 
@@ -177,11 +179,13 @@ def training_data(
     """
     x_all, y_all = sample_pairs(inputs, targets)
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+    data: tuple[Pair, Pair | None] | MemberData
     if len(generators) == 1:
         data = train_and_validation(x_all, y_all, validation, validation_split, generators[0])
+        has_validation = data[1] is not None
     else:
         data = member_data(x_all, y_all, validation, validation_split, generators)
-    has_validation = (data[1] if len(generators) == 1 else data.validation) is not None
+        has_validation = data.validation is not None
     require(
         patience is None or has_validation,
         "early stopping needs validation data; pass validation=(x, y) or a validation_split above 0.",

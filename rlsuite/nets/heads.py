@@ -33,6 +33,9 @@ class QHead(nn.Module):
     could otherwise move between them.
     """
 
+    advantage: nn.Linear | StackedLinear
+    value: nn.Linear | StackedLinear | None
+
     def __init__(self, in_features: int, n_actions: int, dueling: bool = False, members: int = 1) -> None:
         super().__init__()
         in_features = check_positive_int("in_features", in_features)
@@ -77,6 +80,10 @@ class ActorHead(nn.Module):
     the bounds and map (K, B, in_features) → (K, B, *action_shape).
     """
 
+    action_low: torch.Tensor
+    action_high: torch.Tensor
+    linear: nn.Linear | StackedLinear
+
     def __init__(self, in_features: int, action_low: Any, action_high: Any, members: int = 1) -> None:
         super().__init__()
         self.members = members = check_members(members)
@@ -117,6 +124,8 @@ class CriticHead(nn.Module):
     result lines up with reward and done vectors of shape (B,). With K members: (features
     (K, B, backbone_features), action (K, B, *action_shape)) → (K, B).
     """
+
+    output: nn.Linear | StackedLinear
 
     def __init__(
         self,

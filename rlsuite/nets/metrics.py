@@ -108,14 +108,15 @@ def model_outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out[0] if isinstance(out, tuple) else out
 
 
-def evaluate(
+def _evaluation_sums(
     model: nn.Module,
     inputs: torch.Tensor,
     targets: torch.Tensor,
     loss: LossFunction | None,
     with_accuracy: bool,
-) -> tuple[float | None, float | None]:
-    """(mean loss or None without a loss function, accuracy or None), in evaluation mode."""
+) -> tuple[float, int, int]:
+    """(loss summed over the samples, correct predictions, targets counted) in evaluation mode; the
+    loss is 0 without a loss function, the counts 0 without ``with_accuracy``."""
     device = model_device(model)
     was_training = model.training
     model.eval()
@@ -133,8 +134,15 @@ def evaluate(
                     counted += y.numel()
     finally:
         model.train(was_training)
-    mean_loss = total_loss / inputs.shape[0] if loss is not None else None
-    return mean_loss, (correct / counted if with_accuracy else None)
+    return total_loss, correct, counted
+
+
+def evaluate(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss: LossFunction, with_accuracy: bool
+) -> tuple[float, float | None]:
+    """(mean loss, accuracy or None without ``with_accuracy``), in evaluation mode."""
+    total_loss, correct, counted = _evaluation_sums(model, inputs, targets, loss, with_accuracy)
+    return total_loss / inputs.shape[0], (correct / counted if with_accuracy else None)
 
 
 def evaluate_loss(
@@ -151,7 +159,8 @@ def accuracy(model: nn.Module, inputs: ArrayLike, targets: ArrayLike) -> float:
     Per-step outputs (B, T, C) with per-step labels (B, T) count every step.
     """
     x, y = as_tensor("inputs", inputs), as_tensor("targets", targets)
-    return evaluate(model, x, y, None, with_accuracy=True)[1]
+    _, correct, counted = _evaluation_sums(model, x, y, None, with_accuracy=True)
+    return correct / counted
 
 
 # --------------------------------------------------------------------------- K members

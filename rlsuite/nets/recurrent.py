@@ -12,6 +12,7 @@ names and shapes its parameters as theirs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import torch
 from torch import nn
@@ -20,7 +21,7 @@ from rlsuite.nets.backbones import as_float
 from rlsuite.nets.checks import check_members, check_positive_int, choose
 from rlsuite.nets.stacked import StackedLayer, require_member_axis, stack_members
 
-RECURRENT_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
+RECURRENT_CELLS: dict[str, type[nn.LSTM] | type[nn.GRU]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -65,38 +66,61 @@ class StackedRecurrent(StackedLayer):
                 p[k, 0].copy_(state[name])
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        members, batch, steps = x.shape[:3]
+        members, batch = x.shape[:2]
         lstm = self.cell == "lstm"
         if state is None:
             zeros = x.new_zeros(members, self.num_layers, batch, self.hidden_size)
             state = (zeros, zeros.clone()) if lstm else zeros
-        h_all, c_all = state if lstm else (state, None)
-        out, last_h, last_c = x, [], []
+        out, last_h = x, []
+        if lstm:
+            h_all, c_all = state
+            last_c = []
+            for layer in range(self.num_layers):
+                out, h, c = self._lstm_layer(layer, out, h_all[:, layer], c_all[:, layer])
+                last_h.append(h)
+                last_c.append(c)
+            return out, (torch.stack(last_h, dim=1), torch.stack(last_c, dim=1))
+        # a GRU's state is h alone
+        h_all = cast(torch.Tensor, state)
         for layer in range(self.num_layers):
-            weight_ih, weight_hh, bias_ih, bias_hh = (
-                getattr(self, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-            )
-            # the input's share of every gate, for all steps at once
-            gates_x = torch.baddbmm(bias_ih, out.reshape(members, batch * steps, -1), weight_ih)
-            gates_x = gates_x.reshape(members, batch, steps, -1)
-            h, c = h_all[:, layer], None if c_all is None else c_all[:, layer]
-            outputs = []
-            for t in range(steps):
-                gates_h = torch.baddbmm(bias_hh, h, weight_hh)
-                if lstm:
-                    i, f, g, o = (gates_x[:, :, t] + gates_h).chunk(4, dim=-1)
-                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                    h = torch.sigmoid(o) * torch.tanh(c)
-                else:
-                    (x_r, x_z, x_n), (h_r, h_z, h_n) = gates_x[:, :, t].chunk(3, dim=-1), gates_h.chunk(3, dim=-1)
-                    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
-                    h = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
-                outputs.append(h)
-            out = torch.stack(outputs, dim=2)
+            out, h = self._gru_layer(layer, out, h_all[:, layer])
             last_h.append(h)
-            last_c.append(c)
-        h_n = torch.stack(last_h, dim=1)
-        return out, ((h_n, torch.stack(last_c, dim=1)) if lstm else h_n)
+        return out, torch.stack(last_h, dim=1)
+
+    def _input_gates(self, layer: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(the input's share of every gate for all steps at once, (K, B, T, G·H); layer's weight_hh; its bias_hh)."""
+        members, batch, steps = x.shape[:3]
+        weight_ih, weight_hh, bias_ih, bias_hh = (
+            getattr(self, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
+        gates_x = torch.baddbmm(bias_ih, x.reshape(members, batch * steps, -1), weight_ih)
+        return gates_x.reshape(members, batch, steps, -1), weight_hh, bias_hh
+
+    def _lstm_layer(
+        self, layer: int, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(every step's output, the last h, the last c) of LSTM ``layer`` over ``x`` from state (h, c)."""
+        gates_x, weight_hh, bias_hh = self._input_gates(layer, x)
+        outputs = []
+        for t in range(x.shape[2]):
+            gates_h = torch.baddbmm(bias_hh, h, weight_hh)
+            i, f, g, o = (gates_x[:, :, t] + gates_h).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            outputs.append(h)
+        return torch.stack(outputs, dim=2), h, c
+
+    def _gru_layer(self, layer: int, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(every step's output, the last h) of GRU ``layer`` over ``x`` from state h."""
+        gates_x, weight_hh, bias_hh = self._input_gates(layer, x)
+        outputs = []
+        for t in range(x.shape[2]):
+            gates_h = torch.baddbmm(bias_hh, h, weight_hh)
+            (x_r, x_z, x_n), (h_r, h_z, h_n) = gates_x[:, :, t].chunk(3, dim=-1), gates_h.chunk(3, dim=-1)
+            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+            h = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+            outputs.append(h)
+        return torch.stack(outputs, dim=2), h
 
     def extra_repr(self) -> str:
         return f"{self.cell}, hidden_size={self.hidden_size}, num_layers={self.num_layers}, members={self.members}"
@@ -132,6 +156,7 @@ class RNN(nn.Module):
         )
         self.members = check_members(members)
         self.out_features = hidden_size
+        self.recurrent: StackedRecurrent | nn.LSTM | nn.GRU
         if members > 1:
             self.recurrent = StackedRecurrent(self.cell, *sizes, members)
             stack_members(self, [RNN(*sizes[:2], cell, num_layers) for _ in range(members)])
@@ -153,7 +178,7 @@ class RNN(nn.Module):
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> RecurrentState:
         """The all-zero state a fresh sequence starts from ((K, num_layers, B, H) for K members)."""
-        shape = (self.recurrent.num_layers, batch_size, self.out_features)
+        shape: tuple[int, ...] = (self.recurrent.num_layers, batch_size, self.out_features)
         shape = shape if self.members == 1 else (self.members, *shape)
         zeros = torch.zeros(shape, device=device)
         return (zeros, zeros.clone()) if self.cell == "lstm" else zeros

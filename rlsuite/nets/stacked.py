@@ -95,7 +95,8 @@ def grouped(module: nn.Module, group: int) -> nn.Module:
         raise RLSuiteError(f"a module of {total} stacked members does not split into groups of {group}.")
     for layer in layers:
         layer.group = group
-    module.members = total // group
+    # torch types Module.__setattr__ for tensors and modules only; a plain int is set as on any object
+    module.members = total // group  # type: ignore[assignment]
     return module
 
 

@@ -188,10 +188,11 @@ def fit(
     history = History.for_seeds(seeds, with_accuracy=loss == "cross_entropy" and has_validation)
     with _seeded(model, seeds[0] if members == 1 else seed), _writer(log_dir) as writer:
         arguments = (loss_function, optim, schedule, epochs, batch_size, early_stopping_patience)
-        if members == 1:
-            _train(model, *data, *arguments, generators[0], history, writer)
-        else:
+        if isinstance(data, MemberData):
             _train_members(model, data, *arguments, generators, history, writer)
+        else:
+            train_data, val_data = data
+            _train(model, train_data, val_data, *arguments, generators[0], history, writer)
     return history
 
 
@@ -263,7 +264,7 @@ def _train(
         if val_data is not None:
             val_loss, val_accuracy = evaluate(model, *val_data, loss_function, history.val_accuracy is not None)
             history.val_loss.append(val_loss)
-            if history.val_accuracy is not None:
+            if history.val_accuracy is not None and val_accuracy is not None:
                 history.val_accuracy.append(val_accuracy)
             if val_loss < best_loss:
                 best_loss, history.best_epoch, epochs_without_improvement = val_loss, epoch, 0
@@ -351,7 +352,7 @@ def _train_members(
                 run.best_epoch = epoch
                 continue
             run.val_loss.append(val_loss[k])
-            if val_accuracy is not None:
+            if val_accuracy is not None and run.val_accuracy is not None:
                 run.val_accuracy.append(val_accuracy[k])
             if val_loss[k] < best_loss[k]:
                 best_loss[k], run.best_epoch, waited[k] = val_loss[k], epoch, 0

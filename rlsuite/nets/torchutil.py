@@ -5,11 +5,12 @@ from __future__ import annotations
 import weakref
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 # target module -> (its online module, the online parameters, the target's, the buffer pairs): listing a
 # network's tensors walks its modules, which cost several times the copy of a small network's weights
-_PAIRS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_Pairs = tuple[nn.Module, list[Tensor], list[Tensor], list[tuple[Tensor, Tensor]]]
+_PAIRS: weakref.WeakKeyDictionary[nn.Module, _Pairs] = weakref.WeakKeyDictionary()
 
 
 @torch.no_grad()
