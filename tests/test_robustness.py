@@ -89,7 +89,28 @@ def test_a_fault_gives_the_directory_back(tmp_path):
     bad = rlsuite.make_agent("qlearning", BrokenEnv("none_reward"))
     with pytest.raises(RLSuiteError):
         bad.learn(20, run_dir=tmp_path / "run")
-    claim_run_dir(tmp_path / "run").release()
+    claim_run_dir(tmp_path / "run", resume=True).release()  # the lock is given back (the run it began stays)
+
+
+def test_a_many_seed_run_killed_before_its_first_checkpoint_is_still_a_run(tmp_path):
+    """kill -9 before any checkpoint leaves the parent's config.yaml and the members' events: a new
+    run into it is refused (it used to be accepted, and its config and summaries mixed with the old)."""
+    run_dir = tmp_path / "run"
+    slow = [*SLOW_RUN, "--seeds", "2", "--set", "checkpoint_every=1000000000", "--set", "log_interval=100"]
+    proc = subprocess.Popen(
+        [*CLI, *slow, "--run-dir", str(run_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: any((run_dir / "seed_1").glob("events.out.tfevents.*")), proc)
+    finally:
+        proc.kill()
+        proc.wait()
+    config = (run_dir / "config.yaml").read_text()
+    assert not (run_dir / "summary.json").exists() and not (run_dir / "checkpoints").exists()
+    again = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seeds=2, learning_rate=0.5)
+    with pytest.raises(RLSuiteError, match="already holds a run") as info:
+        again.learn(300, run_dir=run_dir)
+    assert "--resume" in one_line(info) and (run_dir / "config.yaml").read_text() == config
 
 
 # ----- a finished run is never clobbered ----------------------------------------------------------

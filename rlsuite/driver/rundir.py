@@ -6,8 +6,9 @@
   goes with the process: :meth:`RunDirLock.release` at the end of a run, the OS on a crash or
   ``kill -9``, so a lock left by a killed process never blocks. A second process gets one line
   naming the owner's PID.
-* a new run into a directory that holds another run (checkpoints or a ``summary.json``) is
-  refused, unless it resumes that run or passes ``overwrite``, which moves the old run aside to
+* a new run into a directory that holds any trace of another run (``config.yaml``,
+  ``summary.json``, checkpoints, event files, or a member's run in ``seed_*/``) is refused,
+  unless it resumes that run or passes ``overwrite``, which moves the old run aside to
   ``RUN.old-<time>`` (it is never deleted).
 * a symbolic link where rlsuite reads or writes (``checkpoints/`` and what is in it,
   ``config.yaml``, ``summary.json``, ``.lock``) is refused, never followed or overwritten.
@@ -90,9 +91,15 @@ class RunDirLock:
 
 
 def holds_a_run(run_dir: Path) -> bool:
-    """Does ``run_dir`` hold checkpoints or the summary of a run?"""
+    """Does ``run_dir`` hold any trace of a run: its config, summary, checkpoints or TensorBoard
+    events, or a member's run (``seed_*/``)? A many-seed run killed before its first checkpoint has
+    only its config and its members' events, and is a run all the same."""
+    if (run_dir / "config.yaml").exists() or (run_dir / "summary.json").exists():
+        return True
     ckpts = run_dir / "checkpoints"
-    return (run_dir / "summary.json").exists() or (ckpts.is_dir() and any(ckpts.glob("step_*")))
+    if (ckpts.is_dir() and any(ckpts.glob("step_*"))) or any(run_dir.glob("events.out.tfevents.*")):
+        return True
+    return any(holds_a_run(member) for member in run_dir.glob("seed_*") if member.is_dir() and not member.is_symlink())
 
 
 def check_links(run_dir: Path) -> None:
@@ -160,7 +167,7 @@ def claim_run_dir(run_dir: Path, resume: bool = False, overwrite: bool = False) 
         if not resume and holds_a_run(run_dir):
             if not overwrite:
                 raise RLSuiteError(
-                    f"run directory {run_dir} already holds a run (checkpoints or summary.json); "
+                    f"run directory {run_dir} already holds a run (a config, summary, checkpoints, events or members); "
                     "resume it (--resume / resume=True), pass overwrite (--set overwrite=true / "
                     "overwrite=True) to move it aside to RUN.old-<time>, or choose another run "
                     "directory."
