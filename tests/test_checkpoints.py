@@ -271,3 +271,34 @@ def test_signals_during_the_final_evaluation_cut_it_short_and_every_summary_is_w
         assert summary["steps"] == 200 and summary["signal"] == "SIGTERM" and summary["final_eval_cut"]
         assert math.isnan(summary["eval_mean_return"]) and latest_checkpoint(member).name.endswith("200")
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
+
+
+@pytest.mark.parametrize("steps, killed_at, common", [(600, 5, 200), (500, 8, 400)])
+def test_a_kill_between_members_checkpoint_writes_leaves_a_step_common_to_all(
+    tmp_path, monkeypatch, steps, killed_at, common
+):
+    """keep_checkpoints=1 and three members: a member's new checkpoint used to prune its older one
+    before the others wrote theirs, so a kill in between left no step common to all to resume from.
+    Killed at the second member's write of step 400, or of the final checkpoint (step 500)."""
+    from rlsuite.driver import checkpoint, run
+
+    calls = []
+
+    def dies_mid_way(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == killed_at:
+            raise SystemExit("killed")
+        return checkpoint.save_checkpoint(*args, **kwargs)
+
+    monkeypatch.setattr(run, "save_checkpoint", dies_mid_way)
+    agent = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seeds=3)
+    with pytest.raises(SystemExit):
+        agent.learn(steps, run_dir=tmp_path / "run", checkpoint_every=200, keep_checkpoints=1)
+    assert calls[-2:] == [calls[-1]] * 2 and calls[-1] > common  # one member wrote the newer step
+    names = [{p.name for p in checkpoint.checkpoints(tmp_path / "run" / f"seed_{s}")} for s in range(3)]
+    assert set.intersection(*names) == {f"step_{common:012d}"}, names
+    monkeypatch.undo()
+    again = rlsuite.make_agent("qlearning", "rlsuite/RecyclingRobot-v0", seeds=3)
+    results = again.learn(steps, run_dir=tmp_path / "run", resume=True, checkpoint_every=200, keep_checkpoints=1)
+    assert [r.summary["steps"] for r in results] == [steps] * 3
+    assert all(len(checkpoint.checkpoints(tmp_path / "run" / f"seed_{s}")) == 1 for s in range(3))

@@ -146,15 +146,22 @@ def save_agent(agent, path: Path, loop_state: dict[str, Any] | None = None, with
 
 
 def save_checkpoint(
-    agent, run_dir: Path, step: int, loop_state: dict[str, Any], keep: int, with_replay: bool = False
+    agent, run_dir: Path, step: int, loop_state: dict[str, Any], keep: int | None, with_replay: bool = False
 ) -> Path:
-    """Write ``run_dir/checkpoints/step_<step>`` and delete all but the newest ``keep`` (by step
-    number) of this run's checkpoints: ``step_<number>`` directories, never a link or anything else."""
+    """Write ``run_dir/checkpoints/step_<step>`` and keep the newest ``keep`` checkpoints
+    (:func:`prune_checkpoints`); ``keep`` None leaves the pruning to the caller."""
     refuse_link(run_dir / "checkpoints")
     path = save_agent(agent, run_dir / "checkpoints" / f"step_{step:012d}", loop_state, with_replay=with_replay)
+    if keep is not None:
+        prune_checkpoints(run_dir, keep)
+    return path
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` (by step number) of this run's checkpoints: ``step_<number>``
+    directories, never a link or anything else."""
     for old in checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
-    return path
 
 
 def checkpoints(run_dir: Path) -> list[Path]:

@@ -32,6 +32,7 @@ import yaml
 
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.stats import iqm_ci
+from rlsuite.driver.checkpoint import prune_checkpoints
 from rlsuite.driver.ctrlc import stop_requested
 from rlsuite.driver.logger import Progress
 from rlsuite.driver.memberstate import DoneMembers
@@ -118,6 +119,7 @@ class MemberRuns:
                         resumed[k] if resumed else None,
                         lock if k_all == 1 else _HeldByParent(),
                         pictures,
+                        prunes=k_all == 1,  # K members: pruned once all wrote, so a step common to all stays
                     )
                 )
         except BaseException:
@@ -197,8 +199,18 @@ class MemberRuns:
             self.evaluate(live)
         for k in live if checkpoint else ():
             self.runs[k].checkpoint(loop_state(k))
+        if checkpoint:
+            self.prune()
         for k in live if video else ():
             self.runs[k].record()
+
+    def prune(self) -> None:
+        """With several members, each keeps its newest ``keep_checkpoints`` only once all have written
+        their newest: a kill between two members' writes leaves a step common to all to resume from."""
+        if len(self.runs) > 1:
+            for run in self.runs:
+                if run.run_dir is not None:
+                    prune_checkpoints(run.run_dir, self.settings.keep_checkpoints)
 
     def evaluate(self, members: list[int]) -> None:
         """Evaluate these members together (one ``act`` per step for all K), each as its own run would."""
@@ -233,6 +245,7 @@ class MemberRuns:
                 results.append(
                     run.finish(stopped, loop_state(k) if loop_state else None, signal_name if stopped else None)
                 )
+            self.prune()
         except BaseException:
             self.abort()
             raise

@@ -69,11 +69,14 @@ class Run:
         resumed: dict[str, Any] | None = None,
         lock: RunDirLock | None = None,
         pictures: PictureClock | None = None,
+        prunes: bool = True,
     ) -> None:
         """``lock``: the run directory as :func:`claim_run_dir` returned it, where the caller claimed it
         already (the loop does, before reading the checkpoint it resumes); else it is claimed here.
-        ``pictures``: the picture time shared with other members' runs (else this run's own)."""
+        ``pictures``: the picture time shared with other members' runs (else this run's own).
+        ``prunes``: whether a checkpoint prunes the older ones (else the caller does)."""
         resumed = resumed or {}
+        self.prunes = prunes
         self.pictures = pictures or PictureClock()
         if run_dir is not None and lock is None:
             lock = claim_run_dir(run_dir, resume=bool(resumed), overwrite=settings.overwrite)
@@ -239,7 +242,7 @@ class Run:
             self.run_dir,
             self.step,
             state,
-            self.settings.keep_checkpoints,
+            self.settings.keep_checkpoints if self.prunes else None,
             with_replay=self.settings.save_replay,
         )
 
