@@ -238,7 +238,10 @@ def test_a_reader_takes_the_newest_checkpoint_again_when_a_training_run_prunes_i
     def racing(path, device, env):
         opened.append(path.name)
         if len(opened) == 1:  # meanwhile the run writes a newer checkpoint and prunes this one
-            shutil.copytree(path, path.with_name("step_000000000400"))
+            newer = path.with_name("step_000000000400")
+            shutil.copytree(path, newer)
+            meta = json.loads((newer / "agent.json").read_text())
+            (newer / "agent.json").write_text(json.dumps({**meta, "loop": {**meta["loop"], "step": 400}}))
             shutil.rmtree(path)
             raise RLSuiteError(f"{path} is not an rlsuite checkpoint")
         return real(path, device, env)

@@ -332,6 +332,7 @@ def test_non_finite_weights_and_out_of_range_counters_are_refused(tmp_path):
         ("seed", -1, "seed=-1"),
         ("seed", 2**64, "seed=18446744073709551616"),
         ("loop", {**good["loop"], "step": -5}, "loop.step=-5"),
+        ("loop", {**good["loop"], "step": 20}, "loop.step=20"),  # not the step the checkpoint is named by (30)
         ("loop", {**good["loop"], "episodes": 1.5}, "loop.episodes=1.5"),
         ("loop", {**good["loop"], "rng_before_reset": [1, 2]}, r"loop.rng_before_reset=\[1, 2\]"),
     ]:

@@ -295,6 +295,9 @@ def check_meta(meta: dict[str, Any], path: Path) -> None:
             for k in ("num_timesteps", "n_calls", "env_steps_since_train")
             if k in extra
         ]
+    named = STEP_NAME.fullmatch(path.name)  # a run's checkpoint is named by the step it was taken at
+    if named and isinstance(loop, dict) and "step" in loop:
+        checks.append(("loop.step", loop["step"], lambda v: v == int(named.group(1)), f"{int(named.group(1))}"))
     for key, value, ok, expected in checks:
         if not ok(value):
             shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
