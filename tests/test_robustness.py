@@ -390,6 +390,27 @@ def test_a_replay_buffer_larger_than_memory_is_refused_before_the_run_directory(
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(
+    "name, env, settings, needle",
+    [
+        ("dqn", "CartPole-v1", {"net_arch": [10**12]}, "dqn's networks for 1 member hold 7,000,000,000,002 parameters"),
+        ("ddpg", "Pendulum-v1", {"net_arch": [10**6, 10**4]}, "ddpg's networks for 1 member"),
+        ("sac", "Pendulum-v1", {"net_arch": [10**6, 10**4]}, "sac's networks for 1 member"),
+        ("dqn", "CartPole-v1", {"seeds": 20_000}, "dqn's networks for 20,000 members"),
+    ],
+)
+def test_networks_that_cannot_fit_are_refused_before_they_are_allocated(monkeypatch, name, env, settings, needle):
+    from rlsuite.learning import offpolicy
+
+    monkeypatch.setattr(offpolicy, "available_memory", lambda: 10**9)  # 1 GB left
+    rlsuite.make_agent(name, env, seed=0)  # the preset's networks fit
+    start = time.perf_counter()
+    with pytest.raises(RLSuiteError, match="choose smaller networks") as info:
+        rlsuite.make_agent(name, env, **settings)
+    assert needle in one_line(info) and "1.0 GB of memory is available" in one_line(info)
+    assert time.perf_counter() - start < 20  # sized, not allocated
+
+
 def test_resume_refuses_another_env_other_hyperparameters_or_n_envs_and_keeps_config_yaml(tmp_path):
     import rlsuite
     from rlsuite.core.errors import RLSuiteError

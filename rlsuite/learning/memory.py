@@ -1,4 +1,5 @@
-"""How much memory a replay buffer takes, checked against what the machine has before it is allocated."""
+"""How much memory a replay buffer and an agent's networks take, checked against what the machine has
+before they are allocated."""
 
 from __future__ import annotations
 
@@ -81,4 +82,16 @@ def check_memory(
             f"the replay buffer ({setting}={transitions:,} transitions of {each:,} bytes) needs "
             f"{need / 1e9:,.1f} GB but {available / 1e9:,.1f} GB of memory is available; choose a "
             f"smaller {setting} (at most about {fits:,} here), e.g. --set {setting}={fits}."
+        )
+
+
+def check_network_memory(n_params: int, bytes_each: int, members: int, name: str, available: int | None) -> None:
+    """One line if ``members`` members' networks of ``n_params`` parameters in all do not fit in the
+    ``available`` bytes: their weights, gradients and an optimizer's two moments (Adam's), four copies."""
+    need = 4 * n_params * bytes_each
+    if available is not None and need > available:
+        raise RLSuiteError(
+            f"{name}'s networks for {members:,} member{'s' if members > 1 else ''} hold {n_params:,} parameters, "
+            f"whose weights, gradients and optimizer moments need {need / 1e9:,.1f} GB but "
+            f"{available / 1e9:,.1f} GB of memory is available; choose smaller networks (net_arch) or fewer seeds."
         )

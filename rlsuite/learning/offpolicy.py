@@ -37,7 +37,7 @@ from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
 from rlsuite.learning.agent import Agent, ConfigT
 from rlsuite.learning.framereplay import FrameReplayBuffer, buffer_kind, stores_frames
-from rlsuite.learning.memory import check_memory
+from rlsuite.learning.memory import available_memory, check_memory, check_network_memory
 from rlsuite.learning.replay import Batch, ReplayBuffer
 from rlsuite.nets import resolve_device
 from rlsuite.nets.memberwise import clip_grad_norm_per_member, with_member_axis
@@ -80,6 +80,7 @@ class OffPolicyAgent(Agent[ConfigT]):
         algorithm's code is the same for every K. A network of stacked layers (twin critics, one
         stacked module of two members per agent member) takes the axis as it is.
         """
+        self._check_network_memory(build)
         with torch.random.fork_rng(devices=[]):
             singles = []
             for seed in self.seeds:
@@ -92,6 +93,19 @@ class OffPolicyAgent(Agent[ConfigT]):
             for net, one in zip(nets, single):
                 load_member(net, k, one)
         return tuple(net.to(self.device) for net in nets)
+
+    def _check_network_memory(self, build: Callable[[int], tuple[nn.Module, ...]]) -> None:
+        """Size one member's networks on torch's meta device (no memory taken) and refuse, in one line,
+        K members' networks that cannot fit before any is allocated."""
+        with torch.device("meta"):
+            nets = build(1)
+        params = [p for net in nets for p in net.parameters()]
+        if self.device.type == "cuda":
+            available: int | None = torch.cuda.mem_get_info(self.device)[0]
+        else:
+            available = available_memory()
+        n_params = self.n_members * sum(p.numel() for p in params)
+        check_network_memory(n_params, params[0].element_size() if params else 4, self.n_members, self.name, available)
 
     def member_obs(self, obs: np.ndarray) -> torch.Tensor:
         """K × n observations (member-major) as a (K, n, ...) tensor on the agent's device."""

@@ -60,13 +60,13 @@ class QHead(nn.Module):
         return self.value(features) + advantage - advantage.mean(dim=-1, keepdim=True)
 
 
-def _bound_tensor(name: str, bound: Any) -> torch.Tensor:
+def _bound_array(name: str, bound: Any) -> np.ndarray:
     if isinstance(bound, torch.Tensor):
         bound = bound.detach().cpu()
-    values = torch.as_tensor(np.asarray(bound, dtype=np.float64))
-    if not torch.isfinite(values).all():
+    values = np.asarray(bound, dtype=np.float64)
+    if not np.isfinite(values).all():
         raise RLSuiteError(f"{name}={bound!r} must be finite; a squashed actor needs a bounded action space.")
-    return values.to(torch.get_default_dtype())
+    return values
 
 
 class ActorHead(nn.Module):
@@ -87,17 +87,19 @@ class ActorHead(nn.Module):
     def __init__(self, in_features: int, action_low: Any, action_high: Any, members: int = 1) -> None:
         super().__init__()
         self.members = members = check_members(members)
-        low, high = _bound_tensor("action_low", action_low), _bound_tensor("action_high", action_high)
+        # checked in numpy: the bounds are the env's, and a network sized on torch's meta device has no values
+        low_array, high_array = _bound_array("action_low", action_low), _bound_array("action_high", action_high)
         try:
-            low, high = torch.broadcast_tensors(low, high)
-        except RuntimeError:
+            low_array, high_array = np.broadcast_arrays(low_array, high_array)
+        except ValueError:
             raise RLSuiteError(
-                f"action_low shape {tuple(low.shape)} and action_high shape {tuple(high.shape)} do not match."
+                f"action_low shape {low_array.shape} and action_high shape {high_array.shape} do not match."
             ) from None
-        if (low > high).any():
+        if (low_array > high_array).any():
             raise RLSuiteError(f"action_low={action_low!r} exceeds action_high={action_high!r} somewhere.")
-        self.register_buffer("action_low", low.clone())
-        self.register_buffer("action_high", high.clone())
+        low, high = (torch.tensor(a, dtype=torch.get_default_dtype()) for a in (low_array, high_array))
+        self.register_buffer("action_low", low)
+        self.register_buffer("action_high", high)
         self.action_shape = tuple(low.shape)
         in_features = check_positive_int("in_features", in_features)
         if members > 1:
