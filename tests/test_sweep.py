@@ -39,6 +39,26 @@ class DyingEnv(gym.Env):
         return 0, 1.0, True, False, {}
 
 
+class FailsForOneSeed(gym.Env):
+    """A one-state env that raises at its third step in the env first reset with the seed ``bad``."""
+
+    def __init__(self, bad: int = -1):
+        self.observation_space = gym.spaces.Discrete(1)
+        self.action_space = gym.spaces.Discrete(2)
+        self.bad, self.first_seed, self.steps = bad, None, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.first_seed = seed if self.first_seed is None else self.first_seed
+        return 0, {}
+
+    def step(self, action):
+        self.steps += 1
+        if self.first_seed == self.bad and self.steps > 2:
+            raise RuntimeError(f"the env of seed {self.bad} broke")
+        return 0, 1.0, self.steps % 5 == 0, False, {}
+
+
 HANGING_ENV = '''
 import time
 
@@ -140,6 +160,16 @@ def test_a_failing_and_a_killed_trial_are_reported_and_the_others_finish(tmp_pat
     rows = {r["config"]: r for r in result.rows}
     assert rows["env.die=False"]["seeds_done"] == 1
     assert rows["env.die=True"]["seeds_failed"] == 1 and "killed by SIGKILL" in rows["env.die=True"]["errors"]
+
+
+def test_one_failing_member_of_a_stacked_configuration_fails_that_member_only(tmp_path):
+    out = tmp_path / "sweep"
+    env = f"{__name__}:FailsForOneSeed"
+    result = sweep(env, "qlearning", steps=100, seeds=3, grid={"env.bad": [1]}, loop=TINY, out=out)
+    (row,) = result.rows
+    assert row["seeds_done"] == 2 and row["seeds_failed"] == 1 and "the env of seed 1 broke" in row["errors"]
+    assert sorted(summaries(out)) == ["env.bad=1/seed_0", "env.bad=1/seed_2"]
+    assert all(s["steps"] == 100 for s in summaries(out).values())
 
 
 def test_resume_reruns_only_the_unfinished_trials(tmp_path):

@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         return 130
+    if result.signal == "SIGTERM":  # a job scheduler or kill: one line on stderr (the sweep's last) is enough
+        return 143
     print((result.out / "sweep.md").read_text())
     if result.interrupted:
         return 130

@@ -13,13 +13,14 @@ from typing import Any
 
 from rlsuite.core.envspec import saved_env
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.driver.rundir import RunDirLock
 from rlsuite.tools.runargs import new_run_dir
-from rlsuite.tools.sweep.local import run_local
+from rlsuite.tools.sweep.local import Terminated, run_local, sigterm_stops_sweep
 from rlsuite.tools.sweep.optuna_search import import_optuna, optuna_local, optuna_ray
 from rlsuite.tools.sweep.ray_backend import RaySession, import_ray, run_ray_grid
 from rlsuite.tools.sweep.report import write_report
 from rlsuite.tools.sweep.spec import SweepSpec, build_spec, config_name, grid_configs
-from rlsuite.tools.sweep.state import SweepState
+from rlsuite.tools.sweep.state import SweepState, lock_sweep
 from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult, stack_trials
 
 
@@ -33,6 +34,7 @@ class SweepResult:
     ran: list[str] = field(default_factory=list)  # the trials that ran in this call, "config/seed_s"
     best: dict[str, Any] | None = None  # the best configuration's row (by the metric's mean)
     interrupted: bool = False
+    signal: str | None = None  # what stopped it: "SIGINT" (Ctrl-C) or "SIGTERM"
 
     @property
     def failed(self) -> list[TrialRecord]:
@@ -70,15 +72,17 @@ def sweep(
     ``"log:1e-4:1e-2"``, ``"float:0.1:0.9"`` or ``"int:1:8"`` and Optuna picks ``trials``
     configurations. ``seeds=K`` runs seeds 0..K-1 (or give ``seed_list``). ``hyperparameters``,
     ``loop`` and ``env_kwargs`` are fixed for every trial. ``resume=True`` with ``out`` set to an
-    earlier sweep's directory reruns only its unfinished trials (the spec comes from its sweep.json).
+    earlier sweep's directory reruns only its unfinished trials (the spec comes from its sweep.json),
+    each from its checkpoints; a directory another process is sweeping is refused. On the local
+    backend, Ctrl-C or SIGTERM stops the trials cleanly (``interrupted``, ``signal``): they resume later.
     ``trial_timeout`` (seconds, None for no limit) kills a trial that runs longer and reports it
     failed, "timed out"; the other trials go on. ``progress`` prints a line per trial to stderr.
-    A grid's seeds train stacked, one run of K members per configuration (``stacked=False``: one
-    process per seed); Optuna's trials run one process per seed.
+    A configuration's seeds train stacked, one run of K members (``stacked=False``: one process per
+    seed), a grid's and Optuna's alike.
     """
     _check_backend(backend, workers, address, trial_timeout)
     if resume:
-        state = _resumed_state(out, env)
+        state, lock = _resumed_state(out, env)
     else:
         if not env or not agent:
             raise RLSuiteError("a sweep needs --env and --agent.")
@@ -99,7 +103,23 @@ def sweep(
             optuna_seed,
             stacked,
         )
-        state = _new_state(Path(out) if out is not None else new_run_dir(spec.env, agent, "sweep"), spec)
+        state, lock = _new_state(Path(out) if out is not None else new_run_dir(spec.env, agent, "sweep"), spec)
+    try:
+        return _run_sweep(state, backend, address, workers, trial_timeout, progress, resume)
+    finally:
+        lock.release()
+
+
+def _run_sweep(
+    state: SweepState,
+    backend: str,
+    address: str | None,
+    workers: int | None,
+    trial_timeout: float | None,
+    progress: bool,
+    resume: bool,
+) -> SweepResult:
+    """Run the sweep of ``state``, whose directory this process has locked, and write its report."""
     state.save()
     _check_extras(state, backend, resume)
     if backend == "local":
@@ -108,31 +128,41 @@ def sweep(
     t0 = time.perf_counter()
     if progress:
         _announce(state, backend, workers)
-    interrupted = _run(state, backend, address, workers, trial_timeout, report.on_done)
+    stopped_by = _run(state, backend, address, workers, trial_timeout, report.on_done)
+    interrupted = stopped_by is not None
     state.save(interrupted)
     rows, best = write_report(state, interrupted)
     if progress:
+        how = "done" if not interrupted else "interrupted" if stopped_by == "SIGINT" else f"stopped by {stopped_by}"
+        resume_hint = f"; resume it with rlsuite sweep --resume {state.out}" if interrupted else ""
         print(
-            f"sweep {'interrupted' if interrupted else 'done'} in {time.perf_counter() - t0:.1f} s: "
-            f"{state.out / 'sweep.md'} (tensorboard --logdir {state.out})",
+            f"sweep {how} in {time.perf_counter() - t0:.1f} s: {state.out / 'sweep.md'} "
+            f"(tensorboard --logdir {state.out}){resume_hint}",
             file=sys.stderr,
         )
-    return SweepResult(state.out, rows, list(state.trials.values()), report.ran, best, interrupted)
+    return SweepResult(state.out, rows, list(state.trials.values()), report.ran, best, interrupted, stopped_by)
 
 
-def _resumed_state(out: str | Path | None, env: str | None) -> SweepState:
-    """An earlier sweep's state, from its sweep.json; a module:Class env it names runs only when the user
-    names it again (``env``): sweep.json is data."""
+def _resumed_state(out: str | Path | None, env: str | None) -> tuple[SweepState, RunDirLock]:
+    """An earlier sweep's state, from its sweep.json, and the lock on its directory; a module:Class env
+    it names runs only when the user names it again (``env``): sweep.json is data."""
     if out is None:
         raise RLSuiteError("resume needs the sweep directory; give it as out= (or --resume DIR).")
-    state = SweepState.load(Path(out))
-    named = saved_env(state.spec.env, Path(out) / "sweep.json", env)
-    if named != state.spec.env:
-        raise RLSuiteError(
-            f"cannot resume {out} on {named!r}: it sweeps {state.spec.env!r}; resume with its own "
-            "env (or leave --env out) or start a new sweep."
-        )
-    return state
+    out = Path(out)
+    lock = lock_sweep(out) if out.is_dir() else None  # not a directory: load says it is no sweep
+    try:
+        state = SweepState.load(out)
+        named = saved_env(state.spec.env, out / "sweep.json", env)
+        if named != state.spec.env:
+            raise RLSuiteError(
+                f"cannot resume {out} on {named!r}: it sweeps {state.spec.env!r}; resume with its own "
+                "env (or leave --env out) or start a new sweep."
+            )
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    return state, lock or lock_sweep(out)
 
 
 def _local_workers(state: SweepState, workers: int | None) -> int:
@@ -169,11 +199,15 @@ def _check_backend(backend: str, workers: int | None, address: str | None, trial
         )
 
 
-def _new_state(out: Path, spec: SweepSpec) -> SweepState:
-    """A new sweep directory; a grid's configurations are all known up front, Optuna's come as it asks."""
+def _new_state(out: Path, spec: SweepSpec) -> tuple[SweepState, RunDirLock]:
+    """A new sweep directory, locked; a grid's configurations are all known up front, Optuna's come as it asks."""
     if (out / "sweep.json").exists():
         raise RLSuiteError(f"{out} already holds a sweep; resume it with --resume {out} or choose another --out.")
     out.mkdir(parents=True, exist_ok=True)
+    lock = lock_sweep(out)
+    if (out / "sweep.json").exists():  # another sweep started in it meanwhile
+        lock.release()
+        raise RLSuiteError(f"{out} already holds a sweep; resume it with --resume {out} or choose another --out.")
     state = SweepState(out, spec)
     if not spec.search:
         for index, params in enumerate(grid_configs(spec.grid)):
@@ -181,7 +215,7 @@ def _new_state(out: Path, spec: SweepSpec) -> SweepState:
             if name in state.configs:  # two values that print alike
                 name = f"{name}-{index}"
             state.add_config(name, params)
-    return state
+    return state, lock
 
 
 def _check_extras(state: SweepState, backend: str, resume: bool) -> None:
@@ -213,27 +247,40 @@ class _Progress:
                 detail = (
                     f"eval {s.get('eval_mean_return', math.nan):.3f}, {s.get('sps', 0):.0f} steps/s"
                     if mine.status == "done"
-                    else mine.error or "stopped by Ctrl-C"
+                    else mine.error or _stopped_short(s, trial.steps)
                 )
                 print(f"[{len(self.ran)}] {key}: {mine.status} ({detail})", file=sys.stderr, flush=True)
+
+
+def _stopped_short(summary: dict[str, Any], steps: int) -> str:
+    """Why a run that wrote its summary is not finished: the signal that stopped it, else how far it got."""
+    name = summary.get("signal") or ("SIGINT" if summary.get("interrupted", True) else None)
+    if name:
+        return f"stopped by {'Ctrl-C' if name == 'SIGINT' else name}"
+    return f"stopped at step {summary.get('steps')} of {steps}"
 
 
 def _grouped(state: SweepState) -> list[Trial]:
     """The unfinished trials of a grid: each configuration's seeds stacked in one trial (one process, one
     agent of K members), or one trial per seed with ``stacked`` off."""
     todo = state.unfinished()
-    return stack_trials(todo) if state.spec.stacked else todo
+    return stack_trials(todo, state.spec.seeds) if state.spec.stacked else todo
 
 
 def _run(
     state: SweepState, backend: str, address: str | None, workers: int | None, timeout: float | None, on_done
-) -> bool:
-    """Run the sweep's unfinished trials (and, for Optuna, the rest of its trials); True if interrupted."""
-    if backend == "local" and not state.spec.search:
-        todo = iter(_grouped(state))
-        return run_local(lambda: next(todo, None), workers, on_done, timeout)
+) -> str | None:
+    """Run the sweep's unfinished trials (and, for Optuna, the rest of its trials); returns the signal
+    that stopped it ("SIGINT" for Ctrl-C, or "SIGTERM"), None if it ran them all."""
     if backend == "local":
-        return optuna_local(state, state.unfinished(), workers, on_done, timeout)
+        with sigterm_stops_sweep():  # not on Ray, which handles the driver's signals itself
+            try:
+                if not state.spec.search:
+                    todo = iter(_grouped(state))
+                    return run_local(lambda: next(todo, None), workers, on_done, timeout)
+                return optuna_local(state, state.unfinished(), workers, on_done, timeout)
+            except Terminated:  # outside the pool (Optuna asking): no worker to stop
+                return "SIGTERM"
     session = RaySession(address, workers)
     try:
         if state.spec.search:
@@ -244,4 +291,4 @@ def _run(
                 run_ray_grid(state, todo, session, workers, on_done, timeout)
     finally:
         session.close()
-    return False
+    return None

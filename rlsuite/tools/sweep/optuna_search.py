@@ -89,18 +89,21 @@ def _study(optuna, state: SweepState, todo: list[Trial], distributions: dict[str
 
 def optuna_local(
     state: SweepState, todo: list[Trial], workers: int, on_done: OnDone, trial_timeout: float | None = None
-) -> bool:
+) -> str | None:
     """Optuna ask/tell in this process; a configuration's run (its seeds stacked, or one run per seed
     in parallel) goes to the pool.
 
-    ``todo`` are the unfinished trials of a resumed sweep. Returns True if interrupted.
+    ``todo`` are the unfinished trials of a resumed sweep. Returns the signal that stopped it, if one did.
     """
     optuna = import_optuna()
     spec = state.spec
     distributions = _distributions(optuna, spec.grid)
     study = _study(optuna, state, todo, distributions)
     asked: dict[str, Any] = {}  # config name -> optuna trial, for the configurations of this call
-    group = stack_trials if spec.stacked else list
+
+    def group(trials: list[Trial]) -> list[Trial]:
+        return stack_trials(trials, spec.seeds) if spec.stacked else trials
+
     queue = group(list(todo))
     for trial in todo:
         state.trials[trial.key].status = "pending"

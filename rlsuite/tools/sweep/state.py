@@ -1,19 +1,64 @@
 """A sweep's state on disk: sweep.json, rewritten as trials end, and what resuming reads back.
 
 sweep.json holds the spec, every configuration's grid values and every trial's record. A trial
-counts as finished only when its run directory holds the summary of an uninterrupted run, so a
-resumed sweep reruns exactly the trials that were killed, stopped or never started.
+counts as finished only when its run directory holds the summary of a run that ran its steps
+uninterrupted, so a resumed sweep reruns exactly the trials that were killed, stopped or never
+started (from their checkpoints, where they have some).
+
+One driver at a time: :func:`lock_sweep` takes an OS lock on the sweep directory (``SWEEP/.lock``,
+a run directory's lock) for as long as the sweep runs; the OS drops it when the driver dies.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
+from rlsuite.driver.rundir import LOCK, RunDirLock
 from rlsuite.tools.sweep.spec import SweepSpec
-from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult
+from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult, finished
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: sweeps there go unlocked, as runs do
+    fcntl = None  # type: ignore[assignment]
+
+
+def lock_sweep(out: Path) -> RunDirLock:
+    """Make the sweep directory ``out`` this process's while it runs: a second driver (a second
+    ``--resume``) would rerun its trials and record them failed. Refused in one line naming the owner."""
+    try:
+        return RunDirLock(out)
+    except RLSuiteError:
+        owner = _lock_owner(out / LOCK)
+        if owner is None:  # not held: the lock file itself is the trouble, and the error says so
+            raise
+        raise RLSuiteError(
+            f"sweep {out} is being run by another process (pid {owner}); wait for it or stop it "
+            f"(it resumes with rlsuite sweep --resume {out}), or choose another --out."
+        ) from None
+
+
+def _lock_owner(path: Path) -> str | None:
+    """The pid written in a lock file another process holds; None if no process holds it."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released with the file, just below
+        return None
+    except BlockingIOError:
+        return "".join(c for c in os.read(fd, 32).decode(errors="replace") if c.isdigit()) or "unknown"
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _plain(value: Any) -> Any:
@@ -56,13 +101,13 @@ class SweepState:
         self.save()
 
     def is_finished(self, key: str) -> bool:
-        """A trial is finished when its run directory holds a summary of an uninterrupted run."""
+        """A trial is finished when its run directory holds a summary of a run that ran its steps uninterrupted."""
         path = self.out / key / "summary.json"
         try:
             summary = json.loads(path.read_text())
         except (OSError, ValueError):
             return False
-        if summary.get("interrupted", True):
+        if not isinstance(summary, dict) or not finished(summary, self.spec.steps):
             return False
         record = self.trials[key]
         record.status, record.error, record.summary = "done", None, summary

@@ -63,17 +63,21 @@ class Trial:
         return cls(**data)
 
 
-def stack_trials(trials: list[Trial]) -> list[Trial]:
+def stack_trials(trials: list[Trial], seeds: list[int] | None = None) -> list[Trial]:
     """One trial per configuration that trains its seeds stacked in one run (``<configuration>/seed_<s>``
-    run directories, as separate trials have them), in the order the configurations first appear."""
+    run directories, as separate trials have them), in the order the configurations first appear.
+
+    With ``seeds`` (all the sweep's seeds), a configuration some of whose seeds are not in ``trials``
+    (they finished) runs the others one by one instead, each going on from its own checkpoints: a
+    stacked run of fewer seeds in that directory would not be the run their checkpoints belong to."""
     by_config: dict[str, list[Trial]] = {}
     for trial in trials:
         by_config.setdefault(trial.key.rsplit("/seed_", 1)[0], []).append(trial)
     stacked = []
     for config, group in by_config.items():
         first = group[0]
-        if len(group) == 1:  # one seed is an ordinary run, in its own <configuration>/seed_<s>
-            stacked.append(first)
+        if len(group) == 1 or (seeds is not None and len(group) < len(seeds)):
+            stacked.extend(group)  # one seed is an ordinary run, in its own <configuration>/seed_<s>
             continue
         stacked.append(
             dataclasses.replace(
@@ -81,6 +85,17 @@ def stack_trials(trials: list[Trial]) -> list[Trial]:
             )
         )
     return stacked
+
+
+def finished(summary: dict[str, Any] | None, steps: int) -> bool:
+    """Whether ``summary`` is that of a run that ended on its own: not interrupted, and it trained its
+    ``steps`` (or stopped at its ``max_episodes``). Anything else goes on from its checkpoints."""
+    if not summary or summary.get("interrupted", True) or summary.get("stop_reason") == "interrupted":
+        return False
+    try:
+        return summary.get("stop_reason") == "max_episodes" or int(summary.get("steps", 0)) >= steps
+    except (TypeError, ValueError):  # a summary that is not rlsuite's: the trial runs again
+        return False
 
 
 @dataclass
@@ -119,7 +134,7 @@ class TrialResult:
         out = []
         for key in trial.member_keys():
             summary = (self.members or {}).get(key)
-            status = self.status if summary is None else "interrupted" if summary.get("interrupted") else "done"
+            status = self.status if summary is None else "done" if finished(summary, trial.steps) else "interrupted"
             out.append((key, TrialResult(status, summary, self.error if summary is None else None, self.wall_s)))
         return out
 
@@ -153,16 +168,37 @@ def run_trial(trial: Trial) -> TrialResult:
     t0 = time.perf_counter()
     try:
         if trial.seeds:
-            members = _train_stacked(trial)
-            interrupted = any(s["interrupted"] for s in members.values())
-            return TrialResult("interrupted" if interrupted else "done", None, None, time.perf_counter() - t0, members)
+            try:
+                members = _train_stacked(trial)
+            except Exception:  # noqa: BLE001  (one member's fault stops them all: each seed then runs alone)
+                return _seed_by_seed(trial, t0)
+            done = all(finished(s, trial.steps) for s in members.values())
+            return TrialResult("done" if done else "interrupted", None, None, time.perf_counter() - t0, members)
         summary = _train(trial)
-        status = "interrupted" if summary["interrupted"] else "done"
+        status = "done" if finished(summary, trial.steps) else "interrupted"
         return TrialResult(status, summary, None, time.perf_counter() - t0)
     except KeyboardInterrupt:
         return TrialResult("interrupted", None, "interrupted", time.perf_counter() - t0)
     except BaseException as exc:  # noqa: BLE001  (a trial's failure is data for the table)
         return TrialResult("failed", None, one_line(exc), time.perf_counter() - t0)
+
+
+def _seed_by_seed(trial: Trial, t0: float) -> TrialResult:
+    """A stacked trial that failed, run again seed by seed (each from its member's checkpoints, where it
+    has some), so that one failing member fails that member only and the others finish."""
+    members, errors = {}, []
+    for seed, key in zip(trial.seeds, trial.member_keys()):
+        alone = dataclasses.replace(
+            trial, key=key, seed=seed, run_dir=str(Path(trial.run_dir) / f"seed_{seed}"), seeds=[]
+        )
+        try:
+            members[key] = _train(alone)
+        except Exception as exc:  # noqa: BLE001  (this member's failure is data for the table)
+            errors.append(f"seed {seed}: {one_line(exc)}")
+    if not errors:  # the stacked run's fault did not come back in any member alone
+        done = all(finished(s, trial.steps) for s in members.values())
+        return TrialResult("done" if done else "interrupted", None, None, time.perf_counter() - t0, members)
+    return TrialResult("failed", None, "; ".join(errors), time.perf_counter() - t0, members)
 
 
 def _train(trial: Trial) -> dict[str, Any]:
@@ -195,7 +231,9 @@ def _train_stacked(trial: Trial) -> dict[str, dict[str, Any]]:
     torch.set_num_threads(1)
     run_dir = Path(trial.run_dir)
     members = [run_dir / f"seed_{s}" for s in trial.seeds]
-    resume = all(latest_checkpoint(m) is not None for m in members) and not (run_dir / "summary.json").exists()
+    # an earlier attempt that was stopped (its summary says interrupted) or killed goes on from its
+    # members' newest checkpoints; one that left a member without any starts afresh
+    resume = all(m.is_dir() and latest_checkpoint(m) is not None for m in members)
     if not resume:  # what an earlier attempt left goes; a run of other seeds in this directory is not touched
         for path in [*members, *(run_dir / name for name in ("summary.json", "config.yaml", "curves.png"))]:
             if path.is_dir():
