@@ -131,7 +131,7 @@ def _no_agent_hint(env) -> str:
 
 def member_seed_list(seed: int, seeds: int | list[int] | None) -> list[int]:
     """The members' seeds: ``[seed]``, ``seed .. seed + K - 1`` for ``seeds=K``, or the list given."""
-    from rlsuite.learning.agent import check_seeds
+    from rlsuite.learning.agent import MAX_MEMBERS, check_seeds
 
     if seeds is None:
         return check_seeds([seed])
@@ -139,6 +139,8 @@ def member_seed_list(seed: int, seeds: int | list[int] | None) -> list[int]:
         raise RLSuiteError(
             f"seeds={seeds!r} must be a count of at least 1 or a list of seeds, e.g. seeds=8 or seeds=[3, 7, 11]."
         )
+    if isinstance(seeds, int) and seeds > MAX_MEMBERS:  # before the range is walked: --seeds 2**64 never ends
+        raise RLSuiteError(f"seeds={seeds} is too many; a run trains 1 to {MAX_MEMBERS:,} seeds.")
     return check_seeds(range(seed, seed + seeds) if isinstance(seeds, int) else seeds)
 
 
@@ -179,6 +181,8 @@ def _load_checkpoint(path: Path, device: str | None, env: EnvSpec | None):
         saved = meta["env"]
         if saved is not None or env is not None:
             saved = saved_env(saved, path / "agent.json", env)
+        if env is not None and env != meta["env"]:  # another env than the run's: it must have the run's spaces
+            _check_spaces(saved, meta["env_kwargs"], obs_space, act_space, path)
         agent = cls(obs_space, act_space, config, seed=meta["seed"], env=saved, env_kwargs=meta["env_kwargs"])
     except RLSuiteError:
         raise
@@ -186,6 +190,24 @@ def _load_checkpoint(path: Path, device: str | None, env: EnvSpec | None):
         raise RLSuiteError(f"checkpoint {path} is corrupt: agent.json lacks or mangles {exc}.") from None
     restore_into(agent, path)
     return agent
+
+
+def _check_spaces(env: EnvSpec, env_kwargs: Any, obs_space: Any, act_space: Any, path: Path) -> None:
+    """One line unless ``env`` (with the run's env arguments) has the spaces the checkpoint was trained on."""
+    from rlsuite.core.envspec import env_name, make_env
+
+    try:
+        made = make_env(env, **(env_kwargs if isinstance(env_kwargs, dict) else {}))
+    except RLSuiteError:  # the run's env arguments do not fit it: making it to play says so, in one line
+        return
+    spaces = made.observation_space, made.action_space
+    if isinstance(env, str):  # an instance is the caller's to close
+        made.close()
+    if spaces != (obs_space, act_space):
+        raise RLSuiteError(
+            f"env {env_name(env)} has observations {spaces[0]} and actions {spaces[1]}, but {path} was trained "
+            f"on {obs_space} and {act_space}; give an env with the run's spaces, or leave out --env."
+        )
 
 
 def _on_device(hyperparameters: dict[str, Any], device: str | None) -> dict[str, Any]:

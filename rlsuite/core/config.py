@@ -87,7 +87,7 @@ def _coerce(name: str, value: Any, default: Any, owner: str) -> Any:
             if not isinstance(value, str):
                 raise TypeError
             return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float, e.g. 10**400
         raise RLSuiteError(
             f"{owner} hyperparameter {name}={value!r} is not a valid {kind.__name__}; give a value like {default!r}."
         ) from None

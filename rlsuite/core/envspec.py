@@ -34,6 +34,8 @@ def env_name(env: EnvSpec) -> str:
 def import_from_cwd(module_name: str) -> ModuleType:
     """Import ``module_name`` looking in the current directory first, as ``python -m`` does, also
     when run from the installed ``rlsuite`` script (whose sys.path lacks the current directory)."""
+    if not all(part.isidentifier() for part in module_name.split(".")):  # importlib: ValueError, TypeError
+        raise ImportError(f"{module_name!r} is not a module name such as mypackage.envs")
     cwd = os.getcwd()
     added = "" not in sys.path and cwd not in sys.path
     if added:
@@ -105,7 +107,7 @@ def _make_from_string(spec: str, for_training: bool = False, **kwargs: Any) -> g
             )
         try:
             return target(**kwargs)
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, LookupError) as exc:
             raise _rejected(spec, kwargs, exc) from None
     register_package_envs(spec)
     if spec not in gym.registry:
@@ -125,7 +127,7 @@ def _make_from_string(spec: str, for_training: bool = False, **kwargs: Any) -> g
         raise RLSuiteError(
             f"env {spec!r} needs {extra}, which is not installed; pip install 'rlsuite[{extra}]'."
         ) from None
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, LookupError) as exc:  # LookupError: FrozenLake's map_name="zz"
         raise _rejected(spec, kwargs, exc) from None
 
 
@@ -286,7 +288,24 @@ def make_env(env: EnvSpec, for_training: bool = False, **kwargs: Any) -> gym.Env
     if not isinstance(env, str):
         raise RLSuiteError(f"env must be a Gymnasium id, 'module:Class' or a gymnasium.Env, not {type(env).__name__}.")
     made = _make_from_string(env, for_training=for_training, **kwargs)
+    _check_made(made, env, kwargs.get("render_mode"))
     return apply_wrappers(made, wrappers) if wrappers else made
+
+
+def _check_made(made: gym.Env, spec: str, render_mode: Any) -> None:
+    """One line for an env that cannot be used as made: one without spaces (a module:Class such as
+    gymnasium:Env), or a window to render in (render_mode="human") where no display is set."""
+    for name in ("observation_space", "action_space"):
+        if not isinstance(getattr(made, name, None), gym.spaces.Space):
+            made.close()
+            raise RLSuiteError(f"env {spec!r} has no {name} once made; an Env sets self.{name} in its __init__.")
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if render_mode == "human" and headless and not type(made.unwrapped).__module__.startswith("rlsuite."):
+        made.close()  # rlsuite's own envs print their human frames; the others open a window at the first step
+        raise RLSuiteError(
+            f"env {spec!r} with render_mode='human' draws in a window, and no display is set (DISPLAY / "
+            "WAYLAND_DISPLAY); leave render_mode out (rlsuite record RUN_DIR writes a GIF of a trained agent)."
+        )
 
 
 def env_factory(env: EnvSpec, for_training: bool = False, **kwargs: Any) -> Callable[[], gym.Env]:

@@ -19,3 +19,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     if not close:
         return ""
     return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+
+
+def one_line(text: str) -> str:
+    """``text`` with its unprintable characters escaped: a message stays one line on a terminal, and
+    moves nothing on it, whatever newline or terminal code the path or name it quotes holds."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)

@@ -62,7 +62,7 @@ def rgb_array_env(env: EnvSpec, env_kwargs: dict[str, Any] | None = None) -> gym
             f"not (its render modes: {', '.join(modes) or 'none'}); set video_every=0."
         )
     if not isinstance(env, gym.Env):
-        return make_env(env, render_mode="rgb_array", **kwargs)
+        return make_env(env, **{**kwargs, "render_mode": "rgb_array"})  # over the env's own, e.g. "ansi"
     if env.spec is not None and env.spec.id in gym.registry:
         return gym_make(env.spec, render_mode="rgb_array")
     raise RLSuiteError(

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.errors import RLSuiteError, one_line
 from rlsuite.tools.evaluate import ENV_HELP, cmd_eval, member_dirs
-from rlsuite.tools.runargs import DEFAULT_STEPS, new_run_dir, parse_set, read_config, route_settings
+from rlsuite.tools.runargs import DEFAULT_STEPS, OneLineParser, new_run_dir, parse_set, read_config, route_settings
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -68,7 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     agent_name = args.agent or config.get("agent")
     if not env or not agent_name:
         raise RLSuiteError("train needs --env and --agent (or a --config file that names them).")
-    seed = args.seed if args.seed is not None else int(config.get("seed", 0))
+    seed = args.seed if args.seed is not None else int(config.get("seed") or 0)  # `seed: null` is the default
     seeds = args.seed_list or (args.seeds if args.seeds is not None else None)
     if seeds is None and args.seed is None and config.get("seeds"):
         seeds = config["seeds"]
@@ -89,8 +89,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         steps = preset(agent_name, env).get("steps", DEFAULT_STEPS)
     if args.checkpoint_every is not None:
         loop["checkpoint_every"] = args.checkpoint_every
-    if int(steps) < 0:
-        raise RLSuiteError(f"--steps {steps} is negative; give the number of env steps to train for (>= 0).")
+    if not 0 <= int(steps) < 2**63:  # 2**64 would train until killed, and no checkpoint holds such a step
+        raise RLSuiteError(f"--steps {steps} is {'negative' if int(steps) < 0 else 'too many'}; give 0 to 2**63 - 1.")
     loop["progress"] = not args.no_progress
     if args.overwrite:
         loop["overwrite"] = True
@@ -306,7 +306,7 @@ def _add_train_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlsuite", description="Train, evaluate and solve RL problems.")
+    parser = OneLineParser(prog="rlsuite", description="Train, evaluate and solve RL problems.")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RLSuiteError, OSError, MemoryError, RecursionError) as exc:
         if args.debug:
             raise
-        print(f"rlsuite: error: {fault_line(exc)}", file=sys.stderr)
+        print(f"rlsuite: error: {one_line(fault_line(exc))}", file=sys.stderr)
         return 2
 
 

@@ -83,7 +83,7 @@ def _config_seeds(path: Path) -> list[int] | None:
 
     try:
         seeds = yaml.safe_load((path / "config.yaml").read_text()).get("seeds")
-    except (OSError, yaml.YAMLError, AttributeError):
+    except (OSError, yaml.YAMLError, AttributeError, ValueError, RecursionError):  # ValueError: not UTF-8, say
         return None
     return [int(s) for s in seeds] if isinstance(seeds, list) and all(isinstance(s, int) for s in seeds) else None
 

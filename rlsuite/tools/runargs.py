@@ -7,7 +7,9 @@ neither command module has to import the other.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,27 @@ import yaml
 
 from rlsuite.core.config import unknown_name
 from rlsuite.core.envspec import env_arguments
-from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.errors import RLSuiteError, one_line
 
 DEFAULT_STEPS = 10_000
+#: steps, seeds and counts lie below 2**63, the range a checkpoint's counters hold
+MAX_STEPS = 2**63
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser, whose error stays one line (it quotes an unknown argument as given, newline and
+    all), and which takes UTF-8 arguments only."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        for arg in sys.argv[1:] if args is None else args:
+            try:
+                arg.encode()
+            except UnicodeEncodeError:  # bytes not UTF-8 come as surrogates, which no log, YAML or JSON file takes
+                self.error(f"argument {arg!r} is not UTF-8 text; give paths and names in UTF-8.")
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):  # type: ignore[override]
+        super().error(one_line(message))
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
@@ -30,7 +50,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
             raise RLSuiteError(f"--set {item!r} is not key=value; write it like --set learning_rate=0.05.")
         try:
             values[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: an int of more than 4300 digits
             values[key.strip()] = raw
     return values
 
@@ -93,9 +113,17 @@ def read_config(path: str) -> dict[str, Any]:
             f"config file {path} does not exist; give the path of a YAML file such as a run's config.yaml."
         )
     try:
-        data = yaml.safe_load(file.read_text())
+        data = yaml.load(file.read_text(), Loader=_ConfigLoader)  # a SafeLoader: it builds no Python objects
     except RecursionError:
         raise RLSuiteError(f"config file {path} nests too deeply to be a run's config; give a plain one.") from None
+    except _Unbounded as exc:
+        raise RLSuiteError(f"config file {path} {exc}; give a plain one, such as a run's config.yaml.") from None
+    except UnicodeDecodeError:
+        raise RLSuiteError(
+            f"config file {path} is not UTF-8 text; give a YAML file such as a run's config.yaml."
+        ) from None
+    except ValueError:  # PyYAML turns digits into an int itself, and Python refuses more than 4300 of them
+        raise RLSuiteError(f"config file {path} holds a number too long to read; give a plain one.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -105,8 +133,8 @@ def read_config(path: str) -> dict[str, Any]:
     unknown = set(data) - {"env", "env_kwargs", "agent", "seed", "seeds", "steps", "hyperparameters", "loop"}
     if unknown:
         raise RLSuiteError(
-            f"config file {path} has unknown keys {sorted(unknown)}; allowed: env, env_kwargs, agent, seed, seeds, "
-            "steps, hyperparameters, loop."
+            f"config file {path} has unknown keys {sorted(unknown, key=repr)}; allowed: env, env_kwargs, agent, seed, "
+            "seeds, steps, hyperparameters, loop."
         )
     for key in ("env", "agent"):
         if key in data and not isinstance(data[key], str):
@@ -115,8 +143,9 @@ def read_config(path: str) -> dict[str, Any]:
                 f"{'CartPole-v1' if key == 'env' else 'dqn'}."
             )
     for key in ("env_kwargs", "hyperparameters", "loop"):
-        if data.get(key) is not None and not isinstance(data[key], dict):
-            raise RLSuiteError(f"config file {path}: {key}: {data[key]!r} must be a mapping of names to values.")
+        value = data.get(key)  # its names are strings: {null: 1} would reach f(**kwargs)
+        if value is not None and not (isinstance(value, dict) and all(isinstance(name, str) for name in value)):
+            raise RLSuiteError(f"config file {path}: {key}: {value!r} must be a mapping of names to values.")
     for key in ("seed", "steps"):
         if data.get(key) is not None:
             data[key] = _whole_number(path, key, data[key])
@@ -127,15 +156,47 @@ def read_config(path: str) -> dict[str, Any]:
     return data
 
 
+#: values a config may hold with its YAML aliases expanded: a run's config.yaml holds a few dozen, while 1 kB of
+#: nested aliases ("billion laughs") holds 9**9 that a message or an env's constructor would never finish walking
+MAX_CONFIG_VALUES = 100_000
+
+
+class _Unbounded(Exception):
+    """A config whose YAML aliases make it contain itself or expand beyond MAX_CONFIG_VALUES."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader that counts each node with its aliases expanded, without expanding them."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.sizes: dict[int, int] = {}  # id of a node -> its values, aliases expanded
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        alias = self.check_event(yaml.AliasEvent)
+        node = super().compose_node(parent, index)
+        if alias:  # the anchored node again: counted where it appears, unless it is still being read
+            if id(node) not in self.sizes:
+                raise _Unbounded("contains itself through a YAML alias (&name ... *name)")
+            return node
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        self.sizes[id(node)] = 1 + sum(self.sizes[id(child)] for child in children)
+        if self.sizes[id(node)] > MAX_CONFIG_VALUES:
+            raise _Unbounded(f"expands through its YAML aliases to more than {MAX_CONFIG_VALUES:,} values")
+        return node
+
+
 def _whole_number(path: str, key: str, value: Any) -> int:
-    """``value`` as a non-negative int (``1e3`` and ``"1e3"`` are 1000), or one sentence naming it."""
+    """``value`` as an int in [0, 2**63) (``1e3`` and ``"1e3"`` are 1000), or one sentence naming it."""
     try:
-        number = float(value)
-        if isinstance(value, bool) or not number.is_integer() or number < 0:
+        number = value if isinstance(value, int) else float(value)  # an int stays exact: 2**63 is no 2.0**63
+        if isinstance(value, bool) or not float(number).is_integer() or not 0 <= number < MAX_STEPS:
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond floats, e.g. 10**400
         raise RLSuiteError(
-            f"config file {path}: {key}: {value!r} must be a whole number >= 0, e.g. {key}: 1000."
+            f"config file {path}: {key}: {value!r} must be a whole number in [0, 2**63), e.g. {key}: 1000."
         ) from None
     return int(number)
 

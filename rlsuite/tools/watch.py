@@ -170,8 +170,8 @@ def play(agent, env, episodes: int, seed: int, show: Show) -> list[tuple[float, 
 def _check(args: argparse.Namespace) -> None:
     if args.episodes < 1:
         raise RLSuiteError(f"--episodes {args.episodes} must be at least 1.")
-    if args.fps is not None and not args.fps > 0:
-        raise RLSuiteError(f"--fps {args.fps} must be above 0.")
+    if args.fps is not None and not 0.01 <= args.fps <= 1000:  # a GIF frame lasts <= 655 s; ffmpeg takes no 1e300
+        raise RLSuiteError(f"--fps {args.fps} is out of range; choose 0.01 to 1000 frames per second.")
 
 
 def _display() -> bool:
