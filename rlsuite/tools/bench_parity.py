@@ -51,7 +51,7 @@ class ParityCase:
 
 
 CASES = {
-    "dqn": ParityCase("dqn", "dqn", "CartPole-v1", "DQN", seeds=64, eval_freq=5000),
+    "dqn": ParityCase("dqn", "dqn", "CartPole-v1", "DQN", seeds=64, eval_freq=5000, runner_seeds=16),
     "ddpg": ParityCase("ddpg", "ddpg", "Pendulum-v1", "DDPG", seeds=16, eval_freq=2000, runner_seeds=0),
 }
 HELP = (
