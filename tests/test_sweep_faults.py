@@ -323,3 +323,25 @@ def test_workers_import_the_installed_rlsuite_not_a_folder_named_rlsuite_in_the_
     finally:
         driver.stop()
     assert "default/seed_0: done" in driver.stderr and not (fake / "IMPORTED").exists()
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda d: d["spec"].update(steps="abc"),
+        lambda d: d.update(trials=[1, 2]),
+        lambda d: d.update(spec=5),
+        lambda d: d.update(configs=[]),
+        lambda d: d["spec"].pop("env"),
+    ],
+)
+def test_a_tampered_sweep_json_is_one_line_on_resume(tmp_path, capsys, tamper):
+    out = tmp_path / "sweep"
+    sweep("rlsuite/WalkToT-v0", "qlearning", steps=50, seeds=1, grid={"gamma": [0.8]}, loop=TINY, out=out)
+    data = json.loads((out / "sweep.json").read_text())
+    tamper(data)
+    (out / "sweep.json").write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "its sweep.json is damaged" in err

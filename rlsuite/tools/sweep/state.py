@@ -137,7 +137,32 @@ class SweepState:
             raise RLSuiteError(
                 f"cannot resume {out}: it holds no readable sweep.json; give a directory written by rlsuite sweep."
             ) from None
-        state = cls(out, SweepSpec.from_dict(data["spec"]))
-        state.configs = data["configs"]
-        state.trials = {t["key"]: TrialRecord.from_dict(t) for t in data["trials"]}
+        try:
+            state = cls(out, SweepSpec.from_dict(data["spec"]))
+            state.configs = data["configs"]
+            state.trials = {t["key"]: TrialRecord.from_dict(t) for t in data["trials"]}
+            _check_types(state)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RLSuiteError(
+                f"cannot resume {out}: its sweep.json is damaged ({type(exc).__name__}: {exc}); restore it or "
+                "start the sweep anew with another --out."
+            ) from None
         return state
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_types(state: SweepState) -> None:
+    """What a resumed sweep takes from sweep.json has the types rlsuite wrote (a TypeError otherwise)."""
+    spec = state.spec
+    if not (isinstance(spec.env, str) and isinstance(spec.agent, str) and _whole(spec.steps)):
+        raise TypeError("spec.env, spec.agent and spec.steps must be two names and a step count")
+    if not (isinstance(spec.seeds, list) and spec.seeds and all(_whole(s) for s in spec.seeds)):
+        raise TypeError("spec.seeds must be a list of seeds")
+    for name in ("grid", "env_kwargs", "loop", "hyperparameters"):
+        if not isinstance(getattr(spec, name), dict):
+            raise TypeError(f"spec.{name} must be a mapping")
+    if not isinstance(state.configs, dict):
+        raise TypeError("configs must be a mapping")
