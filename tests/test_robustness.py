@@ -478,3 +478,10 @@ def test_steps_in_a_config_file_may_be_written_1e3_and_bad_env_arguments_are_one
         == 2
     )
     assert "rejected its arguments {'render_mode': 7}" in capsys.readouterr().err
+
+
+def test_steps_beyond_what_a_checkpoint_holds_are_one_line_in_python_too():
+    for steps, needle in [(-1, "is negative"), (2**64, "is too many")]:
+        with pytest.raises(RLSuiteError, match=needle) as info:
+            qlearning().learn(steps)
+        assert "0 to 2**63 - 1" in one_line(info)

@@ -24,7 +24,7 @@ import yaml
 from rlsuite.core.envspec import env_factory, env_name
 from rlsuite.core.errors import RLSuiteError
 from rlsuite.core.transition import Transition
-from rlsuite.driver.checkpoint import checkpoints, read_checkpoint, restore_into
+from rlsuite.driver.checkpoint import MAX_INT, checkpoints, read_checkpoint, restore_into
 from rlsuite.driver.ctrlc import CtrlC
 from rlsuite.driver.members import MemberRuns, member_dir
 from rlsuite.driver.rundir import claim_run_dir
@@ -48,8 +48,11 @@ def train(
     """Train ``agent`` on its env for ``total_steps`` env steps per member (all of a member's envs
     together). One member: its :class:`TrainResult`; K members: one per member, in seed order."""
     settings = settings or LoopSettings()
-    if total_steps < 0:
-        raise RLSuiteError(f"steps={total_steps} is negative; give the number of env steps to train for (>= 0).")
+    if not 0 <= total_steps < MAX_INT:  # 2**64 would train until killed, and no checkpoint holds such a step
+        raise RLSuiteError(
+            f"steps={total_steps} is {'negative' if total_steps < 0 else 'too many'}; give the number of env "
+            "steps to train for, 0 to 2**63 - 1."
+        )
     if agent.env is None:
         raise RLSuiteError("this agent has no env; build it with rlsuite.make_agent(name, env).")
     runs, envs, resumed = _start(agent, total_steps, Path(run_dir) if run_dir is not None else None, settings, resume)

@@ -45,6 +45,14 @@ def refuse_link(path: Path) -> None:
         )
 
 
+class DirectoryInUse(RLSuiteError):
+    """The directory's lock is held by another process, whose PID is ``owner``."""
+
+    def __init__(self, message: str, owner: str) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
 class RunDirLock:
     """An exclusive ``flock`` on ``RUN/.lock`` held by this process; the file holds its PID."""
 
@@ -67,10 +75,11 @@ class RunDirLock:
                 os.lseek(fd, 0, os.SEEK_SET)
                 owner = "".join(c for c in os.read(fd, 32).decode(errors="replace") if c.isdigit()) or "unknown"
                 os.close(fd)
-                raise RLSuiteError(
+                raise DirectoryInUse(
                     f"run directory {run_dir} is in use by another process (PID {owner}), which holds "
                     f"the lock {path}; wait for that run to end or stop it, or choose another run "
-                    "directory."
+                    "directory.",
+                    owner,
                 ) from None
             except OSError:  # a file system without locks (some network mounts): go on unlocked
                 pass

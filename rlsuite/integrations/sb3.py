@@ -246,8 +246,6 @@ class SB3Runner(Trainable):
         finally:
             model.env.close()
             ctrl_c.restore()
-        self.num_timesteps = model.num_timesteps
-        runs.step = max(runs.step, model.num_timesteps)
         finishing = CtrlC(finishing=True).install()  # a signal now cuts the final evaluation, never the summaries
         try:
             return runs.finish(

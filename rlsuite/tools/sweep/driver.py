@@ -149,7 +149,9 @@ def _resumed_state(out: str | Path | None, env: str | None) -> tuple[SweepState,
     if out is None:
         raise RLSuiteError("resume needs the sweep directory; give it as out= (or --resume DIR).")
     out = Path(out)
-    lock = lock_sweep(out) if out.is_dir() else None  # not a directory: load says it is no sweep
+    if not out.is_dir():
+        SweepState.load(out)  # says, in one line, that it is no sweep
+    lock = lock_sweep(out)
     try:
         state = SweepState.load(out)
         named = saved_env(state.spec.env, out / "sweep.json", env)
@@ -159,10 +161,9 @@ def _resumed_state(out: str | Path | None, env: str | None) -> tuple[SweepState,
                 "env (or leave --env out) or start a new sweep."
             )
     except BaseException:
-        if lock is not None:
-            lock.release()
+        lock.release()
         raise
-    return state, lock or lock_sweep(out)
+    return state, lock
 
 
 def _local_workers(state: SweepState, workers: int | None) -> int:

@@ -12,19 +12,13 @@ a run directory's lock) for as long as the sweep runs; the OS drops it when the 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from rlsuite.core.errors import RLSuiteError
-from rlsuite.driver.rundir import LOCK, RunDirLock
+from rlsuite.driver.rundir import DirectoryInUse, RunDirLock
 from rlsuite.tools.sweep.spec import SweepSpec
 from rlsuite.tools.sweep.trial import Trial, TrialRecord, TrialResult, finished
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: sweeps there go unlocked, as runs do
-    fcntl = None  # type: ignore[assignment]
 
 
 def lock_sweep(out: Path) -> RunDirLock:
@@ -32,33 +26,11 @@ def lock_sweep(out: Path) -> RunDirLock:
     ``--resume``) would rerun its trials and record them failed. Refused in one line naming the owner."""
     try:
         return RunDirLock(out)
-    except RLSuiteError:
-        owner = _lock_owner(out / LOCK)
-        if owner is None:  # not held: the lock file itself is the trouble, and the error says so
-            raise
+    except DirectoryInUse as exc:
         raise RLSuiteError(
-            f"sweep {out} is being run by another process (pid {owner}); wait for it or stop it "
+            f"sweep {out} is being run by another process (pid {exc.owner}); wait for it or stop it "
             f"(it resumes with rlsuite sweep --resume {out}), or choose another --out."
         ) from None
-
-
-def _lock_owner(path: Path) -> str | None:
-    """The pid written in a lock file another process holds; None if no process holds it."""
-    if fcntl is None:
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released with the file, just below
-        return None
-    except BlockingIOError:
-        return "".join(c for c in os.read(fd, 32).decode(errors="replace") if c.isdigit()) or "unknown"
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _plain(value: Any) -> Any:
