@@ -200,3 +200,24 @@ def test_bench_rejects_an_unknown_case(tmp_path):
     proc = subprocess.run([*CLI, "bench", "--only", "cartpol", "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "did you mean 'cartpole'" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+# ----- the gpu suite: its harness on the CPU (CI has no GPU) -------------------------------------
+def test_gpu_suite_check_agrees_on_the_cpu_and_reports(monkeypatch, capsys, tmp_path):
+    import torch
+
+    from rlsuite.tools import bench_gpu
+
+    if not torch.cuda.is_available():
+        assert main(["bench", "--suite", "gpu", "--out", str(tmp_path)]) == 2
+        assert "this machine has none; run it where torch sees a GPU" in capsys.readouterr().err
+    monkeypatch.setattr(bench_gpu, "DEVICE", "cpu")  # the same code against itself: no difference at all
+    check = bench_gpu.check_case(log=lambda line: None)
+    assert [r["relative_difference"] for r in check["updates"]] == [0.0] * 4
+    assert [m["same_returns"] for m in check["members"]] == [True, True]
+    assert [m["eval_return"] for m in check["members"]] == [1.0, 1.0]
+    text = bench_gpu.markdown(
+        {"check": check, "atari": {"error": "RLSuiteError: no ale-py"}},
+        dict.fromkeys(["command", "gpu", "cpu", "date"], "x"),
+    )
+    assert "| sac | Pendulum-v1 | 50 | 0.0e+00 |" in text and "failed: RLSuiteError: no ale-py" in text

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from rlsuite.core.errors import RLSuiteError, did_you_mean
-from rlsuite.tools import bench_parity, bench_seeds, report, textbook
+from rlsuite.tools import bench_gpu, bench_parity, bench_seeds, report, textbook
 from rlsuite.tools.bench_floor import env_floor_s, update_floor_s
 
 RUN_SETTINGS = {
@@ -337,10 +337,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         suites = {}
     parser.add_argument(
         "--suite",
-        choices=sorted([*suites, "textbook", "seeds", "parity"]) if suites else None,
+        choices=sorted([*suites, "textbook", "seeds", "parity", "gpu"]) if suites else None,
         default="quick",
         help="; ".join(
-            [f"{s.name}: {s.help}" for s in suites.values()] + [textbook.HELP, bench_seeds.HELP, bench_parity.HELP]
+            [f"{s.name}: {s.help}" for s in suites.values()]
+            + [textbook.HELP, bench_seeds.HELP, bench_parity.HELP, bench_gpu.HELP]
         ),
     )
     parser.add_argument(
@@ -355,7 +356,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    special = {"textbook": textbook, "seeds": bench_seeds, "parity": bench_parity}  # not lists of cases
+    # not lists of cases
+    special = {"textbook": textbook, "seeds": bench_seeds, "parity": bench_parity, "gpu": bench_gpu}
     if args.suite in special:
         return special[args.suite].run(args)
     suite = load_suites()[args.suite]  # a name from the file: --suite's choices

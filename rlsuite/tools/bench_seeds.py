@@ -151,18 +151,27 @@ def update_case(ks: tuple[int, ...] = (1, 8, 32), steps: int = 200, log: Callabl
     return {"rows": rows}
 
 
-def _gemm_floor_s(k: int, batch: int = 64, widths: tuple[int, ...] = (4, 256, 256, 2), repeats: int = 200) -> float:
+def _gemm_floor_s(
+    k: int,
+    batch: int = 64,
+    widths: tuple[int, ...] = (4, 256, 256, 2),
+    repeats: int = 200,
+    sync: Callable[[], None] = lambda: None,
+) -> float:
     """Seconds per member of one update's matmuls alone: forward and backward of the online net on the
-    batch (3 × its multiply-adds) and the target net's forward (1 ×), timed as batched matmuls."""
+    batch (3 × its multiply-adds) and the target net's forward (1 ×), timed as batched matmuls on
+    torch's default device (``sync`` waits for it)."""
     import torch
 
     mats = [(torch.randn(k, batch, a), torch.randn(k, a, b)) for a, b in zip(widths[:-1], widths[1:])]
     for x, w in mats:
         torch.bmm(x, w)
+    sync()
     start = time.perf_counter()
     for _ in range(repeats):
         for x, w in mats:
             torch.bmm(x, w)
+    sync()
     one_pass = (time.perf_counter() - start) / repeats
     return 4 * one_pass / k
 
