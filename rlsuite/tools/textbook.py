@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from rlsuite.tools import report
+from rlsuite.tools import book, report
 
-FIGURES = ("fig3.2", "fig3.5", "fig4.1", "ex6.6", "fig6.5")
+FIGURES = ("fig3.2", "fig3.5", "fig4.1", "ex6.6", "fig6.5", *book.keys())
 CLIFF_RUNS, BIAS_RUNS, CLIFF_EPISODES, BIAS_EPISODES = 100, 1000, 500, 300
 HELP = (
     f"textbook: Sutton & Barto's figures beside the book's numbers, into OUT/textbook.md (--only "
@@ -242,6 +242,7 @@ def write(
     only: list[str] | None = None,
     cliff_runs: int = CLIFF_RUNS,
     bias_runs: int = BIAS_RUNS,
+    runs: int | None = None,
     cliff_episodes: int = CLIFF_EPISODES,
     bias_episodes: int = BIAS_EPISODES,
     workers: int | None = None,
@@ -258,17 +259,22 @@ def write(
     (out / "textbook").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results: dict[str, Any] = {}
+    chapters = {f.key: f for f in book.chapters()}
     for key in FIGURES:
         if key not in only:
             continue
         log(f"== {key}")
-        if key in EXACT:
+        if key in chapters:
+            results[key] = book.run_figure(chapters[key], runs, workers, log)
+        elif key in EXACT:
             results[key] = exact_figure(key)
         elif key == "ex6.6":
             results[key] = cliff_figure(cliff_runs, cliff_episodes, workers, log)
         else:
             results[key] = bias_figure(bias_runs, bias_episodes, workers, log)
-    plots = figures.plot_all(results, out / "textbook")
+    classic = {k: r for k, r in results.items() if k not in chapters}
+    plots = figures.plot_all(classic, out / "textbook")
+    pngs = {k: book.plot(r, out / "textbook" / f"{k}.png") for k, r in results.items() if k in chapters}
     meta = {
         "command": command,
         "date": time.strftime("%Y-%m-%d"),
@@ -276,9 +282,13 @@ def write(
         "machine": machine(),
         "total_s": time.perf_counter() - start,
     }
-    (out / "textbook" / "textbook.json").write_text(json.dumps(summary(results, meta), indent=1))
+    (out / "textbook" / "textbook.json").write_text(
+        json.dumps({**summary(classic, meta), **{k: results[k] for k in pngs}}, indent=1)
+    )
     path = out / "textbook.md"
-    path.write_text(figures.markdown(results, meta, {k: str(p.relative_to(out)) for k, p in plots.items()}))
+    page = figures.markdown(classic, meta, {k: str(p.relative_to(out)) for k, p in plots.items()})
+    page += "".join("\n" + book.markdown(k, results[k], str(png.relative_to(out)), command) for k, png in pngs.items())
+    path.write_text(page)
     return path
 
 
@@ -335,6 +345,7 @@ def run(args: argparse.Namespace) -> int:
         args.only,
         cliff_runs=args.seeds or CLIFF_RUNS,
         bias_runs=args.seeds or BIAS_RUNS,
+        runs=args.seeds,
         command=command,
         log=lambda line: print(line, flush=True),
     )

@@ -1,0 +1,123 @@
+"""The tabular chapters of Sutton & Barto's *Reinforcement Learning: An Introduction* (2nd ed.),
+one module a chapter (ch2, ch4, ...), each figure one function; ``rlsuite bench --suite textbook``
+runs them beside the figures of :mod:`rlsuite.tools.textbook`.
+
+A chapter module holds ``FIGURES``, a list of :class:`Figure`. A figure's function takes the runs
+(``--seeds N``, else the book's count), the worker processes and a log line function, and returns
+the figure as plain JSON (the suite's contract):
+
+* ``runs`` and ``x`` (the figure's x axis: steps, episodes, α, capital, …);
+* ``panels``: by the book's axis title (``"% optimal action"``, ``"RMS error"``, ``"final policy"``,
+  …) either curves by the book's legend label (``"epsilon=0.1"``: a list of numbers over ``x``, in
+  the book's units) or a surface or table (a nested list, row by row as the book draws it);
+* ``book``: the key numbers set beside the book's, ``[what, the book's, ours]`` rows (strings);
+* optional ``notes`` (a sentence for the page) and ``plot`` hints (``{"panel": {"ylim": [a, b],
+  "xscale": "log"}}``).
+
+The suite adds ``wall_s``, plots every panel (curves as lines, tables as annotated grids) into
+OUT/textbook/KEY.png and writes a section of textbook.md per figure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # fig2.2, ex6.2, ...
+    title: str  # "Figure 2.2: ε-greedy on the 10-armed testbed"
+    runs: int  # the book's run count (0: an exact figure, no runs)
+    make: Callable[[int, int, Callable[[str], None]], dict[str, Any]]  # (runs, workers, log) -> the figure
+
+
+def chapters() -> list[Figure]:
+    """Every figure of the chapter modules, in the book's order."""
+    import importlib
+
+    figures: list[Figure] = []
+    for name in MODULES:
+        figures += importlib.import_module(f"rlsuite.tools.book.{name}").FIGURES
+    return figures
+
+
+MODULES: tuple[str, ...] = ()  # the chapter modules, in the book's order
+
+
+def keys() -> tuple[str, ...]:
+    return tuple(f.key for f in chapters())
+
+
+def run_figure(figure: Figure, runs: int | None, workers: int, log: Callable[[str], None]) -> dict[str, Any]:
+    start = time.perf_counter()
+    result = figure.make(runs or figure.runs, workers, log)
+    result["wall_s"] = round(time.perf_counter() - start, 2)
+    result["title"] = figure.title
+    return result
+
+
+def _is_curves(panel: Any) -> bool:
+    return isinstance(panel, dict)
+
+
+def plot(result: dict[str, Any], path: Path) -> Path:
+    """Every panel of the figure side by side: curves over ``x``, tables as annotated grids."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = result["panels"]
+    hints = result.get("plot", {})
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), dpi=100, squeeze=False)
+    for ax, (name, panel) in zip(axes[0], panels.items()):
+        hint = hints.get(name, {})
+        if _is_curves(panel):
+            x = hint.get("x", result["x"])
+            for label, ys in panel.items():
+                ax.plot(x[: len(ys)], ys, label=label)
+            ax.set_xlabel(hint.get("xlabel", result.get("xlabel", "")))
+            ax.set_ylabel(name)
+            if "xscale" in hint:
+                ax.set_xscale(hint["xscale"])
+            if "ylim" in hint:
+                ax.set_ylim(*hint["ylim"])
+            ax.legend(fontsize=8)
+        else:
+            grid = np.asarray(panel, dtype=float)
+            grid = grid if grid.ndim == 2 else grid[None, :]
+            ax.imshow(grid, cmap="viridis", aspect="auto", origin=hint.get("origin", "upper"))
+            if grid.size <= 400:
+                for (r, c), v in np.ndenumerate(grid):
+                    ax.text(c, r, f"{v:.{hint.get('decimals', 0)}f}", ha="center", va="center", fontsize=7, color="w")
+            ax.set_title(name)
+    fig.suptitle(result["title"])
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def markdown(key: str, result: dict[str, Any], png: str, command: str) -> str:
+    """The figure's section of textbook.md: its command, runs, wall time, plot and the book's numbers."""
+    lines = [
+        f"## {result['title']}",
+        "",
+        f"`{command} --only {key}`: {result['runs']} runs, {result['wall_s']:.1f} s.",
+        "",
+        f"![{key}]({png})",
+        "",
+    ]
+    if result.get("notes"):
+        lines += [result["notes"], ""]
+    if result.get("book"):
+        lines += ["| | the book | rlsuite |", "|---|---|---|"]
+        lines += [f"| {what} | {book} | {ours} |" for what, book, ours in result["book"]]
+        lines.append("")
+    return "\n".join(lines)
