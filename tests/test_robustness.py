@@ -485,3 +485,66 @@ def test_steps_beyond_what_a_checkpoint_holds_are_one_line_in_python_too():
         with pytest.raises(RLSuiteError, match=needle) as info:
             qlearning().learn(steps)
         assert "0 to 2**63 - 1" in one_line(info)
+
+
+# ----- one member's env raises: that member fails alone --------------------------------------------
+class FailingEnv(gym.Env):
+    """Four states visited at random; the copy reset with seed ``bad_seed`` raises from step ``bad_step`` on."""
+
+    def __init__(self, bad_seed: int, bad_step: int = 120):
+        self.observation_space, self.action_space = gym.spaces.Discrete(4), gym.spaces.Discrete(2)
+        self.bad_seed, self.bad_step, self.t, self.seeded = bad_seed, bad_step, 0, None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.seeded = seed if seed is not None else self.seeded
+        return 0, {}
+
+    def step(self, action):
+        self.t += 1
+        if self.seeded == self.bad_seed and self.t >= self.bad_step:
+            raise RuntimeError("sensor unplugged")
+        return int(self.np_random.integers(4)), float(action), False, self.t % 10 == 0, {}
+
+
+def test_an_env_error_of_one_member_fails_that_member_only(tmp_path, capsys):
+    from rlsuite.tools.cli import _report_members
+
+    run_dir = tmp_path / "run"
+    agent = rlsuite.make_agent("qlearning", FailingEnv(bad_seed=1), seeds=3, learning_rate=0.5, epsilon=0.5)
+    before = agent.member(1).state_tensors()
+    results = agent.learn(400, run_dir=run_dir, progress=False, log_images=False, eval_episodes=1)
+    summaries = [r.summary for r in results]
+    assert [s["stop_reason"] for s in summaries] == ["steps", "env error", "steps"]
+    assert [s["steps"] for s in summaries] == [400, 119, 400]  # seed 1 stopped before the step it could not take
+    error = "env 'FailingEnv' raised RuntimeError in step() at step 120: sensor unplugged"
+    assert summaries[1]["error"] == error and "error" not in summaries[0]
+    # it learned until then, and nothing after: as seed 1 alone trained for the 119 steps its env could take
+    alone = rlsuite.make_agent("qlearning", FailingEnv(bad_seed=-1), seed=1, learning_rate=0.5, epsilon=0.5)
+    alone.learn(119, progress=False, log_images=False, eval_episodes=1)
+    held = agent.member(1).state_tensors()["q_table"]
+    assert not np.array_equal(before["q_table"], held)
+    np.testing.assert_array_equal(held, alone.state_tensors()["q_table"])
+    total = json.loads((run_dir / "summary.json").read_text())
+    assert total["failed"] == {"1": error} and total["eval_returns"]["1"] == summaries[1]["eval_mean_return"]
+    assert total["eval_mean_return"] == np.mean([summaries[0]["eval_mean_return"], summaries[2]["eval_mean_return"]])
+    assert _report_members(results, run_dir) == 2
+    assert f"error: seed 1 failed alone: {error}; the other members went on" in capsys.readouterr().err
+    # its newest checkpoint is its last good state: the run resumes from a step common to all once the env is mended
+    assert max(int(c.name.split("_")[1]) for c in (run_dir / "seed_1" / "checkpoints").iterdir()) < 120
+    with pytest.raises(RuntimeError, match="sensor unplugged"):  # one member alone: the error is the run's
+        rlsuite.make_agent("qlearning", FailingEnv(bad_seed=0)).learn(400, progress=False)
+
+
+def test_an_evaluation_env_error_of_one_member_fails_that_member_only():
+    from rlsuite.driver.settings import EVAL_SEED_OFFSET
+
+    # seed 2's evaluation env raises at its first evaluation (step 100): seed 2 fails there, the others go on
+    env = FailingEnv(bad_seed=2 + EVAL_SEED_OFFSET, bad_step=5)
+    results = rlsuite.make_agent("qlearning", env, seeds=3).learn(400, progress=False, eval_freq=100, eval_episodes=1)
+    assert [(r.summary["steps"], r.summary["stop_reason"]) for r in results] == [
+        (400, "steps"),
+        (400, "steps"),
+        (100, "env error"),
+    ]
+    assert "raised RuntimeError in step() at step 5: sensor unplugged" in results[2].summary["error"]

@@ -168,8 +168,10 @@ def test_one_failing_member_of_a_stacked_configuration_fails_that_member_only(tm
     result = sweep(env, "qlearning", steps=100, seeds=3, grid={"env.bad": [1]}, loop=TINY, out=out)
     (row,) = result.rows
     assert row["seeds_done"] == 2 and row["seeds_failed"] == 1 and "the env of seed 1 broke" in row["errors"]
-    assert sorted(summaries(out)) == ["env.bad=1/seed_0", "env.bad=1/seed_2"]
-    assert all(s["steps"] == 100 for s in summaries(out).values())
+    runs = summaries(out)  # seed 1's summary says where and why it stopped; the others ran all their steps
+    assert sorted(runs) == ["env.bad=1/seed_0", "env.bad=1/seed_1", "env.bad=1/seed_2"]
+    assert runs["env.bad=1/seed_1"]["stop_reason"] == "env error" and runs["env.bad=1/seed_1"]["steps"] == 2
+    assert runs["env.bad=1/seed_0"]["steps"] == runs["env.bad=1/seed_2"]["steps"] == 100
 
 
 def test_resume_reruns_only_the_unfinished_trials(tmp_path):

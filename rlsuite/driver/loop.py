@@ -178,8 +178,10 @@ class Stepper:
         self.n_envs = envs.num_envs // agent.n_members  # per member
         self.step_count = runs.step
         self.singles = single_envs(envs)
+        self.failed: list[tuple[Any, str]] = []  # (env, its error) of envs that raised: their members fail alone
         for env in self.singles:
             env.steps = runs.step  # the env's faults name the run's step
+            env.isolate = self.failed if agent.n_members > 1 else None
         seeds: list[int | None] = list(env_seeds(agent.seeds, self.n_envs, runs.step))
         # a member whose checkpoint was taken at an episode boundary of all its envs replays those resets,
         # so it goes on exactly; the others start new episodes from seeds offset by the step
@@ -233,6 +235,9 @@ class Stepper:
         actions = self.agent.act(self.obs, self.mask)
         next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
         at = self.step_count + self.n_envs
+        while self.failed:  # held before it learns from the step its env could not take
+            env, error = self.failed.pop()
+            self.runs.fail_member(self.singles.index(env) // self.n_envs, error)
         if not self.finite(rewards):
             self.runs.fault("reward", at)
         real_next, next_mask = next_obs, infos.get("action_mask")

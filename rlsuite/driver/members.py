@@ -39,7 +39,7 @@ from rlsuite.driver.memberstate import DoneMembers
 from rlsuite.driver.run import PictureClock, Run
 from rlsuite.driver.rundir import RunDirLock, claim_member_dir, write_text
 from rlsuite.driver.settings import LoopSettings, TrainResult
-from rlsuite.vecenv.vector import make_vector_env
+from rlsuite.vecenv.vector import make_vector_env, single_envs
 
 if TYPE_CHECKING:
     from rlsuite.learning.agent import Agent
@@ -167,6 +167,15 @@ class MemberRuns:
         self.stopping.append(k)
         self.runs[k].step = self.step + self.runs[k].settings.n_envs  # the step that ended its last episode
 
+    def fail_member(self, k: int, error: str) -> None:
+        """Member k's env raised ``error`` in this step: that member stops as it was before the step (it
+        learns and records no more, and its summary names the error); the others go on."""
+        if self.done[k]:
+            return
+        self.held.stop(k)
+        self.done[k] = True
+        self.runs[k].failure, self.runs[k].step = error, self.step
+
     def after_observe(self) -> None:
         """After the agent learned from a step: the members that are done get their state back, and
         those whose last episode ended in it (which they learned from) are held from now on."""
@@ -217,15 +226,20 @@ class MemberRuns:
         if not members:
             return
         start = time.perf_counter()
+        failures: dict[int, str] = {}
         results = evaluate_members(
             self.agent,
             [self.runs[k].schedule.eval_seed for k in range(len(self.runs))],
             self.settings.eval_episodes,
             self.settings.eval_max_steps,
+            failures,
         )
         seconds = time.perf_counter() - start
         for k in members:
-            self.runs[k].record_eval(results[k], seconds)
+            if k in failures:  # its evaluation env raised: the member fails, the others go on
+                self.fail_member(k, failures[k])
+            else:
+                self.runs[k].record_eval(results[k], seconds)
 
     # ----- the end ----------------------------------------------------------------------------
     def finish(self, interrupted: bool, loop_state, signal_name: str | None) -> TrainResult | list[TrainResult]:
@@ -237,7 +251,7 @@ class MemberRuns:
             for run in self.runs:
                 if run.step > run.logged_at:
                     run.log(final=True)
-            self.evaluate([k for k, run in enumerate(self.runs) if run.evaluated_at != run.step])
+            self.evaluate([k for k, run in enumerate(self.runs) if run.evaluated_at != run.step and not run.failure])
             results = []
             for k, run in enumerate(self.runs):
                 stopped = interrupted and not self.done[k]  # a member done before the interrupt finished
@@ -274,8 +288,9 @@ class MemberRuns:
 
 def aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     """The run of several members in one summary: each seed's final evaluation, their mean, IQM and 95 % CI."""
-    returns = [float(s["eval_mean_return"]) for s in summaries]
-    point, low, high = iqm_ci(returns)
+    failed = {str(s["seed"]): s["error"] for s in summaries if "error" in s}
+    returns = [float(s["eval_mean_return"]) for s in summaries if "error" not in s]  # the members that finished
+    point, low, high = iqm_ci(returns) if returns else (math.nan, math.nan, math.nan)
     first = summaries[0]
     wall = max(float(s["wall_s"]) for s in summaries)
     steps = sum(int(s["steps"]) for s in summaries)
@@ -290,31 +305,44 @@ def aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
         "wall_s": round(wall, 3),
         "sps": round(steps / wall, 1) if wall > 0 else 0.0,
         "eval_s": max(float(s.get("eval_s", 0.0)) for s in summaries),
-        "eval_mean_return": float(np.mean(returns)),
-        "eval_std_across_seeds": float(np.std(returns)),
+        "eval_mean_return": float(np.mean(returns)) if returns else math.nan,
+        "eval_std_across_seeds": float(np.std(returns)) if returns else math.nan,
         "eval_iqm_return": point,
         "eval_iqm_ci95": [low, high],
         "eval_returns": {str(s["seed"]): s["eval_mean_return"] for s in summaries},
         "interrupted": any(s["interrupted"] for s in summaries),
         "stop_reasons": sorted({s["stop_reason"] for s in summaries}),
+        **({"failed": failed} if failed else {}),
     }
 
 
-def evaluate_members(agent: Agent, seeds: list[int], episodes: int, max_steps: int) -> list[tuple[float, float]]:
+def evaluate_members(
+    agent: Agent, seeds: list[int], episodes: int, max_steps: int, failures: dict[int, str] | None = None
+) -> list[tuple[float, float]]:
     """(mean, std) of the return of each member over ``episodes`` deterministic episodes on its own
     env, seeded with ``seeds[k]`` as :func:`~rlsuite.driver.evaluation.evaluate` seeds it; all
-    members step together. An episode not over after ``max_steps`` steps is cut."""
+    members step together. An episode not over after ``max_steps`` steps is cut. With several
+    members, one whose env raises gets (nan, nan) and its error in ``failures``; the others go on."""
     k_all = agent.n_members
     envs = make_vector_env(
         env_factory(agent.env, **agent.env_kwargs), k_all, env_name(agent.env), simulate="deterministic"
     )
     returns: list[list[float]] = [[] for _ in range(k_all)]
+    failed: list[tuple[Any, str]] = []  # a member's env that raises ends that member's evaluation only
+    singles = single_envs(envs)
+    for env in singles if k_all > 1 else ():
+        env.isolate = failed
     try:
         obs, infos = envs.reset(seed=list(seeds))
         total, length = np.zeros(k_all), np.zeros(k_all, dtype=np.int64)
         while min(map(len, returns)) < episodes and not stop_requested():
             actions = agent.act(obs, infos.get("action_mask"), explore=False)
             obs, reward, terminated, truncated, infos = envs.step(actions)
+            while failed:
+                env, error = failed.pop()
+                returns[singles.index(env)] = [math.nan] * episodes
+                if failures is not None:
+                    failures[singles.index(env)] = error
             total += reward
             length += 1
             ended = np.logical_or(terminated, truncated)

@@ -98,6 +98,7 @@ class Run:
         self.agent, self.total_steps, self.run_dir, self.settings = agent, int(total_steps), run_dir, settings
         self.start_step = self.step = int(resumed.get("step", 0))
         self.episodes = int(resumed.get("episodes", 0))
+        self.failure: str | None = None  # the error of this member's env, where it raised (K members)
         self.schedule = RunSchedule.build(settings, self.total_steps, agent.seed, self.start_step)
         self.recorded_at, self.last_images = -1, {}
         self.pictures_logged = 0  # how often this run logged pictures
@@ -277,7 +278,10 @@ class Run:
             self.lock.release()
 
     def stop_reason(self, interrupted: bool) -> str:
-        """Why the run stopped: ``interrupted`` (Ctrl-C), ``max_episodes``, or ``steps`` (it ran them all)."""
+        """Why the run stopped: ``env error`` (its env raised; one member of several), ``interrupted``
+        (Ctrl-C), ``max_episodes``, or ``steps`` (it ran them all)."""
+        if self.failure is not None:
+            return "env error"
         if interrupted:
             return "interrupted"
         return "max_episodes" if self.episode_limit_reached and self.step < self.total_steps else "steps"
@@ -321,7 +325,8 @@ class Run:
             table.update({**config["hyperparameters"], **{f"loop.{k}": v for k, v in config["loop"].items()}})
             self.logger.hparams(columns, {"hparam/eval_mean_return": eval_mean}, self.step, table)
             self.hparams_at = self.step
-        self.checkpoint(loop_state)
+        if self.failure is None:  # a failed member's newest checkpoint is its last good state: resumed from there
+            self.checkpoint(loop_state)
         summary = {
             "env": env_name(self.agent.env),
             "agent": self.agent.name,
@@ -338,6 +343,8 @@ class Run:
             "stop_reason": self.stop_reason(interrupted),
             **self.agent.summary_metrics(),
         }
+        if self.failure is not None:
+            summary["error"] = self.failure
         if signal_name or late_signal():
             summary["signal"] = signal_name or late_signal()
         if stop_requested():

@@ -142,9 +142,9 @@ def _report_members(results: list[Any], run_dir: Path) -> int:
     signals = {r.summary.get("signal") for r in results} - {None}
     if summary["interrupted"]:
         print(f"continue it with: rlsuite train --resume {run_dir}")
-    if signals:  # interrupted, or a signal cut the final evaluation short
-        return 143 if "SIGTERM" in signals else 130
-    return 0
+    for seed, error in summary.get("failed", {}).items():  # the others finished; resume once the env is mended
+        print(f"error: seed {seed} failed alone: {error}; the other members went on", file=sys.stderr)
+    return (143 if "SIGTERM" in signals else 130) if signals else 2 if summary.get("failed") else 0
 
 
 def _write_curves(run_dir: Path, results: list[Any] | None = None) -> None:

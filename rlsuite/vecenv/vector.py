@@ -25,7 +25,7 @@ from gymnasium import spaces
 from gymnasium.vector.utils import batch_space
 
 from rlsuite.core.envspec import env_name
-from rlsuite.core.errors import RLSuiteError
+from rlsuite.core.errors import RLSuiteError, one_line
 from rlsuite.core.streams import stream_key
 
 # the types a well-behaved env returns: these pass with a type comparison each
@@ -77,6 +77,11 @@ class ProtocolCheck(gym.Wrapper):
         else:  # Text, Graph, ...: not checked
             self._kind = "any"
         self._fits = getattr(self, f"_fits_{self._kind}")
+        # K members stacked: the loop gives each env a list to report its failure into (isolate), and an env
+        # that raises then fails its member only: it reports, and from then on repeats its last observation
+        self.isolate: list[tuple[ProtocolCheck, str]] | None = None
+        self.failure: str | None = None
+        self._last_obs: Any = None
 
     # ----- the common path ----------------------------------------------------------------------
     def _fits_array(self, obs: Any) -> bool:
@@ -95,6 +100,41 @@ class ProtocolCheck(gym.Wrapper):
         return True
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if self.isolate is None:
+            return self._reset(seed, options)
+        if self.failure is None:
+            try:
+                self._last_obs, info = self._reset(seed, options)
+                return self._last_obs, info
+            except Exception as exc:
+                self._fail(exc, "reset()")
+        return self._last_obs, {}
+
+    def step(self, action: Any):
+        if self.isolate is None:
+            return self._step(action)
+        if self.failure is None:
+            try:
+                result = self._step(action)
+                self._last_obs = result[0]
+                return result
+            except Exception as exc:
+                self._fail(exc, "step()")
+        return self._last_obs, 0.0, False, True, {}  # an episode cut at each step: its member learns no more
+
+    def _fail(self, exc: Exception, call: str) -> None:
+        """Record this env's error as its member's failure, in one line (raised where there is nothing to repeat)."""
+        if self._last_obs is None or self.isolate is None:
+            raise exc
+        text = (str(exc).strip().splitlines() or [""])[0]
+        self.failure = one_line(
+            text
+            if isinstance(exc, RLSuiteError)
+            else f"env {self.name!r} raised {type(exc).__name__} in {call} at step {self.steps}: {text}"
+        )
+        self.isolate.append((self, self.failure))
+
+    def _reset(self, seed: int | None, options: dict[str, Any] | None):
         if seed is None:  # kept so a checkpoint taken at this episode boundary can replay the reset on resume
             self.rng_before_reset = self.env.unwrapped.np_random.bit_generator.state  # a fresh dict
         try:
@@ -111,7 +151,7 @@ class ProtocolCheck(gym.Wrapper):
             raise self._fault("reset()", f"an info that is {_describe(info)}")
         return (obs if self._fits(obs) else self._observation(obs, "reset()")), info
 
-    def step(self, action: Any):
+    def _step(self, action: Any):
         self.steps += 1
         try:
             result = self.env.step(action)

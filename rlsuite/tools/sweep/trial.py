@@ -134,8 +134,13 @@ class TrialResult:
         out = []
         for key in trial.member_keys():
             summary = (self.members or {}).get(key)
-            status = self.status if summary is None else "done" if finished(summary, trial.steps) else "interrupted"
-            out.append((key, TrialResult(status, summary, self.error if summary is None else None, self.wall_s)))
+            if summary is None:
+                out.append((key, TrialResult(self.status, None, self.error, self.wall_s)))
+            elif "error" in summary:  # its env raised: this seed failed alone
+                out.append((key, TrialResult("failed", summary, one_line(str(summary["error"])), self.wall_s)))
+            else:
+                status = "done" if finished(summary, trial.steps) else "interrupted"
+                out.append((key, TrialResult(status, summary, None, self.wall_s)))
         return out
 
 
@@ -172,6 +177,9 @@ def run_trial(trial: Trial) -> TrialResult:
                 members = _train_stacked(trial)
             except Exception:  # noqa: BLE001  (one member's fault stops them all: each seed then runs alone)
                 return _seed_by_seed(trial, t0)
+            errors = [f"seed {seed}: {s['error']}" for seed, s in zip(trial.seeds, members.values()) if "error" in s]
+            if errors:  # one member's env raised: that seed failed, the others finished
+                return TrialResult("failed", None, one_line("; ".join(errors)), time.perf_counter() - t0, members)
             done = all(finished(s, trial.steps) for s in members.values())
             return TrialResult("done" if done else "interrupted", None, None, time.perf_counter() - t0, members)
         summary = _train(trial)
