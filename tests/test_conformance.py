@@ -39,6 +39,7 @@ FITS = [
         },
     ),
     ("rlsuite/WalkToTContinuous-v0", {"learning_starts": 60, "buffer_size": 2000, "batch_size": 16, "net_arch": [16]}),
+    ("rlsuite/Bandit-v0", {"learning_rate": 0.1}),  # the bandit agents (no gamma, no epsilon of theirs)
 ]
 STEPS = 300
 

@@ -11,6 +11,7 @@ by one linear solve (policy evaluation, Sutton & Barto's eq. 4.4 solved in close
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -150,15 +151,25 @@ def value_iteration(mdp: TabularMDP, gamma: float, tol: float = 1e-10, max_iter:
     return mdp.q_from_v(v, gamma), v
 
 
-def policy_iteration(mdp: TabularMDP, gamma: float, max_iter: int = 10_000):
-    """(q*, v*, policy) by policy iteration with exact policy evaluation (needs gamma < 1)."""
+def policy_iteration(
+    mdp: TabularMDP,
+    gamma: float,
+    max_iter: int = 10_000,
+    policy: np.ndarray | None = None,
+    visit: Callable[[np.ndarray, np.ndarray], None] | None = None,
+):
+    """(q*, v*, policy) by policy iteration with exact policy evaluation (needs gamma < 1), from
+    ``policy`` (one action per state; by default the first allowed action), calling
+    ``visit(policy, v_policy)`` for each policy it evaluates: π0, π1, ... as the book draws them."""
     if not 0 <= gamma < 1:
         raise RLSuiteError(f"policy iteration needs gamma in [0, 1), got {gamma}.")
     states = np.arange(mdp.n_states)
-    policy = mdp.allowed.argmax(axis=1)  # first allowed action
+    policy = mdp.allowed.argmax(axis=1) if policy is None else np.asarray(policy, dtype=np.int64)
     for _ in range(max_iter):
         a = policy
         v = np.linalg.solve(np.eye(mdp.n_states) - gamma * mdp.continuation[states, a], mdp.reward[states, a])
+        if visit is not None:
+            visit(policy.copy(), v)
         q = mdp.q_from_v(v, gamma)
         masked = np.where(mdp.allowed, q, -np.inf)
         # switch only on a strict improvement, so ties cannot make it cycle

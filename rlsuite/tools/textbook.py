@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -138,12 +136,7 @@ def _as_list(results: Any) -> list[Any]:
     return results if isinstance(results, list) else [results]
 
 
-def run_all(fn: Callable, jobs: list[tuple], workers: int) -> list[Any]:
-    """``fn(*job)`` for every job, in order, over ``workers`` fresh processes (in this one for 1)."""
-    if workers <= 1 or len(jobs) <= 1:
-        return [fn(*job) for job in jobs]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(fn, *zip(*jobs), chunksize=max(1, len(jobs) // (workers * 8))))
+run_all = book.run_all  # fn(*job) for every job over worker processes
 
 
 # ----- Example 6.6 -----------------------------------------------------------------------------------
@@ -287,7 +280,7 @@ def write(
     )
     path = out / "textbook.md"
     page = figures.markdown(classic, meta, {k: str(p.relative_to(out)) for k, p in plots.items()})
-    page += "".join("\n" + book.markdown(k, results[k], str(png.relative_to(out)), command) for k, png in pngs.items())
+    page += "".join("\n" + book.markdown(k, results[k], str(png.relative_to(out))) for k, png in pngs.items())
     path.write_text(page)
     return path
 

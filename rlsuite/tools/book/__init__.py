@@ -20,8 +20,10 @@ OUT/textbook/KEY.png and writes a section of textbook.md per figure.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,11 +49,30 @@ def chapters() -> list[Figure]:
     return figures
 
 
-MODULES: tuple[str, ...] = ()  # the chapter modules, in the book's order
+MODULES: tuple[str, ...] = ("ch2", "ch4", "ch5", "ch6", "ch7", "ch8", "ch12")  # chapter modules, in book order
 
 
 def keys() -> tuple[str, ...]:
     return tuple(f.key for f in chapters())
+
+
+def run_all(fn: Callable, jobs: list[tuple], workers: int) -> list[Any]:
+    """``fn(*job)`` for every job, in order, over ``workers`` fresh processes (in this one for 1)."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [fn(*job) for job in jobs]
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(fn, *zip(*jobs), chunksize=max(1, len(jobs) // (workers * 8))))
+
+
+def greedy_length(q: np.ndarray, P: dict, start: int, limit: int = 100) -> int | None:
+    """Steps the greedy policy of ``q`` (ties to the lowest action) takes from ``start`` to the end of an
+    episode of a deterministic ``P``; None if it has not ended within ``limit`` steps (it loops)."""
+    s = start
+    for t in range(1, limit + 1):
+        _, s, _, terminated = P[s][int(np.argmax(q[s]))][0]
+        if terminated:
+            return t
+    return None
 
 
 def run_figure(figure: Figure, runs: int | None, workers: int, log: Callable[[str], None]) -> dict[str, Any]:
@@ -104,12 +125,12 @@ def plot(result: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def markdown(key: str, result: dict[str, Any], png: str, command: str) -> str:
+def markdown(key: str, result: dict[str, Any], png: str) -> str:
     """The figure's section of textbook.md: its command, runs, wall time, plot and the book's numbers."""
     lines = [
         f"## {result['title']}",
         "",
-        f"`{command} --only {key}`: {result['runs']} runs, {result['wall_s']:.1f} s.",
+        f"`rlsuite bench --suite textbook --only {key}`: {result['runs']} runs, {result['wall_s']:.1f} s.",
         "",
         f"![{key}]({png})",
         "",
