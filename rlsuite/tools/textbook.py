@@ -279,7 +279,9 @@ def write(
         json.dumps({**summary(classic, meta), **{k: results[k] for k in pngs}}, indent=1)
     )
     path = out / "textbook.md"
-    page = figures.markdown(classic, meta, {k: str(p.relative_to(out)) for k, p in plots.items()})
+    page = figures.markdown(
+        classic, meta, {k: str(p.relative_to(out)) for k, p in plots.items()}, {k: results[k] for k in pngs}
+    )
     page += "".join("\n" + book.markdown(k, results[k], str(png.relative_to(out))) for k, png in pngs.items())
     path.write_text(page)
     return path

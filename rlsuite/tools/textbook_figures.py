@@ -248,8 +248,11 @@ def _pm(value: float, half: float) -> str:
     return f"{value:.1f}" if np.isnan(half) else f"{value:.1f} ± {half:.1f}"
 
 
-def markdown(results: dict[str, Any], meta: dict[str, Any], plots: dict[str, str]) -> str:
-    """textbook.md: how it was made, a line per figure with its runs and time, then the figures."""
+def markdown(
+    results: dict[str, Any], meta: dict[str, Any], plots: dict[str, str], chapters: dict[str, Any] | None = None
+) -> str:
+    """textbook.md's head and the classic figures: how it was made, a line per figure with its runs and
+    time (``chapters``' figures too: their sections follow, from :mod:`rlsuite.tools.book`), the figures."""
     timing = []
     for key, res in results.items():
         runs = "exact" if "values" in res else f"{res['runs']} per method"
@@ -264,6 +267,11 @@ def markdown(results: dict[str, Any], meta: dict[str, Any], plots: dict[str, str
                 "wall s": f"{seconds:.3g}",
             }
         )
+    for res in (chapters or {}).values():
+        runs = f"{res['runs']}" if res["runs"] else "exact"
+        timing.append(
+            {"figure": res["title"].split(":")[0], "runs": runs, "episodes": "—", "wall s": f"{res['wall_s']:.3g}"}
+        )
     sections = [
         exact_section(r) if "values" in r else cliff_section(r, plots) if k == "ex6.6" else bias_section(r, plots)
         for k, r in results.items()
@@ -276,8 +284,9 @@ Measured with `{meta["command"]}` on {meta["date"]}, {meta["workers"]} worker pr
 in all. Machine: {meta["machine"]}.
 
 The figures are those of Sutton & Barto, *Reinforcement Learning: An Introduction* (2nd ed., 2018).
-The exact ones come from `rlsuite.solve`; the learning ones train every run through
-`make_agent(...).learn(...)`, seeds 0 … N−1 per method. Numbers per episode: `textbook/textbook.json`.
+The exact ones come from `rlsuite.solve`; the learning ones of chapters 3 and 6 train every run
+through `make_agent(...).learn(...)`, seeds 0 … N−1 per method, and each chapter figure says in its
+notes how its runs are made. The numbers behind every figure: `textbook/textbook.json`.
 
 {report.markdown_table(timing, list(timing[0]) if timing else [])}
 """

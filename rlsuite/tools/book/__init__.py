@@ -127,10 +127,11 @@ def plot(result: dict[str, Any], path: Path) -> Path:
 
 def markdown(key: str, result: dict[str, Any], png: str) -> str:
     """The figure's section of textbook.md: its command, runs, wall time, plot and the book's numbers."""
+    runs = f"{result['runs']} runs" if result["runs"] else "exact"
     lines = [
         f"## {result['title']}",
         "",
-        f"`rlsuite bench --suite textbook --only {key}`: {result['runs']} runs, {result['wall_s']:.1f} s.",
+        f"`rlsuite bench --suite textbook --only {key}`: {runs}, {result['wall_s']:.1f} s.",
         "",
         f"![{key}]({png})",
         "",
