@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import stable_baselines3
 import stable_baselines3.dqn.dqn as sb3_dqn
+import torch
 from stable_baselines3.common.noise import NormalActionNoise
 
 import rlsuite.agents.dqn as dqn_module
@@ -130,3 +131,75 @@ def test_parity_statistics_and_sb3_arguments():
     )
     assert kwargs["policy_kwargs"] == {"net_arch": [400, 300]} and kwargs["gamma"] == 0.98
     assert isinstance(kwargs["action_noise"], NormalActionNoise) and "noise_std" not in kwargs
+
+
+def test_dqn_learns_from_stable_baselines3s_data_exactly_as_it_does(monkeypatch):
+    """SB3's DQN trains on CartPole (episodes cut at 20 steps, so truncations happen) and records each
+    transition it stores, each minibatch's indices and its weights after each round. rlsuite's DQN,
+    from the same initial weights and with SB3's Adam kernel (rlsuite's fused one rounds differently),
+    observes the same transitions and draws the same minibatches: its weights equal SB3's bit for bit
+    after every round — storage, episode ends, targets, schedule and update are SB3's."""
+    from stable_baselines3.common.buffers import ReplayBuffer as SB3Buffer
+
+    from rlsuite.core.transition import Transition
+
+    model = stable_baselines3.DQN(
+        "MlpPolicy", gym.make("CartPole-v1", max_episode_steps=20), seed=3, policy_kwargs={"net_arch": [16]},
+        **DQN_HYPER,
+    )  # fmt: skip
+    start = {k: v.clone() for k, v in model.q_net.state_dict().items()}
+    stored, batches, weights = [], [], []
+    real_add, real_get = SB3Buffer.add, SB3Buffer._get_samples
+
+    def add(self, obs, next_obs, action, reward, done, infos):
+        truncated = bool(infos[0].get("TimeLimit.truncated", False))
+        stored.append(
+            (obs.copy(), action.copy(), reward.copy(), next_obs.copy(), bool(done[0]) and not truncated, truncated)
+        )
+        return real_add(self, obs, next_obs, action, reward, done, infos)
+
+    def get(self, batch_inds, env=None):
+        batches.append(batch_inds.copy())
+        return real_get(self, batch_inds, env)
+
+    monkeypatch.setattr(SB3Buffer, "add", add)
+    monkeypatch.setattr(SB3Buffer, "_get_samples", get)
+    real_train = model.train
+
+    def train(gradient_steps, batch_size):
+        real_train(gradient_steps, batch_size)
+        weights.append((len(stored), {k: v.clone() for k, v in model.q_net.state_dict().items()}))
+
+    model.train = train
+    model.learn(STEPS)
+    assert sum(t[5] for t in stored) >= 3 and sum(t[4] for t in stored) >= 10  # truncations and terminations
+
+    agent = make_agent("dqn", "CartPole-v1", seed=0, use_preset=False, net_arch=[16], **DQN_HYPER)
+    names = dict(zip(start, [k for k in agent.q_net.state_dict()]))  # q_net.0 ... q_net.4 -> backbone ..., head
+    with torch.no_grad():
+        for theirs, ours in names.items():
+            agent.q_net.state_dict()[ours].copy_(start[theirs])
+        agent.target_net.load_state_dict(agent.q_net.state_dict())
+    agent.optimizer = torch.optim.Adam(agent._params, lr=DQN_HYPER["learning_rate"], foreach=False)
+    agent.begin(STEPS)
+    drawn = iter(batches)
+
+    def sample(n_batches, batch_size, rng):
+        slots = np.concatenate([next(drawn) for _ in range(n_batches)])
+        return agent.buffer._gather(slots, np.zeros_like(slots)).reshape(n_batches, 1, batch_size)
+
+    rounds = iter(weights)
+    due, expected = next(rounds)
+    for step, (obs, action, reward, next_obs, terminated, truncated) in enumerate(stored, start=1):
+        transition = Transition(
+            obs, action, reward.astype(np.float64), next_obs, np.array([terminated]), np.array([truncated])
+        )
+        if agent.buffer is not None:
+            agent.buffer.sample = sample
+        agent.observe(transition)
+        if step == due:
+            mine = agent.q_net.state_dict()
+            for theirs, ours in names.items():
+                assert torch.equal(mine[ours], expected[theirs]), (step, ours)
+            due, expected = next(rounds, (None, None))
+    assert due is None  # every round compared
