@@ -11,8 +11,9 @@ the figure as plain JSON (the suite's contract):
   …) either curves by the book's legend label (``"epsilon=0.1"``: a list of numbers over ``x``, in
   the book's units) or a surface or table (a nested list, row by row as the book draws it);
 * ``book``: the key numbers set beside the book's, ``[what, the book's, ours]`` rows (strings);
-* optional ``notes`` (a sentence for the page) and ``plot`` hints (``{"panel": {"ylim": [a, b],
-  "xscale": "log"}}``).
+* optional ``notes`` (a sentence for the page) and ``plot`` hints per panel: for curves ``ylim``,
+  ``xscale``, ``x``, ``xlabel``; for tables ``decimals``, ``vmin``/``vmax``, ``rows``/``columns``
+  (tick labels top to bottom, left to right) and ``xlabel``/``ylabel``.
 
 The suite adds ``wall_s``, plots every panel (curves as lines, tables as annotated grids) into
 OUT/textbook/KEY.png and writes a section of textbook.md per figure.
@@ -113,10 +114,18 @@ def plot(result: dict[str, Any], path: Path) -> Path:
         else:
             grid = np.asarray(panel, dtype=float)
             grid = grid if grid.ndim == 2 else grid[None, :]
-            ax.imshow(grid, cmap="viridis", aspect="auto", origin=hint.get("origin", "upper"))
+            image = ax.imshow(grid, cmap="viridis", aspect="auto", vmin=hint.get("vmin"), vmax=hint.get("vmax"))
             if grid.size <= 400:
                 for (r, c), v in np.ndenumerate(grid):
                     ax.text(c, r, f"{v:.{hint.get('decimals', 0)}f}", ha="center", va="center", fontsize=7, color="w")
+            else:
+                fig.colorbar(image, ax=ax, shrink=0.8)
+            for axis, labels in (("y", hint.get("rows")), ("x", hint.get("columns"))):
+                if labels is not None:  # the book's labels, top to bottom and left to right (every fifth of many)
+                    ticks = list(range(0, len(labels), 1 if len(labels) <= 12 else 5))
+                    getattr(ax, f"set_{axis}ticks")(ticks, [str(labels[t]) for t in ticks])
+            ax.set_xlabel(hint.get("xlabel", ""))
+            ax.set_ylabel(hint.get("ylabel", ""))
             ax.set_title(name)
     fig.suptitle(result["title"])
     fig.tight_layout()

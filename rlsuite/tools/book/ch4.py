@@ -75,6 +75,16 @@ def fig4_2(runs: int, workers: int, log: Callable[[str], None]) -> dict[str, Any
         "panels": panels,
         "book": book,
         "notes": notes,
+        "plot": {
+            name: {
+                "rows": list(range(20, -1, -1)),
+                "columns": list(range(21)),
+                "ylabel": "#cars at first location",
+                "xlabel": "#cars at second location",
+                **({"vmin": -5, "vmax": 5} if name.startswith("π") else {}),
+            }
+            for name in panels
+        },
     }
 
 

@@ -33,6 +33,8 @@ BOOK_POLICY = {
     "no usable ace": [[0] * 10] * 5 + [[1, 0, 0, 0, 0, 0, 1, 1, 1, 1]] * 4 + [[1, 1, 1, 0, 0, 0, 1, 1, 1, 1]],
 }
 DEALER_CARDS = ["A", *map(str, range(2, 11))]
+# the tables' axes as the book draws them: player sum 21 at the top, the dealer's card A … 10
+AXES = {"rows": list(range(21, 11, -1)), "columns": DEALER_CARDS, "ylabel": "player sum", "xlabel": "dealer showing"}
 
 
 def table(values: np.ndarray, usable: int, decimals: int = 2) -> list[list[float]]:
@@ -74,7 +76,7 @@ def fig5_1(runs: int, workers: int, log: Callable[[str], None]) -> dict[str, Any
         ],
         "notes": "Rows: player sum 21 (top) … 12; columns: dealer showing A, 2, …, 10. "
         "Gymnasium's Blackjack-v1 (sab=True) rules, played in numpy; first-visit MC, mean return per state.",
-        "plot": {name: {"decimals": 1} for name in panels},
+        "plot": {name: {"decimals": 1, **AXES} for name in panels},
     }
 
 
@@ -115,7 +117,7 @@ def fig5_2(runs: int, workers: int, log: Callable[[str], None]) -> dict[str, Any
         "notes": f"Monte Carlo ES, {ES_EPISODES:,} episodes, exploring starts uniform over the 200 states, the policy "
         f"improved after every {ES_BATCH} episodes (the book: after each). Policy: 1 = hit, 0 = stick; rows: player "
         "sum 21 (top) … 12; columns: dealer showing A, 2, …, 10.",
-        "plot": {name: {"decimals": 0 if name.startswith("π") else 1} for name in panels},
+        "plot": {name: {"decimals": 0 if name.startswith("π") else 1, **AXES} for name in panels},
     }
 
 
