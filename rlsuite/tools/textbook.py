@@ -13,7 +13,10 @@ The learning figures train each method's runs the way a user would, as one run o
 ``make_agent(..., seeds=runs).learn(...)``, one method per worker process. It writes OUT/textbook.md,
 OUT/textbook/*.png and OUT/textbook/textbook.json (the per-episode means). ``--seeds N`` sets the runs per method of
 both learning figures (defaults: 100 for Example 6.6, 1000 for Figure 6.5); ``--only`` picks
-figures by key (fig3.2, fig3.5, fig4.1, ex6.6, fig6.5).
+figures by key (fig3.2, fig3.5, fig4.1, ex6.6, fig6.5, and the chapters' keys).
+
+The figures of chapters 2, 4, 5, 6, 7, 8 and 12 come from :mod:`rlsuite.tools.book` (one module a
+chapter, one function a figure); ``--seeds N`` sets their runs too, where a figure has runs.
 """
 
 from __future__ import annotations
